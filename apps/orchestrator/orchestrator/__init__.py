@@ -1,0 +1,1 @@
+"""Orchestrator: plans bag extraction and runs it on Azure Batch or locally."""
