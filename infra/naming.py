@@ -3,8 +3,10 @@ start the orchestrator from it (the pool's start task and the ADF Custom activit
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shlex
+from dataclasses import dataclass
 
 ORCHESTRATOR_APP_ID = "orchestrator"
 LAUNCHER = "run-orchestrator"
@@ -33,4 +35,91 @@ def orchestrator_command(app_id: str, version: str, *args: str) -> str:
         f'{app_id} version {version} referenced by this pool?" >&2; exit 3; fi; '
         f'exec "$dir/{LAUNCHER}" {shlex.join(args)}'
     )
+    return f"/bin/bash -c {shlex.quote(script)}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Fixed names (docs/contracts.md) and physical names of globally named resources
+# ---------------------------------------------------------------------------------------------
+
+DATA_CONTAINER = "data"
+RAW_PATH = "raw/"
+EXTRACTED_PATH = "extracted/"
+MOUNT_PATH = "data"  # nfsMountConfiguration.relativeMountPath on both pools
+TASK_LOGS_CONTAINER = "task-logs"
+APP_INSIGHTS_SECRET_NAME = "appinsights-connection-string"
+ORCHESTRATOR_POOL_ID = "orchestrator"
+EXECUTION_POOL_ID = "execution"
+PROCESSOR_REPOSITORY = "processor"
+
+# Azure's rules for the names that are global (DNS) or tightly limited.
+_NAME_RULES: dict[str, tuple[str, str]] = {
+    "storage account": (r"[a-z0-9]{3,24}", "3-24 lower-case letters and digits"),
+    "container registry": (r"[a-zA-Z0-9]{5,50}", "5-50 letters and digits"),
+    "key vault": (
+        r"[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]",
+        "3-24 letters, digits and single hyphens, starting with a letter",
+    ),
+    "batch account": (r"[a-z0-9]{3,24}", "3-24 lower-case letters and digits"),
+}
+
+
+@dataclass(frozen=True)
+class PhysicalNames:
+    """Deterministic names for resources Azure names globally: the same stack in the same
+    subscription always gets the same names (a re-run never orphans one), and two stacks or two
+    subscriptions never collide (the suffix hashes all three)."""
+
+    data_lake: str
+    batch_storage: str
+    registry: str
+    key_vault: str
+    batch_account: str
+
+    @staticmethod
+    def derive(project: str, stack: str, subscription_id: str) -> PhysicalNames:
+        suffix = hashlib.sha256(f"{project}/{stack}/{subscription_id}".encode()).hexdigest()[:6]
+        # Only letters and digits survive everywhere; 8 characters of the stack keep names short.
+        short = re.sub(r"[^a-z0-9]", "", stack.lower())[:8] or "stack"
+        names = PhysicalNames(
+            data_lake=f"rb{short}lake{suffix}",
+            batch_storage=f"rb{short}batch{suffix}",
+            registry=f"rb{short}acr{suffix}",
+            key_vault=f"rb-{short}-kv-{suffix}",
+            batch_account=f"rb{short}{suffix}",
+        )
+        names.validate()
+        return names
+
+    def validate(self) -> None:
+        for kind, name in (
+            ("storage account", self.data_lake),
+            ("storage account", self.batch_storage),
+            ("container registry", self.registry),
+            ("key vault", self.key_vault),
+            ("batch account", self.batch_account),
+        ):
+            pattern, rule = _NAME_RULES[kind]
+            if not re.fullmatch(pattern, name):
+                raise ValueError(f"{kind} name {name!r} breaks Azure's rule: {rule}")
+
+
+def prepare_mount_command(mount_path: str) -> str:
+    """Shell lines a start task (as admin) runs to make the NFS container usable by tasks.
+
+    A new NFS container's root is mode 0750 owned by root, so non-admin tasks get "Permission
+    denied" (checklist pitfall 3); the zones are created here too, so a fresh deployment has
+    raw/ and extracted/ before anyone uploads.
+    """
+    root = f'"$AZ_BATCH_NODE_MOUNTS_DIR/{mount_path}"'
+    raw = f'"$AZ_BATCH_NODE_MOUNTS_DIR/{mount_path}/{RAW_PATH.rstrip("/")}"'
+    extracted = f'"$AZ_BATCH_NODE_MOUNTS_DIR/{mount_path}/{EXTRACTED_PATH.rstrip("/")}"'
+    return f"set -e; mkdir -p {raw} {extracted}; chmod 0755 {root} {raw} {extracted}"
+
+
+def start_task_command(mount_path: str, then: str | None = None) -> str:
+    """`/bin/bash -c` running prepare_mount_command, then (optionally) another command line."""
+    script = prepare_mount_command(mount_path)
+    if then:
+        script += f"; {then}"
     return f"/bin/bash -c {shlex.quote(script)}"

@@ -1,0 +1,163 @@
+"""The ADF Custom activity contract (contracts §3): activity.json in, outputs.json out."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import MISSING, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from orchestrator.outcome import BagResult, BagStatus
+
+ACTIVITY_FILE = "activity.json"
+OUTPUTS_FILE = "outputs.json"
+# ADF refuses a customOutput of 2 MB or more; stay well below it.
+OUTPUTS_LIMIT_BYTES = 2_000_000
+OUTPUTS_BUDGET_BYTES = 1_500_000
+
+
+class ActivityError(ValueError):
+    """activity.json is missing a setting or cannot be read (message names it)."""
+
+
+@dataclass(frozen=True)
+class ActivitySettings:
+    """`typeProperties.extendedProperties` of the Custom activity (all strings)."""
+
+    input_path: str
+    output_path: str
+    format: str
+    run_id: str
+    batch_account_endpoint: str
+    execution_pool_id: str
+    processor_image: str
+    registry_server: str
+    identity_resource_id: str
+    identity_client_id: str
+    mount_path: str
+    task_logs_container_url: str
+    key_vault_uri: str = ""
+    app_insights_secret_name: str = ""
+    timeout_minutes: str = "720"
+
+    @property
+    def timeout_seconds(self) -> float:
+        try:
+            minutes = float(self.timeout_minutes)
+        except ValueError:
+            raise ActivityError(
+                f"timeoutMinutes {self.timeout_minutes!r} is not a number: set the pipeline's "
+                "timeout parameter to a number of minutes"
+            ) from None
+        if minutes <= 0:
+            raise ActivityError("timeoutMinutes must be positive")
+        return minutes * 60
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def read_activity(path: Path) -> ActivitySettings:
+    """Read and check the settings ADF wrote for this activity run."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise ActivityError(f"cannot read {path}: {error}") from None
+    props = (
+        document.get("typeProperties", {}).get("extendedProperties")
+        if isinstance(document, dict)
+        else None
+    )
+    if not isinstance(props, dict):
+        raise ActivityError(
+            f"{path} has no typeProperties.extendedProperties: the pipeline's Custom activity "
+            "must pass the orchestrator's settings there (docs/contracts.md §3)"
+        )
+    values: dict[str, str] = {}
+    missing: list[str] = []
+    for field in fields(ActivitySettings):
+        key = _camel(field.name)
+        value = props.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if field.default is MISSING:  # no default: required
+                missing.append(key)
+            continue
+        values[field.name] = str(value).strip()
+    if missing:
+        raise ActivityError(
+            f"{path}: extendedProperties lacks {', '.join(missing)}: redeploy the pipeline "
+            "(`pulumi up`) so the Custom activity passes every setting in docs/contracts.md §3"
+        )
+    return ActivitySettings(**values)
+
+
+def _bag_entry(result: BagResult) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "bag": str(result.bag),
+        "status": str(result.status),
+        "output": str(result.output),
+        "topics": result.counts.topics,
+        "messages": result.counts.messages,
+        "files": result.counts.files,
+    }
+    if result.failed_task is not None:
+        entry["failedTask"] = result.failed_task.task_id
+        entry["exitCode"] = result.failed_task.exit_code
+        entry["reason"] = _last_line(result.failed_task.stderr_tail) or result.failed_task.reason
+    return entry
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1][:500] if lines else ""
+
+
+def outputs_document(
+    job_id: str,
+    output_path: str,
+    results: list[BagResult],
+    *,
+    timed_out: bool,
+    budget_bytes: int = OUTPUTS_BUDGET_BYTES,
+) -> dict[str, Any]:
+    """ADF's customOutput: totals always, per-bag entries as long as they fit.
+
+    Failed bags come first, so a huge run still lists what went wrong.
+    """
+    counts = {status.value: 0 for status in BagStatus}
+    for result in results:
+        counts[result.status.value] += 1
+    document: dict[str, Any] = {
+        "jobId": job_id,
+        "outputPath": output_path,
+        "succeeded": all(result.ok for result in results) and not timed_out,
+        "timedOut": timed_out,
+        "bags": {"total": len(results), **counts},
+        "messages": sum(result.counts.messages for result in results),
+        "files": sum(result.counts.files for result in results),
+        "results": [],
+        "resultsOmitted": 0,
+    }
+    used = len(json.dumps(document))
+    ordered = sorted(results, key=lambda result: (result.ok, str(result.bag)))
+    for index, result in enumerate(ordered):
+        entry = _bag_entry(result)
+        size = len(json.dumps(entry)) + 2
+        if used + size > budget_bytes:
+            document["resultsOmitted"] = len(ordered) - index
+            break
+        document["results"].append(entry)
+        used += size
+    return document
+
+
+def write_outputs(path: Path, document: dict[str, Any]) -> None:
+    """Write outputs.json whole (temporary file, then rename)."""
+    text = json.dumps(document)
+    if len(text.encode("utf-8")) >= OUTPUTS_LIMIT_BYTES:
+        raise AssertionError("outputs.json over ADF's limit: the budget is wrong")
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)

@@ -1,0 +1,334 @@
+"""`python -m orchestrator`: the command line, by hand or started by the ADF Custom activity."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from azure.core.credentials import TokenCredential
+
+from orchestrator import adf, telemetry
+from orchestrator.discovery import Bag, InputError, find_bags
+from orchestrator.executors import Execution, Executor, Progress, ProgressSink
+from orchestrator.ids import job_id_for_manual_run, job_id_for_run
+from orchestrator.manifest import is_complete
+from orchestrator.plan import FORMATS, GIB, Plan, PlanError, PlanOptions, build_plan
+from orchestrator.report import bag_results, counts_under, failure_notes, summary_table
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # a bag failed or the run timed out
+EXIT_USAGE = 2  # bad input or settings: nothing was started
+MOUNTS_DIR_ENV = "AZ_BATCH_NODE_MOUNTS_DIR"
+DEFAULT_TIMEOUT_MINUTES = 720.0
+
+
+class UsageError(ValueError):
+    """Bad input or settings, reported in one line naming the problem and the fix."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m orchestrator",
+        description="Extract ROS bags with the processor, on Azure Batch or locally.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    extract = commands.add_parser(
+        "extract",
+        help="extract every bag under --input into --output",
+        description="With activity.json in the working directory (the ADF Custom activity), "
+        "settings not given here come from its extendedProperties and outputs.json is written.",
+    )
+    extract.add_argument("--input", help="a bag file, a ROS 2 bag folder, or a folder of bags")
+    extract.add_argument("--output", help="folder that receives <bag name>/ per bag")
+    extract.add_argument("--format", choices=FORMATS, help="table format (default: csv)")
+    extract.add_argument(
+        "--executor",
+        choices=("local", "batch"),
+        help="default: batch with activity.json, else local",
+    )
+    extract.add_argument(
+        "--timeout", type=float, metavar="MINUTES", help="stop the run after this long"
+    )
+    extract.add_argument("--workers", type=int, help="local: parallel processes (default: cores)")
+    extract.add_argument(
+        "--shard-size-gb", type=float, default=4.0, help="split bags larger than this (default: 4)"
+    )
+    extract.add_argument(
+        "--force", action="store_true", help="re-extract bags whose output is complete"
+    )
+    extract.add_argument(
+        "--topics", nargs="+", default=[], metavar="TOPIC", help="only these topics"
+    )
+    extract.add_argument(
+        "--activity",
+        type=Path,
+        help=f"the ADF activity file (default: ./{adf.ACTIVITY_FILE} if present)",
+    )
+    extract.add_argument(
+        "--poll-seconds",
+        type=float,
+        default=5.0,
+        help="batch: first wait between task-count polls, backing off to 60 (default: 5)",
+    )
+    extract.add_argument("--verbose", action="store_true", help="debug logs, SDK requests included")
+    commands.add_parser(
+        "self-check", help="check this node can run the orchestrator (pool start task)"
+    )
+    return parser
+
+
+@dataclass(frozen=True)
+class Request:
+    """What to extract, where: paths relative to `data_root`."""
+
+    data_root: Path
+    input_path: PurePosixPath
+    output_path: PurePosixPath
+    job_id: str
+
+
+def _relative_to_root(path: str) -> PurePosixPath:
+    """A data lake path (`raw/`, `/raw/x.bag`) relative to the container root."""
+    relative = PurePosixPath(path.strip().lstrip("/"))
+    if ".." in relative.parts:
+        raise UsageError(f"path {path!r} leaves the data lake container: remove the '..'")
+    return relative
+
+
+def _local_request(input_arg: str, output_arg: str, fmt: str) -> Request:
+    source, target = Path(input_arg).resolve(), Path(output_arg).resolve()
+    root = Path(os.path.commonpath([source, target]))
+    if target == root or source == target:
+        raise UsageError(
+            f"--output {output_arg} must not contain --input: choose a separate folder"
+        )
+    input_path = PurePosixPath(source.relative_to(root).as_posix())
+    output_path = PurePosixPath(target.relative_to(root).as_posix())
+    job_id = job_id_for_manual_run(str(input_path), str(output_path), fmt)
+    return Request(root, input_path, output_path, job_id)
+
+
+def _progress_printer() -> ProgressSink:
+    started = time.monotonic()
+
+    def show(progress: Progress) -> None:
+        print(
+            f"[{time.monotonic() - started:6.1f} s] {progress.completed}/{progress.total} tasks "
+            f"done, {progress.running} running, {progress.active} waiting, "
+            f"{progress.failed} failed",
+            flush=True,
+        )
+
+    return show
+
+
+def self_check() -> int:
+    """Import what the batch executor needs and say which Python runs it."""
+    import azure.batch
+    import azure.identity
+    import azure.keyvault.secrets
+
+    print(
+        f"orchestrator self-check ok: Python {platform.python_version()}, "
+        f"azure-batch {azure.batch.__version__}, azure-identity {azure.identity.__version__}, "
+        f"azure-keyvault-secrets {azure.keyvault.secrets.__version__}"
+    )
+    return EXIT_OK
+
+
+def _batch_executor(
+    settings: adf.ActivitySettings,
+    data_root: str,
+    timeout_seconds: float,
+    credential: TokenCredential,
+    client_options: Mapping[str, Any],
+    task_environment: Mapping[str, str],
+    poll_seconds: float,
+) -> Executor:
+    from orchestrator.executors.batch import BatchExecutor, PollSchedule
+    from orchestrator.executors.batch_client import make_batch_client
+    from orchestrator.executors.batch_tasks import ContainerTaskSettings
+
+    client = make_batch_client(settings.batch_account_endpoint, credential, **client_options)
+    return BatchExecutor(
+        client,
+        settings.execution_pool_id,
+        ContainerTaskSettings(
+            image=settings.processor_image,
+            registry_server=settings.registry_server,
+            identity_resource_id=settings.identity_resource_id,
+            data_root=data_root,
+            task_logs_container_url=settings.task_logs_container_url,
+            environment=task_environment,
+        ),
+        timeout_seconds=timeout_seconds,
+        poll=PollSchedule(initial=poll_seconds, maximum=max(poll_seconds, 60.0)),
+    )
+
+
+def extract(
+    args: argparse.Namespace,
+    *,
+    credential: TokenCredential | None = None,
+    batch_client_options: Mapping[str, Any] | None = None,
+) -> int:
+    started = time.monotonic()
+    activity_file = args.activity or (
+        Path(adf.ACTIVITY_FILE) if Path(adf.ACTIVITY_FILE).is_file() else None
+    )
+    settings = adf.read_activity(activity_file) if activity_file else None
+    executor_kind = args.executor or ("batch" if settings else "local")
+    fmt = args.format or (settings.format if settings and settings.format else "csv")
+    input_arg = args.input or (settings.input_path if settings else None)
+    output_arg = args.output or (settings.output_path if settings else None)
+    if not input_arg or not output_arg:
+        raise UsageError("--input and --output are required (or run with the ADF activity.json)")
+    options = PlanOptions(
+        output_format=fmt,
+        shard_size_bytes=int(args.shard_size_gb * GIB),
+        force=args.force,
+        topics=tuple(args.topics),
+    )
+    timeout_minutes = args.timeout or (
+        settings.timeout_seconds / 60 if settings else DEFAULT_TIMEOUT_MINUTES
+    )
+    if timeout_minutes <= 0:
+        raise UsageError("--timeout must be a positive number of minutes")
+
+    connection_string = telemetry.connection_string_from_env()
+    if executor_kind == "local":
+        request = _local_request(input_arg, output_arg, fmt)
+    else:
+        if settings is None:
+            raise UsageError(
+                "the batch executor needs the settings ADF passes in activity.json: run it from "
+                "the pipeline, or pass --activity FILE with the same extendedProperties"
+            )
+        mounts = os.environ.get(MOUNTS_DIR_ENV)
+        if not mounts:
+            raise UsageError(
+                f"{MOUNTS_DIR_ENV} is not set: the batch executor runs on a Batch node whose pool "
+                "mounts the data lake; use --executor local elsewhere"
+            )
+        data_root = Path(mounts) / settings.mount_path
+        job_id = (
+            job_id_for_run(settings.run_id)
+            if settings.run_id
+            else job_id_for_manual_run(input_arg, output_arg, fmt)
+        )
+        request = Request(
+            data_root, _relative_to_root(input_arg), _relative_to_root(output_arg), job_id
+        )
+        if credential is None:
+            from azure.identity import ManagedIdentityCredential
+
+            credential = ManagedIdentityCredential(client_id=settings.identity_client_id)
+        if not connection_string and settings.key_vault_uri and settings.app_insights_secret_name:
+            connection_string = telemetry.connection_string_from_key_vault(
+                settings.key_vault_uri, settings.app_insights_secret_name, credential
+            )
+    telemetry.enable_azure_monitor(connection_string)
+
+    bags = find_bags(request.data_root, request.input_path)
+    plan = build_plan(
+        request.job_id,
+        request.input_path,
+        request.output_path,
+        bags,
+        options,
+        completed=_completed(request.data_root, request.output_path, bags),
+    )
+    _print_plan(plan)
+    task_environment = (
+        {telemetry.CONNECTION_STRING_ENV: connection_string} if connection_string else {}
+    )
+    executor: Executor
+    if executor_kind == "local":
+        from orchestrator.executors.local import LocalExecutor
+
+        executor = LocalExecutor(
+            request.data_root,
+            request.data_root / request.output_path / "_logs" / request.job_id,
+            workers=args.workers,
+            timeout_seconds=timeout_minutes * 60,
+            env=task_environment,
+        )
+    else:
+        assert settings is not None and credential is not None
+        executor = _batch_executor(
+            settings,
+            str(request.data_root),
+            timeout_minutes * 60,
+            credential,
+            batch_client_options or {},
+            task_environment,
+            args.poll_seconds,
+        )
+    with telemetry.span("extract", job_id=plan.job_id, bags=len(plan.bags), tasks=len(plan.tasks)):
+        execution = executor.run(plan, _progress_printer())
+    return _report(plan, execution, request, settings is not None, time.monotonic() - started)
+
+
+def _completed(data_root: Path, output: PurePosixPath, bags: Sequence[Bag]) -> set[PurePosixPath]:
+    done: set[PurePosixPath] = set()
+    for bag in bags:
+        result_dir = output / bag.output_key
+        if is_complete(data_root / result_dir):
+            done.add(result_dir)
+    return done
+
+
+def _print_plan(plan: Plan) -> None:
+    done = sum(1 for bag in plan.bags if bag.already_done)
+    sharded = sum(1 for bag in plan.bags if bag.shards > 1 and not bag.already_done)
+    print(
+        f"job {plan.job_id}: {len(plan.bags)} bags, {len(plan.tasks)} tasks"
+        + (f", {done} already extracted" if done else "")
+        + (f", {sharded} sharded" if sharded else ""),
+        flush=True,
+    )
+
+
+def _report(
+    plan: Plan, execution: Execution, request: Request, for_adf: bool, seconds: float
+) -> int:
+    if execution.previously_completed:
+        print(f"job {plan.job_id} had already finished: reporting its results", flush=True)
+    results = bag_results(plan, execution, counts_under(request.data_root))
+    print(summary_table(results, seconds), flush=True)
+    notes = failure_notes(results)
+    for note in notes:
+        print(note, file=sys.stderr, flush=True)
+    if execution.timed_out:
+        print(f"TIMED OUT: job {plan.job_id} was terminated", file=sys.stderr, flush=True)
+    if for_adf:
+        document = adf.outputs_document(
+            plan.job_id, str(plan.output_path), results, timed_out=execution.timed_out
+        )
+        adf.write_outputs(Path(adf.OUTPUTS_FILE), document)
+    failed = execution.timed_out or any(not result.ok for result in results)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    credential: TokenCredential | None = None,
+    batch_client_options: Mapping[str, Any] | None = None,
+) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "self-check":
+        return self_check()
+    telemetry.configure_logging(args.verbose)
+    try:
+        return extract(args, credential=credential, batch_client_options=batch_client_options)
+    except (UsageError, InputError, adf.ActivityError, PlanError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE

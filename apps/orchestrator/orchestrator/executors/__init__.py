@@ -1,0 +1,42 @@
+"""Executors turn a plan into work: `local` (processes here) and `batch` (Azure Batch)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from orchestrator.outcome import TaskOutcome
+from orchestrator.plan import Plan
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Task counts at one moment, as Batch reports them for a job."""
+
+    total: int
+    active: int
+    running: int
+    succeeded: int
+    failed: int
+
+    @property
+    def completed(self) -> int:
+        return self.succeeded + self.failed
+
+
+ProgressSink = Callable[[Progress], None]
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What an executor reports back: one outcome per task it knows about."""
+
+    job_id: str
+    outcomes: dict[str, TaskOutcome] = field(default_factory=dict)
+    timed_out: bool = False
+    previously_completed: bool = False  # the job had finished before: reported, not re-run
+
+
+class Executor(Protocol):
+    def run(self, plan: Plan, on_progress: ProgressSink) -> Execution: ...

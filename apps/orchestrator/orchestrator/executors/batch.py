@@ -1,0 +1,226 @@
+"""The batch executor: one Batch job per run, container tasks on the execution pool.
+
+Request budget, whatever the number of tasks: one job lookup, one job create,
+one task add per 100 tasks, one job update, then one task-count request per
+poll; at the end one paged task listing (1,000 per page) and a stderr download
+for each of the first few failed tasks.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from azure.batch import BatchClient, models
+
+# Not re-exported by azure.batch.models in 15.1, though begin_terminate_job takes it.
+from azure.batch.models._models import BatchJobTerminateOptions
+from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
+
+from orchestrator.executors import Execution, Progress, ProgressSink
+from orchestrator.executors.batch_tasks import ContainerTaskSettings, container_task
+from orchestrator.executors.local import STDERR_TAIL_BYTES
+from orchestrator.outcome import TaskOutcome
+from orchestrator.plan import Plan, TaskSpec
+
+log = logging.getLogger(__name__)
+
+_TASK_FIELDS = ["id", "state", "executionInfo"]
+_MAX_STDERR_DOWNLOADS = 20
+_ADD_TASK_THREADS = 4
+
+
+@dataclass(frozen=True)
+class PollSchedule:
+    """Seconds between task-count polls: quick at first, backing off to `maximum`."""
+
+    initial: float = 5.0
+    maximum: float = 60.0
+    factor: float = 1.5
+
+    def intervals(self) -> Iterable[float]:
+        interval = self.initial
+        while True:
+            yield interval
+            interval = min(self.maximum, interval * self.factor)
+
+
+class BatchExecutor:
+    def __init__(
+        self,
+        client: BatchClient,
+        pool_id: str,
+        task_settings: ContainerTaskSettings,
+        *,
+        timeout_seconds: float,
+        poll: PollSchedule | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client = client
+        self._pool_id = pool_id
+        self._tasks = task_settings
+        self._timeout = timeout_seconds
+        self._poll = poll or PollSchedule()
+        self._sleep = sleep
+        self._clock = clock
+
+    def run(self, plan: Plan, on_progress: ProgressSink) -> Execution:
+        job = self._find_job(plan.job_id)
+        if job is not None and job.state in ("completed", "terminating", "deleting"):
+            log.info("job %s already finished (%s): reporting it", plan.job_id, job.state)
+            return Execution(plan.job_id, self._outcomes(plan.job_id), previously_completed=True)
+        if job is None and not plan.tasks:
+            return Execution(plan.job_id)  # every bag is already extracted: no job needed
+        if job is None:
+            self._create_job(plan)
+            existing: set[str] = set()
+        else:
+            log.info("job %s exists (%s): resuming it", plan.job_id, job.state)
+            existing = self._task_ids(plan.job_id)
+        missing = [task for task in plan.tasks if task.id not in existing]
+        self._add_tasks(plan.job_id, missing)
+        expected = len(existing | {task.id for task in plan.tasks})
+        # Only now that every task is in, let the job end itself when they are done.
+        self._client.update_job(
+            plan.job_id, models.BatchJobUpdateOptions(all_tasks_complete_mode="terminatejob")
+        )
+        finished = self._wait(plan.job_id, expected, on_progress)
+        if not finished:
+            self._terminate(plan.job_id)
+        return Execution(plan.job_id, self._outcomes(plan.job_id), timed_out=not finished)
+
+    def _find_job(self, job_id: str) -> models.BatchJob | None:
+        try:
+            return self._client.get_job(job_id, select=["id", "state"])
+        except ResourceNotFoundError:
+            return None
+
+    def _create_job(self, plan: Plan) -> None:
+        job = models.BatchJobCreateOptions(
+            id=plan.job_id,
+            display_name=f"extract {plan.input_path} -> {plan.output_path}"[:1024],
+            pool_info=models.BatchPoolInfo(pool_id=self._pool_id),
+            uses_task_dependencies=True,  # merges wait for their shards
+            # Terminated by us once all tasks are in (see run): set here, a job
+            # whose first tasks finish before the rest are added would end early.
+            all_tasks_complete_mode="noaction",
+            task_failure_mode="noaction",  # one bad bag never stops the others
+            # A backstop if the orchestrator itself dies: the job still ends.
+            constraints=models.BatchJobConstraints(
+                max_wall_clock_time=datetime.timedelta(seconds=self._timeout * 2 + 3600)
+            ),
+        )
+        try:
+            self._client.create_job(job)
+        except ResourceExistsError:
+            # Created by an earlier attempt whose response was lost: same job, carry on.
+            log.info("job %s was created by an earlier attempt", plan.job_id)
+
+    def _task_ids(self, job_id: str) -> set[str]:
+        return {
+            task.id for task in self._client.list_tasks(job_id, select=["id"], max_results=1000)
+        }
+
+    def _add_tasks(self, job_id: str, tasks: Sequence[TaskSpec]) -> None:
+        if not tasks:
+            return
+        log.info("adding %d tasks to job %s", len(tasks), job_id)
+        # The SDK sends 100 tasks per request (the service's limit) and treats
+        # TaskExists as added, so a retried request never duplicates a task.
+        self._client.create_tasks(
+            job_id,
+            [container_task(task, self._tasks, job_id) for task in tasks],
+            max_concurrency=_ADD_TASK_THREADS,
+        )
+
+    def _wait(self, job_id: str, expected: int, on_progress: ProgressSink) -> bool:
+        deadline = self._clock() + self._timeout
+        for interval in self._poll.intervals():
+            counts = self._client.get_job_task_counts(job_id).task_counts
+            progress = Progress(
+                total=expected,
+                active=counts.active,
+                running=counts.running,
+                succeeded=counts.succeeded,
+                failed=counts.failed,
+            )
+            on_progress(progress)
+            if counts.active == 0 and counts.running == 0 and progress.completed >= expected:
+                return True
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                return False
+            self._sleep(min(interval, remaining))
+        raise AssertionError("unreachable: the poll schedule is endless")
+
+    def _terminate(self, job_id: str) -> None:
+        log.error("timed out after %.0f s: terminating job %s", self._timeout, job_id)
+        poller = self._client.begin_terminate_job(
+            job_id,
+            BatchJobTerminateOptions(termination_reason="OrchestratorTimeout"),
+            polling_interval=1,
+        )
+        try:
+            poller.result(timeout=120)
+        except HttpResponseError as error:
+            log.warning("terminating job %s: %s", job_id, error.message)
+
+    def _outcomes(self, job_id: str) -> dict[str, TaskOutcome]:
+        outcomes: dict[str, TaskOutcome] = {}
+        downloads = 0
+        for task in self._client.list_tasks(job_id, select=_TASK_FIELDS, max_results=1000):
+            outcome = _outcome(task)
+            if outcome.exit_code not in (0, None) and downloads < _MAX_STDERR_DOWNLOADS:
+                downloads += 1
+                outcome = _with_stderr(outcome, self._stderr_tail(job_id, task.id))
+            outcomes[task.id] = outcome
+        return outcomes
+
+    def _stderr_tail(self, job_id: str, task_id: str) -> str:
+        try:
+            chunks = self._client.download_task_file(job_id, task_id, "stderr.txt")
+            data = b""
+            for chunk in chunks:
+                data = (data + chunk)[-STDERR_TAIL_BYTES:]
+            return data.decode("utf-8", errors="replace")
+        except HttpResponseError as error:
+            # The node may be gone; the log was uploaded to the task-logs container.
+            log.info("stderr of %s not on its node (%s)", task_id, error.status_code)
+            return ""
+
+
+def _with_stderr(outcome: TaskOutcome, stderr: str) -> TaskOutcome:
+    return TaskOutcome(
+        outcome.task_id,
+        outcome.exit_code,
+        outcome.reason,
+        stderr,
+        outcome.seconds,
+        outcome.retries,
+    )
+
+
+def _outcome(task: models.BatchTask) -> TaskOutcome:
+    info = task.execution_info
+    if task.state != "completed" or info is None:
+        return TaskOutcome(task.id, None, reason=f"not finished (task state: {task.state})")
+    seconds = (
+        (info.end_time - info.start_time).total_seconds()
+        if info.start_time and info.end_time
+        else None
+    )
+    reason = ""
+    if info.failure_info is not None:
+        failure = info.failure_info
+        reason = f"{failure.code or failure.category}: {failure.message or ''}".strip(": ")
+    return TaskOutcome(
+        task.id,
+        info.exit_code,
+        reason=reason,
+        seconds=seconds,
+        retries=info.retry_count or 0,
+    )

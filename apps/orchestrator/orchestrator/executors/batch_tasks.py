@@ -1,0 +1,121 @@
+"""Translating plan tasks into Batch container tasks (pure: no requests made here)."""
+
+from __future__ import annotations
+
+import datetime
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from azure.batch import models
+
+from orchestrator.outcome import EXIT_BAD_INPUT, EXIT_PARTIAL
+from orchestrator.plan import TaskSpec
+
+# The image's entry point also accepts a full `python -m processor ...` command
+# line (contracts §2), so this works whether Batch hands the command line to the
+# entry point as arguments or runs it in its place.
+PROCESSOR_LAUNCHER = ("python", "-m", "processor")
+TASK_RETENTION = datetime.timedelta(days=7)
+
+
+@dataclass(frozen=True)
+class ContainerTaskSettings:
+    """Everything about the execution pool that a task needs."""
+
+    image: str
+    registry_server: str
+    identity_resource_id: str
+    data_root: str  # the NFS mount as a literal path: command lines are not run in a shell
+    task_logs_container_url: str
+    max_wall_clock: datetime.timedelta | None = None
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+
+def command_line(task: TaskSpec, data_root: str) -> str:
+    """The task's command line; arguments quoted for Batch's own word splitting."""
+    return shlex.join([*PROCESSOR_LAUNCHER, *task.processor_args(data_root)])
+
+
+def _exit_conditions() -> models.ExitConditions:
+    # Batch retries every non-zero exit up to maxTaskRetryCount; exit conditions
+    # cannot stop that (ExitOptions only has jobAction and dependencyAction).
+    # What they do here: whatever the outcome, dependants are released
+    # ("satisfy"), so a merge runs after a failed shard and reports the missing
+    # part instead of waiting forever, and the job itself is never stopped by one
+    # bag's failure.
+    carry_on = models.ExitOptions(job_action="none", dependency_action="satisfy")
+    return models.ExitConditions(
+        exit_codes=[
+            models.ExitCodeMapping(code=EXIT_BAD_INPUT, exit_options=carry_on),
+            models.ExitCodeMapping(code=EXIT_PARTIAL, exit_options=carry_on),
+        ],
+        pre_processing_error=carry_on,
+        file_upload_error=carry_on,
+        default=carry_on,
+    )
+
+
+def _log_uploads(
+    task: TaskSpec, settings: ContainerTaskSettings, job_id: str
+) -> list[models.OutputFile]:
+    """stdout/stderr into the task-logs container, so they outlive the node."""
+    identity = models.BatchNodeIdentityReference(resource_id=settings.identity_resource_id)
+    return [
+        models.OutputFile(
+            file_pattern=f"../{name}",  # relative to the task's working directory (wd/)
+            destination=models.OutputFileDestination(
+                container=models.OutputFileBlobContainerDestination(
+                    container_url=settings.task_logs_container_url,
+                    path=f"{job_id}/{task.id}/{name}",
+                    identity_reference=identity,
+                )
+            ),
+            upload_options=models.OutputFileUploadConfiguration(upload_condition="taskcompletion"),
+        )
+        for name in ("stdout.txt", "stderr.txt")
+    ]
+
+
+def container_task(
+    task: TaskSpec, settings: ContainerTaskSettings, job_id: str
+) -> models.BatchTaskCreateOptions:
+    """The Batch task that runs `task` in the processor image on the execution pool."""
+    return models.BatchTaskCreateOptions(
+        id=task.id,
+        display_name=f"{task.kind} {task.bag}"[:1024],
+        command_line=command_line(task, settings.data_root),
+        container_settings=models.BatchTaskContainerSettings(
+            image_name=settings.image,
+            # The registry with the pool's identity: a node that did not prefetch
+            # the image (or lost it) can still pull it.
+            registry=models.ContainerRegistryReference(
+                registry_server=settings.registry_server,
+                identity_reference=models.BatchNodeIdentityReference(
+                    resource_id=settings.identity_resource_id
+                ),
+            ),
+            # containerHostBatchBindMounts left unset on purpose: Batch then binds
+            # the whole node root, NFS mount included, at the same path (contracts §1).
+        ),
+        # The NFS container root is mode 0750 and owned by root: tasks must be admin.
+        user_identity=models.UserIdentity(
+            auto_user=models.AutoUserSpecification(scope="pool", elevation_level="admin")
+        ),
+        constraints=models.BatchTaskConstraints(
+            max_task_retry_count=task.max_retries,
+            max_wall_clock_time=settings.max_wall_clock,
+            retention_time=TASK_RETENTION,
+        ),
+        exit_conditions=_exit_conditions(),
+        depends_on=models.BatchTaskDependencies(task_ids=list(task.depends_on))
+        if task.depends_on
+        else None,
+        required_slots=task.required_slots,
+        environment_settings=[
+            models.EnvironmentSetting(name=name, value=value)
+            for name, value in sorted(settings.environment.items())
+        ]
+        or None,
+        output_files=_log_uploads(task, settings, job_id),
+    )

@@ -1,0 +1,58 @@
+"""What happened to each task and each bag: the common language of executors and reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import PurePosixPath
+
+# The processor's exit codes (contracts §2).
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_BAD_INPUT = 2
+EXIT_PARTIAL = 3
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """A finished (or abandoned) task. `exit_code` is None when the task never ran to an end."""
+
+    task_id: str
+    exit_code: int | None
+    reason: str = ""  # why it failed, when the runner knows (scheduling error, timeout, ...)
+    stderr_tail: str = ""
+    seconds: float | None = None
+    retries: int = 0
+
+    @property
+    def succeeded(self) -> bool:
+        return self.exit_code in (EXIT_OK, EXIT_PARTIAL)
+
+
+class BagStatus(StrEnum):
+    SUCCEEDED = "succeeded"
+    PARTIAL = "partial"  # complete as described; some topics could not be decoded
+    FAILED = "failed"
+    UNCHANGED = "unchanged"  # output already complete before this run: nothing done
+    NOT_RUN = "not-run"  # no outcome (job terminated on timeout before it ran)
+
+
+@dataclass(frozen=True)
+class OutputCounts:
+    topics: int = 0
+    messages: int = 0
+    files: int = 0
+
+
+@dataclass(frozen=True)
+class BagResult:
+    bag: PurePosixPath
+    status: BagStatus
+    output: PurePosixPath
+    counts: OutputCounts
+    seconds: float | None = None
+    failed_task: TaskOutcome | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (BagStatus.SUCCEEDED, BagStatus.PARTIAL, BagStatus.UNCHANGED)

@@ -1,0 +1,106 @@
+"""Turning a plan and its execution into per-bag results, a summary table and failure notes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path, PurePosixPath
+
+from orchestrator.executors import Execution
+from orchestrator.manifest import read_counts
+from orchestrator.outcome import (
+    EXIT_PARTIAL,
+    BagResult,
+    BagStatus,
+    OutputCounts,
+    TaskOutcome,
+)
+from orchestrator.plan import BagPlan, Plan
+
+CountsReader = Callable[[PurePosixPath], OutputCounts]
+STDERR_LINES_SHOWN = 5
+
+
+def counts_under(data_root: Path) -> CountsReader:
+    """Read a result folder's counts below `data_root` (a local folder or the NFS mount)."""
+    return lambda result_dir: read_counts(data_root / result_dir)
+
+
+def bag_results(plan: Plan, execution: Execution, read: CountsReader) -> list[BagResult]:
+    results: list[BagResult] = []
+    for bag in plan.bags:
+        outcomes = [execution.outcomes[i] for i in bag.task_ids if i in execution.outcomes]
+        final = execution.outcomes.get(bag.final_task_id)
+        status, culprit = _status(bag, outcomes, final)
+        seconds = sum(outcome.seconds or 0.0 for outcome in outcomes) if outcomes else None
+        counts = read(bag.result_dir) if status is not BagStatus.FAILED else OutputCounts()
+        results.append(BagResult(bag.bag.path, status, bag.result_dir, counts, seconds, culprit))
+    return results
+
+
+def _status(
+    bag: BagPlan, outcomes: list[TaskOutcome], final: TaskOutcome | None
+) -> tuple[BagStatus, TaskOutcome | None]:
+    if final is None:
+        if bag.already_done:
+            return BagStatus.UNCHANGED, None
+        return BagStatus.NOT_RUN, None
+    # The first failing task explains the bag best: a failed shard, not the merge it starved.
+    first_failure = next((outcome for outcome in outcomes if not outcome.succeeded), None)
+    if not final.succeeded:
+        return BagStatus.FAILED, first_failure or final
+    if any(outcome.exit_code == EXIT_PARTIAL for outcome in outcomes):
+        return BagStatus.PARTIAL, None
+    return BagStatus.SUCCEEDED, None
+
+
+def summary_table(results: Iterable[BagResult], seconds: float) -> str:
+    """One row per bag and a total: bag, status, topics, messages, files, seconds."""
+    rows = [
+        (
+            str(result.bag),
+            str(result.status),
+            str(result.counts.topics),
+            str(result.counts.messages),
+            str(result.counts.files),
+            f"{result.seconds:.1f}" if result.seconds is not None else "-",
+        )
+        for result in results
+    ]
+    total = (
+        f"{len(rows)} bags",
+        "",
+        str(sum(int(row[2]) for row in rows)),
+        str(sum(int(row[3]) for row in rows)),
+        str(sum(int(row[4]) for row in rows)),
+        f"{seconds:.1f}",
+    )
+    header = ("bag", "status", "topics", "messages", "files", "seconds")
+    widths = [max(len(row[i]) for row in (header, *rows, total)) for i in range(len(header))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        left = [cells[i].ljust(widths[i]) for i in range(2)]
+        right = [cells[i].rjust(widths[i]) for i in range(2, len(cells))]
+        return "  ".join(left + right).rstrip()
+
+    rule = "  ".join("-" * width for width in widths)
+    return "\n".join([line(header), rule, *(line(row) for row in rows), rule, line(total)])
+
+
+def failure_notes(results: Iterable[BagResult]) -> list[str]:
+    """For each failed bag: the task, its exit code and the last lines of its stderr."""
+    notes: list[str] = []
+    for result in results:
+        if result.status not in (BagStatus.FAILED, BagStatus.NOT_RUN):
+            continue
+        task = result.failed_task
+        if task is None:
+            notes.append(f"FAILED {result.bag}: no task ran for it (timed out)")
+            continue
+        code = "none" if task.exit_code is None else str(task.exit_code)
+        lines = [f"FAILED {result.bag}: task {task.task_id} exit code {code}"]
+        if task.reason:
+            lines.append(f"  reason: {task.reason}")
+        tail = [line for line in task.stderr_tail.strip().splitlines() if line.strip()]
+        lines.extend(f"  stderr: {line}" for line in tail[-STDERR_LINES_SHOWN:])
+        notes.append("\n".join(lines))
+    return notes

@@ -1,0 +1,91 @@
+"""Command line: `python -m processor extract|merge|info` (docs/contracts.md §2)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from processor import run
+from processor.errors import BagError
+from processor.tables import FORMATS
+
+
+def _shard(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d+)/(\d+)", text)
+    if not match or not 1 <= int(match[1]) <= int(match[2]):
+        raise argparse.ArgumentTypeError(f"{text!r} is not I/N with 1 <= I <= N (e.g. 2/4)")
+    return int(match[1]), int(match[2])
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(
+        prog="python -m processor",
+        description="Extract ROS 1 and ROS 2 bags into per-topic tables, images and metadata.",
+        epilog="Exit status: 0 complete, 1 unexpected failure, 2 bad input, "
+        "3 partial (undecodable topics listed under `skipped` in manifest.json).",
+    )
+    commands = root.add_subparsers(dest="command", required=True)
+
+    extract = commands.add_parser("extract", help="write OUTDIR/<bag name>/ from BAG")
+    extract.add_argument(
+        "bag", type=Path, metavar="BAG", help="ROS 1 .bag, ROS 2 bag folder, or bare .db3/.mcap"
+    )
+    extract.add_argument("outdir", type=Path, metavar="OUTDIR")
+    extract.add_argument(
+        "--topics",
+        nargs="+",
+        metavar="T",
+        help="only these topics (leading slash optional); default all",
+    )
+    extract.add_argument("--format", choices=FORMATS, default="csv", help="default: csv")
+    extract.add_argument(
+        "--shard",
+        type=_shard,
+        metavar="I/N",
+        help="extract only the I-th of N equal log-time slices; then `merge`",
+    )
+
+    merge = commands.add_parser("merge", help="combine the N shard parts of BAG")
+    merge.add_argument("bag", type=Path, metavar="BAG")
+    merge.add_argument("outdir", type=Path, metavar="OUTDIR")
+    merge.add_argument("--shards", type=_positive, required=True, metavar="N")
+
+    info = commands.add_parser("info", help="print a summary like `rosbag info`")
+    info.add_argument("bag", type=Path, metavar="BAG")
+    info.add_argument("--json", action="store_true", help="print JSON instead of text")
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)  # exits 2 on a bad command line, as the contract says
+    try:
+        if args.command == "extract":
+            return run.extract(
+                args.bag, args.outdir, topics=args.topics, fmt=args.format, shard=args.shard
+            )
+        if args.command == "merge":
+            return run.merge(args.bag, args.outdir, count=args.shards)
+        return run.info(args.bag, as_json=args.json)
+    except BagError as err:
+        print(f"processor: error: {err}", file=sys.stderr)
+        return run.EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("processor: interrupted; nothing was marked complete", file=sys.stderr)
+        return run.EXIT_FAILED
+    except Exception:
+        traceback.print_exc()
+        print(
+            "processor: unexpected failure (traceback above); nothing was marked complete",
+            file=sys.stderr,
+        )
+        return run.EXIT_FAILED

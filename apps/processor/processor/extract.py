@@ -1,0 +1,238 @@
+"""Stream a bag (or one time range of it) into per-topic tables and side files."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from processor.bag import Bag, Stream
+from processor.errors import BagError, TopicDecodeError
+from processor.flatten import Layout, build_layout
+from processor.progress import Progress
+from processor.sidefiles import SideFiles
+from processor.tables import SUFFIX, TableWriter, open_table
+
+_PROGRESS_EVERY = 2048  # messages between clock checks (a power of two minus one is masked)
+
+
+@dataclass
+class TopicResult:
+    """What one table (one topic and message type) received, or why it was skipped."""
+
+    topic: str
+    msgtype: str
+    stem: str
+    messages: int = 0
+    declared: int = 0
+    first_ns: int | None = None
+    last_ns: int | None = None
+    files: list[str] = field(default_factory=list)
+    side_files: int = 0
+    definition: str = ""
+    skip_reason: str | None = None
+
+    def observe(self, log_time_ns: int) -> None:
+        if self.first_ns is None:
+            self.first_ns = log_time_ns
+        self.last_ns = log_time_ns
+
+
+def topic_stem(topic: str) -> str:
+    """File name for a topic: ``/imu/data`` -> ``imu.data`` (ROS names never contain dots)."""
+    return topic.strip("/").replace("/", ".") or "_root"
+
+
+def select_streams(bag: Bag, topics: Sequence[str] | None) -> list[Stream]:
+    """The streams of the requested topics (with or without leading slash), or all of them."""
+    if not topics:
+        return list(bag.streams)
+    wanted = {t if t.startswith("/") else f"/{t}" for t in topics}
+    if missing := sorted(wanted - {s.topic for s in bag.streams}):
+        available = ", ".join(sorted({s.topic for s in bag.streams})) or "none"
+        raise BagError(
+            f"{bag.path}: topic(s) {', '.join(missing)} not in the bag (available: {available})"
+        )
+    return [s for s in bag.streams if s.topic in wanted]
+
+
+@dataclass
+class _Table:
+    result: TopicResult
+    layout: Layout | None
+    writer: TableWriter | None
+    sink: SideFiles | None
+
+
+def _group(streams: Sequence[Stream], fmt: str) -> dict[int, TopicResult]:
+    """Assign each stream a table: one per topic and type (and column layout)."""
+    results: dict[tuple[str, str, tuple[str, ...]], TopicResult] = {}
+    by_stream: dict[int, TopicResult] = {}
+    stems: set[str] = set()
+    for stream in sorted(streams, key=lambda s: (s.topic, s.msgtype)):
+        names: tuple[str, ...] = ()
+        if stream.typestore is not None:
+            layout = _layout(stream, fmt)
+            names = tuple(c.name for c in layout.columns)
+        key = (stream.topic, stream.msgtype, names)
+        if key not in results:
+            stem = topic_stem(stream.topic)
+            suffix = 2
+            while stem in stems:
+                stem, suffix = f"{topic_stem(stream.topic)}~{suffix}", suffix + 1
+            stems.add(stem)
+            results[key] = TopicResult(
+                stream.topic,
+                stream.msgtype,
+                stem,
+                definition=stream.definition_source,
+                skip_reason=stream.skip_reason,
+            )
+        results[key].declared += stream.declared
+        by_stream[id(stream)] = results[key]
+    return by_stream
+
+
+_LAYOUTS: dict[tuple[int, str, str], Layout] = {}
+
+
+def _layout(stream: Stream, fmt: str) -> Layout:
+    assert stream.typestore is not None
+    key = (id(stream.typestore), stream.msgtype, fmt)
+    if key not in _LAYOUTS:
+        _LAYOUTS[key] = build_layout(stream.typestore, stream.msgtype, lists_as_json=fmt == "csv")
+    return _LAYOUTS[key]
+
+
+def extract_range(
+    bag: Bag,
+    streams: Sequence[Stream],
+    folder: Path,
+    fmt: str,
+    start: int | None,
+    stop: int | None,
+    progress: Progress,
+) -> list[TopicResult]:
+    """Write the tables of `streams` for messages in [start, stop) into `folder`."""
+    by_stream = _group(streams, fmt)
+    tables: dict[int, _Table] = {}
+    opened: dict[int, _Table] = {}
+    for stream in streams:
+        result = by_stream[id(stream)]
+        if id(result) not in opened:
+            opened[id(result)] = _open(stream, result, folder, fmt)
+        tables[id(stream)] = opened[id(result)]
+    count = 0
+    messages = bag.messages(streams, start, stop)
+    try:
+        while True:
+            try:
+                stream, log_time, raw = next(messages)
+            except StopIteration:
+                break
+            except Exception as err:
+                raise BagError(
+                    f"{bag.path}: the bag is damaged and cannot be read to the end ({_reason(err)})"
+                ) from None
+            table = tables[id(stream)]
+            count += 1
+            if not count & _PROGRESS_EVERY - 1:
+                progress.update(count, log_time)
+            result = table.result
+            result.observe(log_time)
+            if table.writer is None or table.layout is None or stream.decode is None:
+                result.messages += 1
+                continue
+            if table.sink is not None:
+                table.sink.time = log_time
+            try:
+                row = table.layout.row(stream.decode(raw), log_time, table.sink)  # type: ignore[arg-type]
+            except TopicDecodeError as err:
+                _fail(
+                    table,
+                    folder,
+                    f"a message at log time {log_time} ns does not match the "
+                    f"definition of {stream.msgtype}: {err}",
+                )
+                result.messages += 1
+                continue
+            table.writer.write(row)
+            result.messages += 1
+    finally:
+        for table in opened.values():
+            if table.writer is not None:
+                table.writer.close()
+    progress.finish(count)
+    results = []
+    for table in {id(t): t for t in opened.values()}.values():
+        result = table.result
+        if table.sink is not None:
+            result.side_files = table.sink.count
+            if table.sink.count:
+                result.files.append(f"{table.sink.folder}/")
+        results.append(result)
+    return sorted(results, key=lambda r: r.stem)
+
+
+def _open(stream: Stream, result: TopicResult, folder: Path, fmt: str) -> _Table:
+    if stream.typestore is None or result.skip_reason is not None:
+        return _Table(result, None, None, None)
+    layout = _layout(stream, fmt)
+    name = result.stem + SUFFIX[fmt]
+    writer = open_table(fmt, folder / name, layout.columns, stream.typestore)
+    result.files.append(name)
+    sink = SideFiles(folder, result.stem) if layout.has_side_files else None
+    return _Table(result, layout, writer, sink)
+
+
+def _fail(table: _Table, folder: Path, reason: str) -> None:
+    """Drop a topic's partial output: a table is whole or absent, never cut short."""
+    if table.writer is not None:
+        table.writer.close()
+        table.writer.path.unlink(missing_ok=True)
+    if table.sink is not None:
+        shutil.rmtree(folder / table.sink.folder, ignore_errors=True)
+        table.sink.count = 0
+    table.writer, table.layout, table.sink = None, None, None
+    table.result.files.clear()
+    table.result.skip_reason = reason
+
+
+def _reason(err: BaseException) -> str:
+    text = " ".join(str(arg) for arg in err.args) or type(err).__name__
+    return text.replace("\n", " ").strip()
+
+
+def as_manifest_topics(results: Sequence[TopicResult]) -> tuple[list[Any], list[Any]]:
+    """The manifest's `topics` and `skipped` lists."""
+    topics, skipped = [], []
+    for r in results:
+        if r.skip_reason is None:
+            topics.append(
+                {
+                    "topic": r.topic,
+                    "msgtype": r.msgtype,
+                    "messages": r.messages,
+                    "name": r.stem,
+                    "files": r.files,
+                    "side_files": r.side_files,
+                    "first_ns": r.first_ns,
+                    "last_ns": r.last_ns,
+                    "definition": r.definition,
+                }
+            )
+        else:
+            skipped.append(
+                {
+                    "topic": r.topic,
+                    "msgtype": r.msgtype,
+                    "messages": r.messages,
+                    "name": r.stem,
+                    "reason": r.skip_reason,
+                    "first_ns": r.first_ns,
+                    "last_ns": r.last_ns,
+                }
+            )
+    return topics, skipped

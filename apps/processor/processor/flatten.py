@@ -1,0 +1,176 @@
+"""Flatten a message type into table columns, once per type, as a compiled row function.
+
+Rules (docs/processor.md):
+- nested messages become dotted columns: ``header.stamp.sec``;
+- fixed-size arrays of up to 64 elements become one column per element:
+  ``orientation_covariance.0`` ... ``orientation_covariance.8``;
+- variable-length (and longer fixed) arrays become one list column: JSON text in CSV,
+  a list column in Parquet;
+- a variable-length byte array named ``data`` is a payload, never inlined: camera frames
+  (sensor_msgs CompressedImage, Image) become image files, others ``.bin`` side files; the
+  column holds the file's path relative to the bag's output folder.
+
+Generating the row function as source once per type keeps the per-message work to
+attribute loads, with no per-message inspection of the type.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from rosbags.interfaces import Nodetype
+from rosbags.typesys.store import Typestore
+
+TIME_COLUMN = "log_time_ns"
+MAX_EXPANDED_ARRAY = 64
+BYTE_TYPES = frozenset({"uint8", "int8", "byte", "char"})
+STRING_TYPES = frozenset({"string", "wstring"})
+COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
+RAW_IMAGE = "sensor_msgs/msg/Image"
+
+Role = Literal["value", "list", "file"]
+FieldDesc = tuple[Any, Any]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One table column; `desc` is rosbags' field description, for Parquet typing."""
+
+    name: str
+    role: Role
+    desc: FieldDesc | None
+
+
+class SideFileSink(Protocol):
+    """Writes payloads as files and returns their paths relative to the bag's output."""
+
+    def compressed_image(self, message: Any) -> str: ...
+
+    def raw_image(self, message: Any) -> str: ...
+
+    def blob(self, field: str, data: Any) -> str: ...
+
+
+RowFunction = Callable[[Any, int, SideFileSink], tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The columns of a message type's table and the function producing one row."""
+
+    msgtype: str
+    columns: tuple[Column, ...]
+    row: RowFunction
+
+    @property
+    def has_side_files(self) -> bool:
+        return any(column.role == "file" for column in self.columns)
+
+
+def plain(value: Any) -> Any:
+    """A message value as JSON-ready Python data (lists, dicts, numbers, strings)."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if fields := getattr(value, "__dataclass_fields__", None):
+        return {
+            _field_name(name): plain(getattr(value, name))
+            for name in fields
+            if not name.startswith("__")  # rosbags' __msgtype__ marker, not message data
+        }
+    return value
+
+
+def _field_name(attribute: str) -> str:
+    """The definition's field name of a message class attribute (rosbags appends _ to keywords)."""
+    if attribute.endswith("_") and keyword.iskeyword(attribute[:-1]):
+        return attribute[:-1]
+    return attribute
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(plain(value), separators=(",", ":"), allow_nan=True)
+
+
+def build_layout(store: Typestore, msgtype: str, *, lists_as_json: bool) -> Layout:
+    """Compile the row function of `msgtype` (lists as JSON text for CSV, Python lists else)."""
+    generator = _Generator(store)
+    generator.message(msgtype, "m", "")
+    body = "\n".join(f"    {line}" for line in generator.lines)
+    values = ", ".join(generator.values)
+    source = f"def row(m, t, S):\n{body}\n    return (t, {values})\n"
+    namespace: dict[str, Any] = {"L": _json_text if lists_as_json else plain}
+    exec(compile(source, f"<row {msgtype}>", "exec"), namespace)
+    columns = (Column(TIME_COLUMN, "value", (Nodetype.BASE, ("uint64", 0))), *generator.columns)
+    return Layout(msgtype, columns, namespace["row"])
+
+
+class _Generator:
+    def __init__(self, store: Typestore) -> None:
+        self.store = store
+        self.lines: list[str] = []
+        self.values: list[str] = []
+        self.columns: list[Column] = []
+        self._locals = 0
+
+    def local(self, expression: str) -> str:
+        self._locals += 1
+        name = f"v{self._locals}"
+        self.lines.append(f"{name} = {expression}")
+        return name
+
+    def add(self, name: str, role: Role, desc: FieldDesc | None, expression: str) -> None:
+        self.columns.append(Column(name, role, desc))
+        self.values.append(expression)
+
+    def message(self, msgtype: str, var: str, prefix: str) -> None:
+        attributes = [attr for attr, _ in self.store.get_msgdef(msgtype).fields]
+        for attr, (name, desc) in zip(attributes, self.store.fielddefs[msgtype][1], strict=True):
+            self.field(msgtype, var, attr, f"{prefix}{name}", desc)
+
+    def field(self, msgtype: str, var: str, attr: str, name: str, desc: FieldDesc) -> None:
+        kind, detail = desc
+        expression = f"{var}.{attr}"
+        if kind == Nodetype.BASE:
+            self.add(name, "value", desc, expression)
+        elif kind == Nodetype.NAME:
+            self.message(detail, self.local(expression), f"{name}.")
+        elif (
+            kind == Nodetype.ARRAY
+            and detail[1] <= MAX_EXPANDED_ARRAY
+            and detail[0][0]
+            in (
+                Nodetype.BASE,
+                Nodetype.NAME,
+            )
+        ):
+            self.fixed_array(expression, name, detail[0], detail[1])
+        elif (
+            kind == Nodetype.SEQUENCE
+            and name.rsplit(".", 1)[-1] == "data"
+            and (detail[0][0] == Nodetype.BASE and detail[0][1][0] in BYTE_TYPES)
+        ):
+            if msgtype == COMPRESSED_IMAGE:
+                self.add(name, "file", None, f"S.compressed_image({var})")
+            elif msgtype == RAW_IMAGE:
+                self.add(name, "file", None, f"S.raw_image({var})")
+            else:
+                self.add(name, "file", None, f"S.blob({name!r}, {expression})")
+        else:
+            self.add(name, "list", desc, f"L({expression})")
+
+    def fixed_array(self, expression: str, name: str, element: FieldDesc, length: int) -> None:
+        if element[0] == Nodetype.BASE:
+            numeric = element[1][0] not in STRING_TYPES
+            items = self.local(f"{expression}.tolist()" if numeric else expression)
+            for index in range(length):
+                self.add(f"{name}.{index}", "value", element, f"{items}[{index}]")
+        else:
+            items = self.local(expression)
+            for index in range(length):
+                self.message(element[1], self.local(f"{items}[{index}]"), f"{name}.{index}.")

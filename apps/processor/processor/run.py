@@ -1,0 +1,222 @@
+"""The commands (extract a bag or one shard, merge shards, info), each returning its exit status."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from processor import __version__
+from processor.bag import Bag, open_bag
+from processor.errors import BagError
+from processor.extract import TopicResult, as_manifest_topics, extract_range, select_streams
+from processor.info import TopicStats, declared_stats, info_document, info_text
+from processor.merging import concat_tables, move_side_files
+from processor.output import MANIFEST, finish, is_complete, staged_folder, write_json
+from processor.progress import Progress
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+def shards_folder(outdir: Path, name: str) -> Path:
+    """Where shard parts wait for `merge`: hidden, beside the bag's final folder."""
+    return outdir / f".{name}.shards"
+
+
+def part_folder(outdir: Path, name: str, index: int, count: int) -> Path:
+    return shards_folder(outdir, name) / f"{index}-of-{count}"
+
+
+def shard_range(bag: Bag, index: int, count: int) -> tuple[int | None, int | None]:
+    """Shard `index` of `count` (1-based) covers an equal slice of the bag's log time.
+
+    The first shard is open at the start and the last at the end, so no message falls
+    outside every shard even if the bag's declared time span is slightly off.
+    """
+    span = bag.end_ns - bag.start_ns
+    start = None if index == 1 else bag.start_ns + (index - 1) * span // count
+    stop = None if index == count else bag.start_ns + index * span // count
+    return start, stop
+
+
+def extract(
+    bag_path: Path,
+    outdir: Path,
+    *,
+    topics: Sequence[str] | None,
+    fmt: str,
+    shard: tuple[int, int] | None = None,
+) -> int:
+    with open_bag(bag_path) as bag:
+        target = outdir / bag.name
+        _refuse_overwriting_input(bag, target)
+        streams = select_streams(bag, topics)
+        index, count = shard or (1, 1)
+        start, stop = shard_range(bag, index, count)
+        label = f"processor {bag.name}" + (f" shard {index}/{count}" if shard else "")
+        progress = Progress(label, start or bag.start_ns, stop or bag.end_ns)
+        folder_target = part_folder(outdir, bag.name, index, count) if shard else target
+        with staged_folder(folder_target) as folder:
+            results = extract_range(bag, streams, folder, fmt, start, stop, progress)
+            manifest = _manifest(bag, fmt, results, topics=topics, complete_range=not shard)
+            if shard:
+                manifest["shard"] = {
+                    "index": index,
+                    "count": count,
+                    "start_ns": start,
+                    "stop_ns": stop,
+                }
+            else:
+                _write_info(folder, bag, results)
+            finish(folder, manifest)
+    return _status(manifest)
+
+
+def merge(bag_path: Path, outdir: Path, *, count: int) -> int:
+    """Combine the `count` shard parts of a bag into its final folder and remove the parts."""
+    with open_bag(bag_path) as bag:
+        target = outdir / bag.name
+        _refuse_overwriting_input(bag, target)
+        parts = [part_folder(outdir, bag.name, i, count) for i in range(1, count + 1)]
+        if missing := [f"{i}/{count}" for i, p in enumerate(parts, 1) if not is_complete(p)]:
+            raise BagError(
+                f"{shards_folder(outdir, bag.name)}: shard(s) {', '.join(missing)} "
+                f"missing or incomplete; run `extract --shard I/{count}` for them first"
+            )
+        manifests = [json.loads((p / MANIFEST).read_text(encoding="utf-8")) for p in parts]
+        formats = {m["format"] for m in manifests}
+        selections = {json.dumps(m.get("selection")) for m in manifests}
+        counts = {m.get("shard", {}).get("count") for m in manifests}
+        if len(formats) != 1 or len(selections) != 1 or counts != {count}:
+            raise BagError(
+                f"{shards_folder(outdir, bag.name)}: the parts disagree on format, "
+                "topics or shard count; re-run the extract of every shard"
+            )
+        fmt = formats.pop()
+        with staged_folder(target) as folder:
+            results = _combine(parts, manifests, folder, fmt, bag)
+            manifest = _manifest(
+                bag, fmt, results, topics=manifests[0].get("selection"), complete_range=True
+            )
+            manifest["shards"] = count
+            _write_info(folder, bag, results)
+            finish(folder, manifest)
+        shutil.rmtree(shards_folder(outdir, bag.name), ignore_errors=True)
+    return _status(manifest)
+
+
+def info(bag_path: Path, *, as_json: bool) -> int:
+    with open_bag(bag_path) as bag:
+        document = info_document(bag, declared_stats(bag))
+    sys.stdout.write(json.dumps(document, indent=2) + "\n" if as_json else info_text(document))
+    return EXIT_OK
+
+
+def _refuse_overwriting_input(bag: Bag, target: Path) -> None:
+    source, destination = bag.path.resolve(), target.resolve()
+    if source == destination or destination in source.parents:
+        raise BagError(
+            f"{target}: the output folder would replace the input bag; choose an "
+            "OUTDIR that does not hold the bag under the same name"
+        )
+
+
+def _status(manifest: dict[str, Any]) -> int:
+    return EXIT_PARTIAL if manifest["skipped"] else EXIT_OK
+
+
+def _manifest(
+    bag: Bag,
+    fmt: str,
+    results: list[TopicResult],
+    *,
+    topics: Sequence[str] | None,
+    complete_range: bool,
+) -> dict[str, Any]:
+    entries, skipped = as_manifest_topics(results)
+    if complete_range:
+        # Faithful or loud: a topic that yielded fewer messages than the bag declares
+        # is reported, whatever the reader's reason for stopping short.
+        for r in results:
+            if r.messages < r.declared:
+                skipped.append(
+                    {
+                        "topic": r.topic,
+                        "msgtype": r.msgtype,
+                        "messages": r.declared - r.messages,
+                        "reason": f"the bag declares {r.declared} messages but only {r.messages} "
+                        "could be read",
+                    }
+                )
+    return {
+        "bag": bag.name,
+        "source": str(bag.path),
+        "format": fmt,
+        "status": "partial" if skipped else "complete",
+        "messages": sum(e["messages"] for e in entries),
+        "declared_messages": sum(r.declared for r in results),
+        "start_ns": bag.start_ns,
+        "end_ns": bag.end_ns,
+        "selection": sorted(topics) if topics else None,
+        "topics": entries,
+        "skipped": skipped,
+        "notes": list(bag.notes),
+        "processor_version": __version__,
+    }
+
+
+def _write_info(folder: Path, bag: Bag, results: list[TopicResult]) -> None:
+    stats = [TopicStats(r.topic, r.msgtype, r.messages, r.first_ns, r.last_ns) for r in results]
+    document = info_document(bag, stats)
+    write_json(folder / "info.json", document)
+    (folder / "info.txt").write_text(info_text(document), encoding="utf-8")
+
+
+def _combine(
+    parts: list[Path], manifests: list[dict[str, Any]], folder: Path, fmt: str, bag: Bag
+) -> list[TopicResult]:
+    """Concatenate each topic's tables in shard order and move its side files."""
+    declared: dict[tuple[str, str], int] = {}
+    for s in bag.streams:
+        declared[(s.topic, s.msgtype)] = declared.get((s.topic, s.msgtype), 0) + s.declared
+    results: dict[str, TopicResult] = {}
+    sources: dict[str, list[Path]] = {}
+    for part, manifest in zip(parts, manifests, strict=True):
+        for entry in [*manifest["topics"], *manifest["skipped"]]:
+            name = entry["name"]
+            result = results.setdefault(
+                name,
+                TopicResult(
+                    entry["topic"],
+                    entry["msgtype"],
+                    name,
+                    declared=declared.get((entry["topic"], entry["msgtype"]), 0),
+                    definition=entry.get("definition", ""),
+                ),
+            )
+            result.messages += entry["messages"]
+            result.side_files += entry.get("side_files", 0)
+            for bound, pick in (("first_ns", min), ("last_ns", max)):
+                if (value := entry.get(bound)) is not None:
+                    current = getattr(result, bound)
+                    setattr(result, bound, value if current is None else pick(current, value))
+            if "reason" in entry and result.skip_reason is None:
+                result.skip_reason = entry["reason"]
+            for file in entry.get("files", []):
+                sources.setdefault(file, []).append(part / file)
+                if file not in result.files:
+                    result.files.append(file)
+    for result in results.values():
+        if result.skip_reason is not None:
+            result.files.clear()
+            result.side_files = 0
+            continue
+        for file in result.files:
+            if file.endswith("/"):
+                move_side_files(sources[file], folder / file)
+            else:
+                concat_tables(fmt, sources[file], folder / file)
+    return sorted(results.values(), key=lambda r: r.stem)

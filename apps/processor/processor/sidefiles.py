@@ -1,0 +1,108 @@
+"""Payloads written beside the tables: camera frames as images, other blobs as .bin files.
+
+Files are named by log time (``<topic folder>/<log_time_ns>.jpg``), so any shard of a
+bag names a frame exactly as the whole-bag run does; equal log times on one topic get
+``-1``, ``-2``... in arrival order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+# Pillow decoder modes for sensor_msgs/Image encodings PNG can hold: (mode, raw mode).
+_RAW_MODES: dict[str, tuple[str, str]] = {
+    "mono8": ("L", "L"),
+    "8uc1": ("L", "L"),
+    "rgb8": ("RGB", "RGB"),
+    "bgr8": ("RGB", "BGR"),
+    "8uc3": ("RGB", "BGR"),
+    "rgba8": ("RGBA", "RGBA"),
+    "bgra8": ("RGBA", "BGRA"),
+    "8uc4": ("RGBA", "BGRA"),
+    "mono16": ("I;16", "I;16"),
+    "16uc1": ("I;16", "I;16"),
+}
+_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\xff\xd8\xff", ".jpg"),
+    (b"\x89PNG\r\n\x1a\n", ".png"),
+    (b"RIFF", ".webp"),
+    (b"GIF8", ".gif"),
+    (b"BM", ".bmp"),
+)
+# PNG's fastest level: frames are many and large, and the files stay lossless.
+_PNG_LEVEL = 1
+
+
+def image_suffix(head: bytes, declared: str) -> str:
+    """The file extension of an encoded frame, from its bytes, else its `format` field."""
+    for signature, suffix in _SIGNATURES:
+        if head.startswith(signature):
+            return suffix
+    declared = declared.lower()
+    for word, suffix in (("jpeg", ".jpg"), ("jpg", ".jpg"), ("png", ".png")):
+        if word in declared and "compresseddepth" not in declared:
+            return suffix
+    return ".bin"
+
+
+class SideFiles:
+    """Writes one topic's payloads into `<output>/<folder>/` and returns relative paths."""
+
+    def __init__(self, output: Path, folder: str) -> None:
+        self.output = output
+        self.folder = folder
+        self.time = 0
+        self.count = 0
+        self._created = False
+        self._last: dict[str, tuple[int, int]] = {}
+
+    def _path(self, key: str, suffix: str) -> tuple[Path, str]:
+        if not self._created:
+            (self.output / self.folder).mkdir(exist_ok=True)
+            self._created = True
+        last_time, repeats = self._last.get(key, (-1, 0))
+        repeats = repeats + 1 if last_time == self.time else 0
+        self._last[key] = (self.time, repeats)
+        stem = f"{self.time}" if repeats == 0 else f"{self.time}-{repeats}"
+        name = stem + suffix if key == "" else f"{stem}.{key}{suffix}"
+        relative = f"{self.folder}/{name}"
+        self.count += 1
+        return self.output / relative, relative
+
+    def compressed_image(self, message: Any) -> str:
+        data = message.data
+        if len(data) == 0:
+            return ""
+        suffix = image_suffix(bytes(data[:12]), message.format)
+        path, relative = self._path("", suffix)
+        path.write_bytes(data)
+        return relative
+
+    def raw_image(self, message: Any) -> str:
+        data = message.data
+        if len(data) == 0:
+            return ""
+        modes = _RAW_MODES.get(message.encoding.lower())
+        width, height, step = message.width, message.height, message.step
+        if modes is None or width == 0 or height == 0 or len(data) < step * height:
+            # Bayer, float depth, YUV...: kept exactly, described by the row's other columns.
+            path, relative = self._path("", ".bin")
+            path.write_bytes(data)
+            return relative
+        mode, raw_mode = modes
+        if mode == "I;16" and message.is_bigendian:
+            raw_mode = "I;16B"
+        image = Image.frombuffer(mode, (width, height), data, "raw", raw_mode, step, 1)
+        path, relative = self._path("", ".png")
+        image.save(path, format="PNG", compress_level=_PNG_LEVEL)
+        return relative
+
+    def blob(self, field: str, data: Any) -> str:
+        if len(data) == 0:
+            return ""
+        path, relative = self._path(field, ".bin")
+        path.write_bytes(data)
+        return relative

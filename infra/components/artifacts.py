@@ -1,0 +1,90 @@
+"""The code the stack ships: the processor image in the registry and the orchestrator as a Batch
+application package, each rebuilt only when its sources change (infra/dynamic/).
+
+Drop-in for the program's artifacts seam: `processor_image` (with tag and digest) and
+`orchestrator_package_version` are Outputs; pools that reference the package add
+`depends_on=[artifacts.orchestrator_package]`, since a pool referencing a version that is not yet
+activated fails with InvalidApplicationPackageReferences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+
+from infra.dynamic.orchestrator_package import OrchestratorPackage, OrchestratorPackageArgs
+from infra.dynamic.processor_image import Builder, ProcessorImage, ProcessorImageArgs
+from infra.naming import ORCHESTRATOR_APP_ID, PROCESSOR_REPOSITORY
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class ArtifactsArgs:
+    subscription_id: pulumi.Input[str]
+    resource_group_name: pulumi.Input[str]
+    registry_name: pulumi.Input[str]
+    registry_login_server: pulumi.Input[str]
+    batch_account_name: pulumi.Input[str]
+    image_builder: Builder = "acr"
+    processor_source: Path = REPOSITORY_ROOT / "apps" / "processor"
+    orchestrator_source: Path = REPOSITORY_ROOT / "apps" / "orchestrator"
+    processor_repository: str = PROCESSOR_REPOSITORY
+    orchestrator_app_id: str = ORCHESTRATOR_APP_ID
+    keep_previous_packages: int = 2
+
+
+class Artifacts(pulumi.ComponentResource):
+    """The processor image and the orchestrator package, built from this checkout."""
+
+    processor_image: pulumi.Output[str]  # <login server>/processor:<tag>@sha256:<digest>
+    orchestrator_app_id: str
+    orchestrator_package_version: pulumi.Output[str]
+    orchestrator_application_id: pulumi.Output[str]  # ARM id, for pool package references
+    orchestrator_package: OrchestratorPackage
+    processor_image_build: ProcessorImage
+
+    def __init__(
+        self, name: str, args: ArtifactsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("rosbag:artifacts:Artifacts", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.processor_image_build = ProcessorImage(
+            f"{name}-processor-image",
+            ProcessorImageArgs(
+                subscription_id=args.subscription_id,
+                resource_group_name=args.resource_group_name,
+                registry_name=args.registry_name,
+                login_server=args.registry_login_server,
+                source_dir=str(args.processor_source),
+                repository=args.processor_repository,
+                builder=args.image_builder,
+            ),
+            child,
+        )
+        self.orchestrator_package = OrchestratorPackage(
+            f"{name}-orchestrator-package",
+            OrchestratorPackageArgs(
+                subscription_id=args.subscription_id,
+                resource_group_name=args.resource_group_name,
+                batch_account_name=args.batch_account_name,
+                source_dir=str(args.orchestrator_source),
+                app_id=args.orchestrator_app_id,
+                keep_previous=args.keep_previous_packages,
+            ),
+            child,
+        )
+        self.processor_image = self.processor_image_build.image
+        self.orchestrator_app_id = args.orchestrator_app_id
+        self.orchestrator_package_version = self.orchestrator_package.package_version
+        self.orchestrator_application_id = self.orchestrator_package.application_resource_id
+        self.register_outputs(
+            {
+                "processor_image": self.processor_image,
+                "orchestrator_package_version": self.orchestrator_package_version,
+                "orchestrator_application_id": self.orchestrator_application_id,
+            }
+        )

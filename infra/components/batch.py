@@ -1,0 +1,303 @@
+"""The Batch account and its two pools.
+
+Account: BatchService allocation, the shared identity, auto-storage reached with that identity
+(`BatchAccountManagedIdentity` + node identity), Entra ID and task tokens only (no shared keys).
+
+Pools (both in the subnet, no public IPs, simplified node communication, the shared identity,
+the data lake NFS-mounted at `$AZ_BATCH_NODE_MOUNTS_DIR/data`, autoscale to zero when idle):
+- orchestrator: Ubuntu 24.04 VM image, the `orchestrator` application package at an explicit
+  version; its start task prepares the mount and runs the package's self-check (the package is
+  self-contained, so nothing is pip-installed into Ubuntu's externally managed Python).
+- execution: a DockerCompatible image that pulls and prefetches the processor image from ACR
+  with the identity.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pulumi
+from pulumi_azure_native import batch
+
+from infra import naming
+
+# Azure refuses to update these on an existing pool (PropertyCannotBeUpdated, checklist pitfall
+# 2) or applies them only to new nodes, so a change replaces the pool. Pool ids are fixed, so the
+# old pool must go first. This is also how a new orchestrator package version reaches nodes.
+POOL_REPLACE_ON = [
+    "applicationPackages",
+    "deploymentConfiguration",
+    "networkConfiguration",
+    "mountConfiguration",
+    "identity",
+    "vmSize",
+    "taskSlotsPerNode",
+    "startTask",
+]
+
+ORCHESTRATOR_IMAGE = batch.ImageReferenceArgs(
+    publisher="canonical", offer="ubuntu-24_04-lts", sku="server", version="latest"
+)
+# DockerCompatible, supported image (the ubuntu-server-container 20.04 image was retired).
+EXECUTION_IMAGE = batch.ImageReferenceArgs(
+    publisher="microsoft-dsvm", offer="ubuntu-hpc", sku="2404", version="latest"
+)
+NODE_AGENT = "batch.node.ubuntu 24.04"
+# NLM locking and UDP are unsupported on Blob NFS; sec=sys is the only security flavour.
+# The "-o" prefix follows Batch's own mount examples (UNCONFIRMED for NFS, checklist §1).
+NFS_MOUNT_OPTIONS = "-o sec=sys,vers=3,nolock,proto=tcp"
+
+
+def autoscale_formula(max_nodes: int, task_slots_per_node: int) -> str:
+    """Nodes for the pending (active + running) tasks, capped; zero when there is no work.
+
+    Short sample windows make the pool react to a pipeline run within one evaluation; nodes are
+    released only when their tasks complete (taskcompletion), so running work is never cut.
+    """
+    return "\n".join(
+        [
+            "$samples = $PendingTasks.GetSamplePercent(TimeInterval_Minute * 5);",
+            "$pending = $samples < 70 ? max(0, $PendingTasks.GetSample(1)) : max("
+            "$PendingTasks.GetSample(1), avg($PendingTasks.GetSample(TimeInterval_Minute * 5)));",
+            f"$wanted = ($pending + {task_slots_per_node - 1}) / {task_slots_per_node};",
+            f"$TargetDedicatedNodes = max(0, min({max_nodes}, $wanted));",
+            "$TargetLowPriorityNodes = 0;",
+            "$NodeDeallocationOption = taskcompletion;",
+        ]
+    )
+
+
+@dataclass
+class BatchAccountArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    account_name: pulumi.Input[str]
+    identity_id: pulumi.Input[str]
+    auto_storage_account_id: pulumi.Input[str]
+    # Batch checks auto-storage access with the identity when the account is created, so the
+    # role assignment must exist first (a component's own depends_on doesn't reach its children).
+    depends_on: Sequence[pulumi.Resource] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class BatchAccount(pulumi.ComponentResource):
+    id: pulumi.Output[str]
+    name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]  # https://<account>.<region>.batch.azure.com
+
+    def __init__(
+        self, name: str, args: BatchAccountArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("rosbag:batch:BatchAccount", name, None, opts)
+        account = batch.BatchAccount(
+            f"{name}-account",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            account_name=args.account_name,
+            pool_allocation_mode=batch.PoolAllocationMode.BATCH_SERVICE,
+            identity=batch.BatchAccountIdentityArgs(
+                type=batch.ResourceIdentityType.USER_ASSIGNED,
+                user_assigned_identities=_identity_map(args.identity_id),
+            ),
+            auto_storage=batch.AutoStorageBasePropertiesArgs(
+                storage_account_id=args.auto_storage_account_id,
+                authentication_mode=batch.AutoStorageAuthenticationMode.BATCH_ACCOUNT_MANAGED_IDENTITY,
+                node_identity_reference=batch.ComputeNodeIdentityReferenceArgs(
+                    resource_id=args.identity_id
+                ),
+            ),
+            # Entra ID for every caller (ADF, the orchestrator, ops); task tokens for tasks.
+            allowed_authentication_modes=[
+                batch.AuthenticationMode.AAD,
+                batch.AuthenticationMode.TASK_AUTHENTICATION_TOKEN,
+            ],
+            # ADF's Azure IR reaches the account over its public endpoint.
+            public_network_access=batch.PublicNetworkAccessType.ENABLED,
+            tags=dict(args.tags),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+        )
+        self.id = account.id
+        self.name = account.name
+        self.endpoint = account.account_endpoint.apply(lambda host: f"https://{host}")
+        self.register_outputs({"id": self.id, "name": self.name, "endpoint": self.endpoint})
+
+
+def _identity_map(identity_id: pulumi.Input[str]) -> pulumi.Output[dict]:
+    # The identity's id is an Output, so the map keyed by it must be built inside apply.
+    return pulumi.Output.from_input(identity_id).apply(lambda i: {i: {}})
+
+
+@dataclass
+class PoolSizing:
+    vm_size: str
+    max_nodes: int
+    task_slots_per_node: int
+
+
+@dataclass
+class BatchPoolsArgs:
+    resource_group_name: pulumi.Input[str]
+    account_name: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+    subnet_id: pulumi.Input[str]
+    identity_id: pulumi.Input[str]
+    identity_client_id: pulumi.Input[str]
+    nfs_source: pulumi.Input[str]
+    registry_server: pulumi.Input[str]
+    processor_image: pulumi.Input[str]
+    orchestrator_package_version: pulumi.Input[str]
+    key_vault_uri: pulumi.Input[str]
+    app_insights_secret_name: pulumi.Input[str]
+    orchestrator: PoolSizing
+    execution: PoolSizing
+    # Resources the pools need first (role assignments, the activated application package).
+    depends_on: Sequence[pulumi.Resource] = ()
+    mount_path: str = naming.MOUNT_PATH
+    orchestrator_app_id: str = naming.ORCHESTRATOR_APP_ID
+
+
+class BatchPools(pulumi.ComponentResource):
+    orchestrator_pool_id: pulumi.Output[str]
+    execution_pool_id: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: BatchPoolsArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("rosbag:batch:BatchPools", name, None, opts)
+        pool_opts = pulumi.ResourceOptions(
+            parent=self,
+            depends_on=list(args.depends_on),
+            replace_on_changes=POOL_REPLACE_ON,
+            delete_before_replace=True,
+        )
+        shared: dict = {
+            "resource_group_name": args.resource_group_name,
+            "account_name": args.account_name,
+            "identity": batch.BatchPoolIdentityArgs(
+                type=batch.PoolIdentityType.USER_ASSIGNED,
+                user_assigned_identities=_identity_map(args.identity_id),
+            ),
+            "network_configuration": batch.NetworkConfigurationArgs(
+                subnet_id=args.subnet_id,
+                public_ip_address_configuration=batch.PublicIPAddressConfigurationArgs(
+                    provision=batch.IPAddressProvisioningType.NO_PUBLIC_IP_ADDRESSES
+                ),
+            ),
+            "target_node_communication_mode": batch.NodeCommunicationMode.SIMPLIFIED,
+            "mount_configuration": [
+                batch.MountConfigurationArgs(
+                    nfs_mount_configuration=batch.NFSMountConfigurationArgs(
+                        source=args.nfs_source,
+                        relative_mount_path=args.mount_path,
+                        mount_options=NFS_MOUNT_OPTIONS,
+                    )
+                )
+            ],
+        }
+        admin = batch.UserIdentityArgs(
+            auto_user=batch.AutoUserSpecificationArgs(
+                scope=batch.AutoUserScope.POOL, elevation_level=batch.ElevationLevel.ADMIN
+            )
+        )
+
+        self_check = pulumi.Output.from_input(args.orchestrator_package_version).apply(
+            lambda version: naming.start_task_command(
+                args.mount_path,
+                then=naming.orchestrator_command(args.orchestrator_app_id, version, "self-check"),
+            )
+        )
+        orchestrator = batch.Pool(
+            f"{name}-orchestrator",
+            pool_name=naming.ORCHESTRATOR_POOL_ID,
+            display_name="rosbag orchestrator (ADF Custom activity)",
+            vm_size=args.orchestrator.vm_size,
+            task_slots_per_node=args.orchestrator.task_slots_per_node,
+            # Fill one node before starting another: orchestrator runs mostly wait.
+            task_scheduling_policy=batch.TaskSchedulingPolicyArgs(
+                node_fill_type=batch.ComputeNodeFillType.PACK
+            ),
+            deployment_configuration=batch.DeploymentConfigurationArgs(
+                virtual_machine_configuration=batch.VirtualMachineConfigurationArgs(
+                    image_reference=ORCHESTRATOR_IMAGE, node_agent_sku_id=NODE_AGENT
+                )
+            ),
+            application_packages=[
+                batch.ApplicationPackageReferenceArgs(
+                    id=pulumi.Output.concat(
+                        args.account_id, "/applications/", args.orchestrator_app_id
+                    ),
+                    version=args.orchestrator_package_version,
+                )
+            ],
+            start_task=batch.StartTaskArgs(
+                command_line=self_check,
+                user_identity=admin,  # chmod of the NFS root needs root
+                wait_for_success=True,  # a node that fails its self-check never gets work
+                max_task_retry_count=2,
+                environment_settings=[
+                    batch.EnvironmentSettingArgs(
+                        name="AZURE_CLIENT_ID", value=args.identity_client_id
+                    ),
+                    batch.EnvironmentSettingArgs(name="KEY_VAULT_URI", value=args.key_vault_uri),
+                    batch.EnvironmentSettingArgs(
+                        name="APPINSIGHTS_SECRET_NAME", value=args.app_insights_secret_name
+                    ),
+                ],
+            ),
+            scale_settings=_autoscale(args.orchestrator),
+            **shared,
+            opts=pool_opts,
+        )
+        execution = batch.Pool(
+            f"{name}-execution",
+            pool_name=naming.EXECUTION_POOL_ID,
+            display_name="rosbag processor containers",
+            vm_size=args.execution.vm_size,
+            task_slots_per_node=args.execution.task_slots_per_node,
+            deployment_configuration=batch.DeploymentConfigurationArgs(
+                virtual_machine_configuration=batch.VirtualMachineConfigurationArgs(
+                    image_reference=EXECUTION_IMAGE,
+                    node_agent_sku_id=NODE_AGENT,
+                    container_configuration=batch.ContainerConfigurationArgs(
+                        type=batch.ContainerType.DOCKER_COMPATIBLE,
+                        # Prefetched when a node joins, so the first task starts at once.
+                        container_image_names=[args.processor_image],
+                        container_registries=[
+                            batch.ContainerRegistryArgs(
+                                registry_server=args.registry_server,
+                                identity_reference=batch.ComputeNodeIdentityReferenceArgs(
+                                    resource_id=args.identity_id
+                                ),
+                            )
+                        ],
+                    ),
+                )
+            ),
+            start_task=batch.StartTaskArgs(
+                command_line=naming.start_task_command(args.mount_path),
+                user_identity=admin,
+                wait_for_success=True,
+                max_task_retry_count=2,
+            ),
+            scale_settings=_autoscale(args.execution),
+            **shared,
+            opts=pool_opts,
+        )
+        self.orchestrator_pool_id = orchestrator.name
+        self.execution_pool_id = execution.name
+        self.register_outputs(
+            {
+                "orchestrator_pool_id": self.orchestrator_pool_id,
+                "execution_pool_id": self.execution_pool_id,
+            }
+        )
+
+
+def _autoscale(sizing: PoolSizing) -> batch.ScaleSettingsArgs:
+    return batch.ScaleSettingsArgs(
+        auto_scale=batch.AutoScaleSettingsArgs(
+            formula=autoscale_formula(sizing.max_nodes, sizing.task_slots_per_node),
+            evaluation_interval="PT5M",  # the shortest Batch allows
+        )
+    )

@@ -1,0 +1,65 @@
+"""The Batch account's auto-storage (application packages), ADF custom-activity staging and the
+`task-logs` container for task stdout/stderr output files. Reached with the shared identity."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import pulumi
+from pulumi_azure_native import storage
+
+
+@dataclass
+class BatchStorageArgs:
+    resource_group_name: pulumi.Input[str]
+    location: str
+    account_name: pulumi.Input[str]
+    task_logs_container: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+class BatchStorage(pulumi.ComponentResource):
+    account_id: pulumi.Output[str]
+    blob_endpoint: pulumi.Output[str]
+    task_logs_container_url: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: BatchStorageArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("rosbag:storage:BatchStorage", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        account = storage.StorageAccount(
+            f"{name}-account",
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            account_name=args.account_name,
+            kind=storage.Kind.STORAGE_V2,
+            sku=storage.SkuArgs(name=storage.SkuName.STANDARD_LRS),
+            enable_https_traffic_only=True,
+            minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
+            allow_blob_public_access=False,
+            # Shared keys stay at Azure's default (on): whether Batch package uploads and ADF's
+            # custom-activity staging can do without them when every party uses the identity is
+            # UNCONFIRMED. This program never reads a key; everything it declares uses Entra ID.
+            tags=dict(args.tags),
+            opts=child,
+        )
+        logs = storage.BlobContainer(
+            f"{name}-task-logs",
+            resource_group_name=args.resource_group_name,
+            account_name=account.name,
+            container_name=args.task_logs_container,
+            public_access=storage.PublicAccess.NONE,
+            opts=child,
+        )
+        self.account_id = account.id
+        self.blob_endpoint = account.primary_endpoints.blob
+        self.task_logs_container_url = pulumi.Output.concat(self.blob_endpoint, logs.name)
+        self.register_outputs(
+            {
+                "account_id": self.account_id,
+                "blob_endpoint": self.blob_endpoint,
+                "task_logs_container_url": self.task_logs_container_url,
+            }
+        )

@@ -1,0 +1,327 @@
+"""The stack's configuration: read once, typed, validated before any resource is declared.
+
+Every key lives in the project namespace (`rosbag-batch:<key>`) and is declared with a type,
+default and description in Pulumi.yaml; `tests/infra/test_config.py` keeps the two in step.
+A bad value raises `ConfigError` naming the key, what was given and what is expected.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any, TypeVar
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+
+T = TypeVar("T")
+
+PROJECT = "rosbag-batch"
+
+# Storage redundancy an NFS 3.0 account accepts at creation (GRS/GZRS/RA-GRS are refused).
+NFS_SKUS = ("Standard_LRS", "Standard_ZRS")
+SCHEDULE_FREQUENCIES = ("Minute", "Hour", "Day", "Week", "Month")
+# Docker's default bridge: a VNet overlapping it breaks container networking on the nodes.
+DOCKER_BRIDGE = ipaddress.ip_network("172.17.0.0/16")
+# Ranges a storage account IP rule refuses (private, shared, loopback, link-local, multicast).
+_NOT_IN_STORAGE_RULES = tuple(
+    ipaddress.ip_network(r)
+    for r in (
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "100.64.0.0/10",
+        "127.0.0.0/8",
+        "169.254.0.0/16",
+        "224.0.0.0/4",
+        "0.0.0.0/8",
+    )
+)
+
+
+class ConfigError(ValueError):
+    """A stack configuration value is missing or invalid."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"config {key if ':' in key else f'{PROJECT}:{key}'}: {problem}")
+        self.key = key
+
+
+@dataclass(frozen=True)
+class Schedule:
+    frequency: str
+    interval: int
+    start_time: str
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Typed stack configuration. Defaults here equal the defaults in Pulumi.yaml."""
+
+    location: str
+    vnet_address_space: str = "10.40.0.0/16"
+    subnet_address_prefix: str = "10.40.0.0/22"
+    deployer_ip_ranges: tuple[str, ...] = ()
+    upload_sample_bag: bool = True
+    data_lake_sku: str = "Standard_LRS"
+    protect_data_lake: bool = False
+    key_vault_purge_protection: bool = False
+    key_vault_retention_days: int = 7
+    log_retention_days: int = 30
+    orchestrator_vm_size: str = "Standard_D2s_v5"
+    orchestrator_max_nodes: int = 1
+    orchestrator_task_slots_per_node: int = 4
+    execution_vm_size: str = "Standard_D4s_v5"
+    execution_max_nodes: int = 4
+    execution_task_slots_per_node: int = 4
+    processor_image_tag: str = "latest"
+    orchestrator_package_version: str = "0.1.0"
+    schedule_frequency: str = ""
+    schedule_interval: int = 1
+    schedule_start_time: str = ""
+
+    @property
+    def schedule(self) -> Schedule | None:
+        if not self.schedule_frequency:
+            return None
+        return Schedule(self.schedule_frequency, self.schedule_interval, self.schedule_start_time)
+
+    @property
+    def sample_bag_enabled(self) -> bool:
+        """The data lake's firewall only lets the deployer's upload through from listed ranges."""
+        return self.upload_sample_bag and bool(self.deployer_ip_ranges)
+
+    @staticmethod
+    def from_pulumi() -> StackConfig:
+        """Read and validate the running stack's configuration."""
+        location = pulumi.Config("azure-native").get("location")
+        if not location:
+            raise ConfigError(
+                "azure-native:location",
+                "is not set; expected an Azure region, e.g. "
+                "`pulumi config set azure-native:location westeurope`",
+            )
+        return StackConfig.from_values(location, _project_values())
+
+    @staticmethod
+    def from_values(location: str, raw: Mapping[str, str]) -> StackConfig:
+        """Build from raw config text (what the CLI passes): parse, then validate."""
+        unknown = sorted(set(raw) - set(CONFIG_KEYS))
+        if unknown:
+            known = ", ".join(sorted(CONFIG_KEYS))
+            raise ConfigError(unknown[0], f"is not a known key (a typo?); known keys: {known}")
+        values: dict[str, Any] = {"location": location}
+        for key, text in raw.items():
+            attribute, parse = CONFIG_KEYS[key]
+            values[attribute] = parse(key, text)
+        config = StackConfig(**values)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        vnet = _network("vnetAddressSpace", self.vnet_address_space)
+        subnet = _network("subnetAddressPrefix", self.subnet_address_prefix)
+        if vnet.overlaps(DOCKER_BRIDGE):
+            raise ConfigError(
+                "vnetAddressSpace",
+                f"{vnet} overlaps Docker's bridge network {DOCKER_BRIDGE}, which breaks "
+                "container tasks; pick another private range such as 10.40.0.0/16",
+            )
+        if not (subnet.version == vnet.version and subnet.subnet_of(vnet)):  # type: ignore[arg-type]
+            raise ConfigError(
+                "subnetAddressPrefix",
+                f"{subnet} is outside vnetAddressSpace {vnet}; expected a range inside it, "
+                f"e.g. {next(vnet.subnets(new_prefix=max(vnet.prefixlen, 24)))}",
+            )
+        if subnet.prefixlen > 28:
+            raise ConfigError(
+                "subnetAddressPrefix",
+                f"{subnet} is too small; expected /28 or larger (one address per node, plus 5 "
+                "Azure keeps)",
+            )
+        capacity = subnet.num_addresses - 5
+        nodes = self.orchestrator_max_nodes + self.execution_max_nodes
+        if nodes > capacity:
+            raise ConfigError(
+                "subnetAddressPrefix",
+                f"{subnet} has {capacity} usable addresses but the pools may grow to {nodes} "
+                "nodes; expected a larger subnet or smaller orchestratorMaxNodes/executionMaxNodes",
+            )
+        for text in self.deployer_ip_ranges:
+            storage_ip_rule(text)
+        if self.data_lake_sku not in NFS_SKUS:
+            raise ConfigError(
+                "dataLakeSku",
+                f"{self.data_lake_sku!r} is not accepted for an NFS 3.0 account; expected one "
+                f"of {', '.join(NFS_SKUS)}",
+            )
+        if not 7 <= self.key_vault_retention_days <= 90:
+            raise ConfigError(
+                "keyVaultRetentionDays",
+                f"{self.key_vault_retention_days} is out of range; expected 7 to 90 days",
+            )
+        if not 30 <= self.log_retention_days <= 730:
+            raise ConfigError(
+                "logRetentionDays",
+                f"{self.log_retention_days} is out of range; expected 30 to 730 days",
+            )
+        for key, value in (
+            ("orchestratorMaxNodes", self.orchestrator_max_nodes),
+            ("executionMaxNodes", self.execution_max_nodes),
+        ):
+            if value < 1:
+                raise ConfigError(
+                    key, f"{value} is not allowed; expected at least 1 (pools scale to 0 when idle)"
+                )
+        for key, value in (
+            ("orchestratorTaskSlotsPerNode", self.orchestrator_task_slots_per_node),
+            ("executionTaskSlotsPerNode", self.execution_task_slots_per_node),
+        ):
+            if not 1 <= value <= 256:
+                raise ConfigError(key, f"{value} is out of range; expected 1 to 256")
+        for key, value in (
+            ("orchestratorVmSize", self.orchestrator_vm_size),
+            ("executionVmSize", self.execution_vm_size),
+        ):
+            if not re.fullmatch(r"(?i)standard_[a-z0-9_]+", value):
+                raise ConfigError(key, f"{value!r} is not a VM size; expected e.g. Standard_D4s_v5")
+        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", self.processor_image_tag):
+            raise ConfigError(
+                "processorImageTag", f"{self.processor_image_tag!r} is not a valid image tag"
+            )
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", self.orchestrator_package_version):
+            raise ConfigError(
+                "orchestratorPackageVersion",
+                f"{self.orchestrator_package_version!r} is not a valid Batch application "
+                "version; expected letters, digits, '.', '-', '_' (up to 64)",
+            )
+        self._validate_schedule()
+
+    def _validate_schedule(self) -> None:
+        if not self.schedule_frequency:
+            if self.schedule_start_time:
+                raise ConfigError(
+                    "scheduleFrequency",
+                    "is empty but scheduleStartTime is set; expected one of "
+                    f"{', '.join(SCHEDULE_FREQUENCIES)} to enable the schedule trigger",
+                )
+            return
+        if self.schedule_frequency not in SCHEDULE_FREQUENCIES:
+            raise ConfigError(
+                "scheduleFrequency",
+                f"{self.schedule_frequency!r} is not a frequency; expected one of "
+                f"{', '.join(SCHEDULE_FREQUENCIES)}",
+            )
+        if self.schedule_interval < 1:
+            raise ConfigError(
+                "scheduleInterval", f"{self.schedule_interval} is not allowed; expected >= 1"
+            )
+        if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?Z", self.schedule_start_time):
+            raise ConfigError(
+                "scheduleStartTime",
+                f"{self.schedule_start_time!r} is not a UTC time; expected ISO 8601 like "
+                "2026-01-01T02:00:00Z (required when scheduleFrequency is set)",
+            )
+
+
+# --------------------------------------------------------------------------------------------
+# Parsing raw config text
+# --------------------------------------------------------------------------------------------
+
+
+def _text(key: str, text: str) -> str:
+    return text.strip()
+
+
+def _integer(key: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise ConfigError(key, f"{text!r} is not an integer; expected a whole number") from None
+
+
+def _boolean(key: str, text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered not in ("true", "false"):
+        raise ConfigError(key, f"{text!r} is not a boolean; expected true or false")
+    return lowered == "true"
+
+
+def _string_list(key: str, text: str) -> tuple[str, ...]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(
+            key,
+            f"{text!r} is not a list of strings; expected e.g. "
+            f"`pulumi config set --path '{key}[0]' 203.0.113.7`",
+        )
+    return tuple(value)
+
+
+def storage_ip_rule(text: str) -> str:
+    """A deployer range as a storage firewall accepts it: public IPv4, a bare address or /0-/30."""
+    network = _network("deployerIpRanges", text if "/" in text else f"{text}/32")
+    reserved = network.version != 4 or any(
+        network.overlaps(r) for r in _NOT_IN_STORAGE_RULES if r.version == network.version
+    )
+    if reserved or network.prefixlen == 31:
+        raise ConfigError(
+            "deployerIpRanges",
+            f"{text!r} is not usable in a storage firewall rule; expected public IPv4 addresses "
+            "or CIDR ranges up to /30, e.g. 203.0.113.7 (find yours: curl -s https://api.ipify.org)",
+        )
+    return str(network.network_address) if network.prefixlen == 32 else str(network)
+
+
+def _network(key: str, text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    try:
+        return ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        raise ConfigError(
+            key, f"{text!r} is not a valid CIDR range ({exc}); expected e.g. 10.40.0.0/16"
+        ) from None
+
+
+def _parser(default: object) -> Callable[[str, str], Any]:
+    if isinstance(default, bool):
+        return _boolean
+    if isinstance(default, int):
+        return _integer
+    if isinstance(default, tuple):
+        return _string_list
+    return _text
+
+
+def _camel(attribute: str) -> str:
+    head, *rest = attribute.split("_")
+    return head + "".join(word.capitalize() for word in rest)
+
+
+# Config key (camelCase, as in Pulumi.yaml) -> (StackConfig attribute, parser), derived from the
+# dataclass so a new field is a new key with nothing else to keep in step.
+CONFIG_KEYS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
+    _camel(f.name): (f.name, _parser(f.default))
+    for f in fields(StackConfig)
+    if f.name != "location"
+}
+
+
+def _project_values() -> dict[str, str]:
+    """Every `rosbag-batch:*` value the engine handed the program (key without namespace).
+
+    The SDK has no public way to list config keys, so this reads the same two sources
+    `pulumi.Config.get` reads: the in-process map and the PULUMI_CONFIG environment variable.
+    """
+    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    prefix = f"{PROJECT}:"
+    values: dict[str, str] = {}
+    for key, value in merged.items():
+        if key.startswith(prefix):
+            values[key[len(prefix) :]] = value if isinstance(value, str) else json.dumps(value)
+    return values

@@ -1,0 +1,193 @@
+"""Offline preview: run the real program under mocks for a stack and print what it declares.
+
+    python -m infra.preview --stack dev          # the resource tree with key properties + outputs
+    python -m infra.preview --stack prod --json  # everything, machine-readable
+
+No Azure, no Pulumi CLI, no network: values Azure computes are stand-ins (see infra/offline.py).
+Secrets are shown as [secret].
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from infra.config import ConfigError
+from infra.offline import OfflineError, RecordedResource, Recording, run_stack, stack_names
+
+SECRET = "[secret]"
+
+# What a reader wants to see per resource type (dotted input paths); everything is in --json.
+KEY_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "azure-native:resources:ResourceGroup": ("resourceGroupName", "location"),
+    "azure-native:network:VirtualNetwork": ("addressSpace.addressPrefixes",),
+    "azure-native:network:Subnet": (
+        "addressPrefix",
+        "defaultOutboundAccess",
+        "serviceEndpoints",
+    ),
+    "azure-native:network:NetworkSecurityGroup": ("securityRules",),
+    "azure-native:network:NatGateway": ("sku.name",),
+    "azure-native:network:PublicIPAddress": ("sku.name", "publicIPAllocationMethod"),
+    "azure-native:storage:StorageAccount": (
+        "accountName",
+        "sku.name",
+        "isHnsEnabled",
+        "enableNfsV3",
+        "allowSharedKeyAccess",
+        "networkRuleSet.defaultAction",
+        "networkRuleSet.bypass",
+        "networkRuleSet.ipRules",
+    ),
+    "azure-native:storage:BlobContainer": ("containerName",),
+    "azure-native:storage:Blob": ("blobName",),
+    "azure-native:managedidentity:UserAssignedIdentity": (),
+    "azure-native:authorization:RoleAssignment": ("description", "scope", "principalType"),
+    "azure-native:keyvault:Vault": (
+        "vaultName",
+        "properties.enableRbacAuthorization",
+        "properties.enablePurgeProtection",
+        "properties.softDeleteRetentionInDays",
+    ),
+    "azure-native:keyvault:Secret": ("secretName",),
+    "azure-native:operationalinsights:Workspace": ("retentionInDays",),
+    "azure-native:applicationinsights:Component": ("kind", "ingestionMode"),
+    "azure-native:containerregistry:Registry": ("registryName", "sku.name", "adminUserEnabled"),
+    "azure-native:batch:BatchAccount": (
+        "accountName",
+        "allowedAuthenticationModes",
+        "autoStorage.authenticationMode",
+    ),
+    "azure-native:batch:Pool": (
+        "poolName",
+        "vmSize",
+        "taskSlotsPerNode",
+        "deploymentConfiguration.virtualMachineConfiguration.imageReference",
+        "deploymentConfiguration.virtualMachineConfiguration.containerConfiguration.containerImageNames",
+        "networkConfiguration.publicIPAddressConfiguration.provision",
+        "targetNodeCommunicationMode",
+        "mountConfiguration",
+        "applicationPackages",
+    ),
+    "azure-native:datafactory:Pipeline": ("pipelineName",),
+    "azure-native:datafactory:LinkedService": ("properties.type",),
+}
+
+
+def lookup(values: Mapping[str, Any], path: str) -> Any:
+    current: Any = values
+    for part in path.split("."):
+        if not isinstance(current, Mapping) or part not in current:
+            return None
+        current = current[part]
+    return current
+
+
+def shown_inputs(resource: RecordedResource) -> dict[str, Any]:
+    return {k: (SECRET if k in resource.secret_inputs else v) for k, v in resource.inputs.items()}
+
+
+def key_properties(resource: RecordedResource) -> dict[str, Any]:
+    inputs = shown_inputs(resource)
+    found = {p: lookup(inputs, p) for p in KEY_PROPERTIES.get(resource.type, ())}
+    return {path: value for path, value in found.items() if value not in (None, [], {})}
+
+
+def options_summary(resource: RecordedResource) -> list[str]:
+    o = resource.options
+    flags = []
+    if o.protect:
+        flags.append("protect")
+    if o.replace_on_changes:
+        flags.append("replaceOnChanges=" + ",".join(o.replace_on_changes))
+    if o.delete_before_replace:
+        flags.append("deleteBeforeReplace")
+    return flags
+
+
+def render_tree(recording: Recording) -> str:
+    lines = [f"stack {recording.project}/{recording.stack}: {len(recording.resources)} resources"]
+    stack_urn = recording.stack_urn
+
+    def walk(parent: str, indent: str) -> None:
+        children = recording.children(parent)
+        for index, resource in enumerate(children):
+            last = index == len(children) - 1
+            branch, below = ("└─ ", "   ") if last else ("├─ ", "│  ")
+            flags = options_summary(resource)
+            lines.append(
+                f"{indent}{branch}{resource.type}  {resource.name}"
+                + (f"  [{'; '.join(flags)}]" if flags else "")
+            )
+            for path, value in key_properties(resource).items():
+                text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+                if len(text) > 160:
+                    text = text[:157] + "..."
+                lines.append(f"{indent}{below}    {path} = {text}")
+            walk(resource.urn, indent + below)
+
+    walk(stack_urn, "")
+    lines.append("outputs:")
+    for name, output in recording.outputs.items():
+        lines.append(f"  {name} = {SECRET if output.secret else output.value}")
+    return "\n".join(lines)
+
+
+def as_json(recording: Recording) -> dict[str, Any]:
+    return {
+        "project": recording.project,
+        "stack": recording.stack,
+        "resources": [
+            {
+                "type": r.type,
+                "name": r.name,
+                "urn": r.urn,
+                "parent": r.parent_urn,
+                "inputs": shown_inputs(r),
+                "options": {
+                    "protect": r.options.protect,
+                    "replaceOnChanges": list(r.options.replace_on_changes),
+                    "deleteBeforeReplace": r.options.delete_before_replace,
+                    "dependsOn": list(r.options.depends_on),
+                },
+            }
+            for r in recording.resources
+        ],
+        "outputs": {
+            name: SECRET if output.secret else output.value
+            for name, output in recording.outputs.items()
+        },
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.preview", description=__doc__)
+    parser.add_argument("--stack", default="dev", help="stack name (Pulumi.<stack>.yaml)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a tree")
+    args = parser.parse_args(argv)
+
+    started = time.monotonic()
+    try:
+        recording = run_stack(args.stack)
+    except (ConfigError, OfflineError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        print(f"(stacks: {', '.join(stack_names())})", file=sys.stderr)
+        return 2
+    if args.json:
+        json.dump(as_json(recording), sys.stdout, indent=2, sort_keys=True, default=str)
+        print()
+    else:
+        print(render_tree(recording))
+        print(
+            f"(offline preview in {time.monotonic() - started:.1f} s; Azure-computed values "
+            "are stand-ins)"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""`python -m ops`: run the pipeline of a deployed stack, or keep the README's config reference in
+sync with Pulumi.yaml."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from azure.core.credentials import TokenCredential
+from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+
+from ops import config_reference
+from ops.stack_outputs import STACK_OUTPUTS_ENV, StackOutputsError, load_stack_outputs
+
+ARM_ENDPOINT_ENV = "AZURE_RESOURCE_MANAGER_ENDPOINT"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _pipeline_parameter(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE (e.g. format=parquet)")
+    return key, value
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be above zero")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser(
+        "run",
+        help="trigger the extract-bags pipeline of a stack and follow it to the end",
+        description=(
+            "Trigger the stack's extract-bags pipeline through the Data Factory management API "
+            "(DefaultAzureCredential), show its progress, and print a summary. Exit 0 when the "
+            "run succeeded, 1 when it failed, was cancelled or timed out, 2 on bad input."
+        ),
+    )
+    run.add_argument(
+        "--stack-outputs",
+        metavar="FILE|-",
+        help=f"`pulumi stack output --json` saved to FILE, or - for standard input "
+        f"(default: the JSON in ${STACK_OUTPUTS_ENV})",
+    )
+    run.add_argument(
+        "--input-path",
+        help="bags to process, relative to the data container (default: the stack's rawPath)",
+    )
+    run.add_argument(
+        "--output-path",
+        help="where results go, relative to the data container (default: extractedPath)",
+    )
+    run.add_argument(
+        "--format", choices=("csv", "parquet"), help="table format (default: the pipeline's)"
+    )
+    run.add_argument(
+        "--parameter",
+        action="append",
+        type=_pipeline_parameter,
+        default=[],
+        metavar="KEY=VALUE",
+        help="any other pipeline parameter (repeatable)",
+    )
+    run.add_argument(
+        "--timeout",
+        type=_positive,
+        default=120.0,
+        metavar="MINUTES",
+        help="give up after this long (default: %(default)g)",
+    )
+    run.add_argument(
+        "--keep-running-on-timeout",
+        action="store_true",
+        help="on timeout, leave the run going instead of cancelling it and its Batch job",
+    )
+    run.add_argument(
+        "--poll-interval",
+        type=_positive,
+        default=15.0,
+        metavar="SECONDS",
+        help="how often to ask for progress (default: %(default)g)",
+    )
+    run.add_argument(
+        "--min-bags",
+        type=int,
+        default=0,
+        metavar="N",
+        help="fail unless at least N bags were extracted (CI: proves the run did real work)",
+    )
+    run.add_argument(
+        "--json", action="store_true", help="print the summary as JSON (progress stays on stderr)"
+    )
+    run.add_argument(
+        "--arm-endpoint",
+        default=os.environ.get(ARM_ENDPOINT_ENV) or None,
+        metavar="URL",
+        help=f"Azure Resource Manager endpoint (default: ${ARM_ENDPOINT_ENV}, else the cloud "
+        "chosen by AZURE_SDK_CLOUD_CONF, else Azure public cloud)",
+    )
+
+    reference = commands.add_parser(
+        "config-reference",
+        help="write the README's configuration reference from Pulumi.yaml's config schema",
+    )
+    reference.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing; exit 1 when the README is out of date",
+    )
+    reference.add_argument("--project", default=str(config_reference.PULUMI_YAML))
+    reference.add_argument("--readme", default=str(config_reference.README))
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    credential: TokenCredential | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
+    out, err = stdout or sys.stdout, stderr or sys.stderr
+    args = build_parser().parse_args(argv)
+    if args.command == "config-reference":
+        return config_reference.main(args.project, args.readme, check=args.check, stream=err)
+
+    try:
+        outputs = load_stack_outputs(args.stack_outputs, stdin=stdin)
+    except StackOutputsError as error:
+        print(f"ops run: {error}", file=err)
+        return EXIT_USAGE
+
+    from ops.run_command import RunRequest, run_pipeline  # Azure SDK clients: imported on use
+
+    parameters = {
+        "inputPath": args.input_path or outputs.raw_path,
+        "outputPath": args.output_path or outputs.extracted_path,
+        **({"format": args.format} if args.format else {}),
+        **dict(args.parameter),
+    }
+    request = RunRequest(
+        parameters=parameters,
+        timeout_seconds=args.timeout * 60,
+        poll_seconds=args.poll_interval,
+        cancel_on_timeout=not args.keep_running_on_timeout,
+        as_json=args.json,
+        min_bags=args.min_bags,
+        arm_endpoint=args.arm_endpoint,
+    )
+    try:
+        return EXIT_OK if run_pipeline(outputs, request, credential, out, err) else EXIT_FAILED
+    except ClientAuthenticationError as error:
+        print(
+            f"ops run: cannot get an Azure token ({error.message.splitlines()[0]}): "
+            "run `az login` (or azure/login in CI) as someone with Data Factory Contributor on "
+            "the factory and Azure Batch Job Submitter on the Batch account",
+            file=err,
+        )
+    except HttpResponseError as error:
+        print(f"ops run: Azure refused the request: {error.message}", file=err)
+    except KeyboardInterrupt:
+        print(
+            "ops run: interrupted; the pipeline run goes on (cancel it in ADF monitoring)",
+            file=err,
+        )
+    return EXIT_FAILED

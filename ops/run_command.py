@@ -1,0 +1,78 @@
+"""`ops run`: build the clients, start the run, follow it, print the summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TextIO
+
+from azure.batch import BatchClient
+from azure.core.credentials import TokenCredential
+from azure.identity import DefaultAzureCredential
+from azure.mgmt.datafactory import DataFactoryManagementClient
+
+from ops.cloud import cloud_endpoints
+from ops.pipeline import FollowOptions, PipelineRunner
+from ops.progress import ProgressPrinter
+from ops.run_state import Verdict
+from ops.stack_outputs import StackOutputs
+from ops.summary import bag_lines, render_summary, summary_json
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    parameters: dict[str, str]
+    timeout_seconds: float
+    poll_seconds: float
+    cancel_on_timeout: bool
+    as_json: bool
+    arm_endpoint: str | None
+    min_bags: int = 0
+
+
+def run_pipeline(
+    outputs: StackOutputs,
+    request: RunRequest,
+    credential: TokenCredential | None,
+    stdout: TextIO,
+    stderr: TextIO,
+) -> bool:
+    """True when the pipeline run succeeded."""
+    cloud = cloud_endpoints(request.arm_endpoint)
+    credential = credential or DefaultAzureCredential()
+    factory = DataFactoryManagementClient(
+        credential,
+        outputs.subscription_id,
+        base_url=cloud.resource_manager,
+        credential_scopes=[cloud.resource_manager_scope],
+    )
+    batch = BatchClient(
+        outputs.batch_account_endpoint, credential, credential_scopes=[cloud.batch_scope]
+    )
+    progress = ProgressPrinter(stderr)
+    with factory, batch:
+        runner = PipelineRunner(outputs, factory, batch, progress)
+        run_id = runner.start(request.parameters)
+        progress.note(
+            f"Started {outputs.pipeline_name} run {run_id} in {outputs.data_factory_name} "
+            f"({' '.join(f'{k}={v}' for k, v in sorted(request.parameters.items()))})"
+        )
+        result = runner.follow(
+            run_id,
+            request.parameters,
+            FollowOptions(
+                timeout_seconds=request.timeout_seconds,
+                poll_seconds=request.poll_seconds,
+                cancel_on_timeout=request.cancel_on_timeout,
+            ),
+        )
+    if result.ok and request.min_bags:
+        extracted = sum(1 for bag in bag_lines(result.custom_output) if bag.extracted)
+        if extracted < request.min_bags:
+            result.verdict = Verdict.FAILED
+            result.message = (
+                f"expected at least {request.min_bags} bag(s) extracted, the orchestrator "
+                f"reported {extracted}: is there a bag under {request.parameters['inputPath']}?"
+            )
+    render = summary_json if request.as_json else render_summary
+    print(render(result, outputs, cloud), file=stdout, flush=True)
+    return result.ok

@@ -1,0 +1,221 @@
+"""Synthetic drives: a ROS 1 bag (or ROS 2 bag) with IMU 200 Hz, GNSS 10 Hz and camera 10 Hz.
+
+Used by the processor's benchmark (sized in megabytes) and by tests that need camera
+frames, which none of the real test bags carry. Content is deterministic for a seed.
+
+    python scripts/synthetic_bags.py OUT.bag --megabytes 100 [--compression lz4|bz2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from rosbags.rosbag1 import Writer as Writer1
+from rosbags.rosbag2 import StoragePlugin
+from rosbags.rosbag2 import Writer as Writer2
+from rosbags.typesys import Stores, get_typestore
+
+IMU_HZ, GNSS_HZ, CAMERA_HZ = 200, 10, 10
+START_NS = 1_700_000_000 * 10**9
+TOPICS = {
+    "/imu/data": "sensor_msgs/msg/Imu",
+    "/gnss/fix": "sensor_msgs/msg/NavSatFix",
+    "/camera/image/compressed": "sensor_msgs/msg/CompressedImage",
+}
+RAW_CAMERA = ("/camera/image_raw", "sensor_msgs/msg/Image")
+
+
+@dataclass
+class Drive:
+    """What was written: path, per-topic message counts, duration."""
+
+    path: Path
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _frames(count: int, width: int, height: int, seed: int) -> list[bytes]:
+    """Distinct JPEG frames (noise over a gradient: compresses like a real scene, roughly)."""
+    rng = np.random.default_rng(seed)
+    gradient = np.linspace(0, 255, width, dtype=np.float32)[None, :, None]
+    frames = []
+    for _ in range(count):
+        noise = rng.normal(0, 40, (height, width, 3)).astype(np.float32)
+        pixels = np.clip(gradient + noise, 0, 255).astype(np.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(pixels, "RGB").save(buffer, format="JPEG", quality=85)
+        frames.append(buffer.getvalue())
+    return frames
+
+
+def drive_messages(
+    store: Any, seconds: float, *, frame_size: tuple[int, int], raw_camera: bool, seed: int
+) -> Iterator[tuple[str, int, object]]:
+    """(topic, log time ns, message) in log-time order."""
+    classes = {name: store.types[name] for name in [*TOPICS.values(), RAW_CAMERA[1]]}
+    header_cls, time_cls = (
+        store.types["std_msgs/msg/Header"],
+        store.types["builtin_interfaces/msg/Time"],
+    )
+    vector, quaternion = (
+        store.types["geometry_msgs/msg/Vector3"],
+        store.types["geometry_msgs/msg/Quaternion"],
+    )
+    status_cls = store.types["sensor_msgs/msg/NavSatStatus"]
+    frames = _frames(8, *frame_size, seed)
+    rng = random.Random(seed)
+    covariance = np.diag([0.01, 0.01, 0.01]).astype(np.float64).reshape(9)
+    step_ns = 10**9 // IMU_HZ
+    total = int(seconds * IMU_HZ)
+    for index in range(total):
+        t = START_NS + index * step_ns
+        stamp = time_cls(sec=t // 10**9, nanosec=t % 10**9)
+
+        def header(frame: str, stamp: Any = stamp, seq: int = index) -> Any:
+            fields = {"stamp": stamp, "frame_id": frame}
+            if "seq" in header_cls.__dataclass_fields__:  # ROS 1 headers only
+                fields["seq"] = seq
+            return header_cls(**fields)
+
+        phase = index / IMU_HZ
+        yield (
+            "/imu/data",
+            t,
+            classes["sensor_msgs/msg/Imu"](
+                header=header("imu"),
+                orientation=quaternion(
+                    x=0.0, y=0.0, z=math.sin(phase / 20), w=math.cos(phase / 20)
+                ),
+                orientation_covariance=covariance,
+                angular_velocity=vector(x=rng.gauss(0, 0.01), y=rng.gauss(0, 0.01), z=0.05),
+                angular_velocity_covariance=covariance,
+                linear_acceleration=vector(x=math.sin(phase), y=rng.gauss(0, 0.1), z=9.81),
+                linear_acceleration_covariance=covariance,
+            ),
+        )
+        if index % (IMU_HZ // GNSS_HZ) == 0:
+            yield (
+                "/gnss/fix",
+                t,
+                classes["sensor_msgs/msg/NavSatFix"](
+                    header=header("gnss"),
+                    status=status_cls(status=0, service=1),
+                    latitude=48.1 + phase * 1e-5,
+                    longitude=11.5 + phase * 2e-5,
+                    altitude=520.0 + rng.gauss(0, 0.5),
+                    position_covariance=np.array([1.0, 0, 0, 0, 1.0, 0, 0, 0, 4.0]),
+                    position_covariance_type=2,
+                ),
+            )
+        if index % (IMU_HZ // CAMERA_HZ) == 0:
+            frame = frames[(index // (IMU_HZ // CAMERA_HZ)) % len(frames)]
+            yield (
+                "/camera/image/compressed",
+                t,
+                classes["sensor_msgs/msg/CompressedImage"](
+                    header=header("camera"),
+                    format="jpeg",
+                    data=np.frombuffer(frame, dtype=np.uint8),
+                ),
+            )
+            if raw_camera:
+                pixels = np.full((24, 32, 3), index % 256, dtype=np.uint8)
+                pixels[:, :, 1] = np.arange(32, dtype=np.uint8)[None, :] * 8
+                yield (
+                    RAW_CAMERA[0],
+                    t,
+                    classes[RAW_CAMERA[1]](
+                        header=header("camera"),
+                        height=24,
+                        width=32,
+                        encoding="rgb8",
+                        is_bigendian=0,
+                        step=32 * 3,
+                        data=pixels.reshape(-1),
+                    ),
+                )
+
+
+def seconds_for(megabytes: float, frame_size: tuple[int, int]) -> float:
+    """Drive length that makes a bag of about `megabytes` (camera frames dominate)."""
+    frame = len(_frames(1, *frame_size, seed=0)[0])
+    per_second = CAMERA_HZ * (frame + 120) + IMU_HZ * 360 + GNSS_HZ * 130
+    return max(megabytes * 1e6 / per_second, 1.0)
+
+
+def write_drive(
+    path: Path,
+    *,
+    megabytes: float | None = None,
+    seconds: float | None = None,
+    compression: str | None = None,
+    kind: str = "ros1",
+    frame_size: tuple[int, int] = (640, 480),
+    raw_camera: bool = False,
+    seed: int = 7,
+) -> Drive:
+    """Write a synthetic drive of `seconds`, or of about `megabytes`, to `path`.
+
+    `kind` is ``ros1`` (a .bag file; `compression` none, ``bz2`` or ``lz4`` chunks),
+    ``ros2-mcap`` or ``ros2-sqlite3`` (a bag folder).
+    """
+    if seconds is None:
+        seconds = seconds_for(megabytes or 10.0, frame_size)
+    drive = Drive(path, seconds=seconds)
+    messages = None
+    if kind == "ros1":
+        store = get_typestore(Stores.ROS1_NOETIC)
+        writer1 = Writer1(path)
+        if compression:
+            writer1.set_compression(Writer1.CompressionFormat[compression.upper()])
+        with writer1:
+            connections = {}
+            messages = drive_messages(
+                store, seconds, frame_size=frame_size, raw_camera=raw_camera, seed=seed
+            )
+            for topic, t, message in messages:
+                msgtype = type(message).__msgtype__  # type: ignore[attr-defined]
+                if topic not in connections:
+                    connections[topic] = writer1.add_connection(topic, msgtype, typestore=store)
+                writer1.write(connections[topic], t, store.serialize_ros1(message, msgtype))
+                drive.counts[topic] = drive.counts.get(topic, 0) + 1
+        return drive
+    store = get_typestore(Stores.ROS2_HUMBLE)
+    plugin = StoragePlugin.MCAP if kind == "ros2-mcap" else StoragePlugin.SQLITE3
+    with Writer2(path, version=9, storage_plugin=plugin) as writer2:
+        connections2 = {}
+        for topic, t, message in drive_messages(
+            store, seconds, frame_size=frame_size, raw_camera=raw_camera, seed=seed
+        ):
+            msgtype = type(message).__msgtype__  # type: ignore[attr-defined]
+            if topic not in connections2:
+                connections2[topic] = writer2.add_connection(topic, msgtype, typestore=store)
+            writer2.write(connections2[topic], t, store.serialize_cdr(message, msgtype))
+            drive.counts[topic] = drive.counts.get(topic, 0) + 1
+    return drive
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Write a synthetic drive (see module doc).")
+    parser.add_argument("path", type=Path)
+    parser.add_argument("--megabytes", type=float, default=100.0)
+    parser.add_argument("--compression", choices=["bz2", "lz4"])
+    parser.add_argument("--kind", choices=["ros1", "ros2-mcap", "ros2-sqlite3"], default="ros1")
+    args = parser.parse_args()
+    drive = write_drive(
+        args.path, megabytes=args.megabytes, compression=args.compression, kind=args.kind
+    )
+    print(f"{drive.path}: {drive.seconds:.0f} s, {drive.counts}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+"""Each stack's program is run once per session under the offline mocks; tests assert on the
+recordings (a fresh run per test would cost ~1 s each for the same answer)."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.offline import Recording, run_stack, stack_names
+
+# A public address for tests that open the data lake firewall (nothing is ever sent to it).
+DEPLOYER_IP = "203.0.113.7"
+
+
+@pytest.fixture(scope="session")
+def recordings() -> dict[str, Recording]:
+    return {stack: run_stack(stack) for stack in stack_names()}
+
+
+@pytest.fixture(scope="session")
+def dev_with_sample() -> Recording:
+    """The dev stack as the README tells a user to run it: their IP let through the firewall."""
+    return run_stack("dev", config_overrides={"deployerIpRanges": [DEPLOYER_IP]})

@@ -1,0 +1,137 @@
+"""infra/naming.py: physical names Azure accepts, and the commands nodes really run (executed
+with bash against a fake node layout)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from infra.naming import (
+    LAUNCHER,
+    PhysicalNames,
+    app_package_env_var,
+    orchestrator_command,
+    start_task_command,
+)
+
+SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
+
+
+def run_bash(command: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    # The command lines start with /bin/bash -c, exactly as Batch receives them.
+    assert command.startswith("/bin/bash -c ")
+    return subprocess.run(
+        ["/bin/bash", "-c", command],
+        env={"PATH": os.environ["PATH"], **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def fake_package(tmp_path: Path) -> Path:
+    package = tmp_path / "apps" / "orchestrator"
+    package.mkdir(parents=True)
+    launcher = package / LAUNCHER
+    launcher.write_text('#!/bin/bash\necho "launched with: $*"\n')
+    launcher.chmod(launcher.stat().st_mode | stat.S_IEXEC)
+    return package
+
+
+def test_env_var_replaces_dots_dashes_and_hashes_and_keeps_case() -> None:
+    assert app_package_env_var("orchestrator", "1.2.0-3f#a") == (
+        "AZ_BATCH_APP_PACKAGE_orchestrator_1_2_0_3f_a"
+    )
+
+
+@pytest.mark.parametrize(
+    "case", [str.upper, str.lower, lambda s: s], ids=["upper", "lower", "as-is"]
+)
+def test_command_finds_the_package_variable_in_any_case(tmp_path: Path, case: object) -> None:
+    package = fake_package(tmp_path)
+    var = app_package_env_var("orchestrator", "0.1.0")
+    name = case(var)  # type: ignore[operator]
+    result = run_bash(
+        orchestrator_command("orchestrator", "0.1.0", "extract", "--executor", "batch"),
+        {name: str(package)},
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "launched with: extract --executor batch"
+
+
+def test_command_exits_3_naming_the_variable_when_the_package_is_missing(tmp_path: Path) -> None:
+    result = run_bash(orchestrator_command("orchestrator", "0.1.0", "self-check"), {}, tmp_path)
+    assert result.returncode == 3
+    assert "AZ_BATCH_APP_PACKAGE_orchestrator_0_1_0 is not set" in result.stderr
+    assert "version 0.1.0" in result.stderr
+
+
+def test_start_task_prepares_the_mount_then_runs_the_self_check(tmp_path: Path) -> None:
+    mounts = tmp_path / "fsmounts"
+    (mounts / "data").mkdir(parents=True)
+    (mounts / "data").chmod(0o750)  # what a new NFS container looks like
+    package = fake_package(tmp_path)
+    command = start_task_command(
+        "data", then=orchestrator_command("orchestrator", "0.1.0", "self-check")
+    )
+    result = run_bash(
+        command,
+        {
+            "AZ_BATCH_NODE_MOUNTS_DIR": str(mounts),
+            app_package_env_var("orchestrator", "0.1.0"): str(package),
+        },
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "launched with: self-check"
+    for folder in ("data", "data/raw", "data/extracted"):
+        assert stat.S_IMODE((mounts / folder).stat().st_mode) == 0o755, folder
+
+
+def test_start_task_fails_when_the_mount_is_missing(tmp_path: Path) -> None:
+    # A node whose NFS mount did not happen must fail its start task, not take work. A plain
+    # file where the mounts directory should be makes mkdir fail even for root.
+    not_a_directory = tmp_path / "fsmounts"
+    not_a_directory.write_text("")
+    result = run_bash(
+        start_task_command("data", then="echo should-not-run"),
+        {"AZ_BATCH_NODE_MOUNTS_DIR": str(not_a_directory)},
+        tmp_path,
+    )
+    assert result.returncode != 0
+    assert "should-not-run" not in result.stdout
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "a-very-long-stack-name_with.symbols"])
+def test_physical_names_follow_azure_rules_and_are_stable(stack: str) -> None:
+    names = PhysicalNames.derive("rosbag-batch", stack, SUBSCRIPTION)
+    assert names == PhysicalNames.derive("rosbag-batch", stack, SUBSCRIPTION)
+    names.validate()  # raises on a broken rule
+    assert len({names.data_lake, names.batch_storage}) == 2
+
+
+def test_physical_names_differ_per_subscription_and_stack() -> None:
+    a = PhysicalNames.derive("rosbag-batch", "dev", SUBSCRIPTION)
+    b = PhysicalNames.derive("rosbag-batch", "dev", "99999999-1111-2222-3333-444444444444")
+    c = PhysicalNames.derive("rosbag-batch", "prod", SUBSCRIPTION)
+    assert a.data_lake != b.data_lake
+    assert a.data_lake != c.data_lake
+
+
+def test_a_name_breaking_azure_rules_is_refused() -> None:
+    broken = PhysicalNames(
+        data_lake="Has-Upper",
+        batch_storage="ok123",
+        registry="okregistry",
+        key_vault="kv-ok-1",
+        batch_account="okbatch",
+    )
+    with pytest.raises(ValueError, match="storage account name 'Has-Upper'"):
+        broken.validate()

@@ -1,0 +1,200 @@
+"""A loopback fake of the few Azure endpoints `ops run` calls, over TLS (azure-core sends bearer
+tokens only over https): Data Factory's createRun, pipeline run get/cancel and activity run
+query, and Batch's job task counts, job get and job terminate.
+
+A run follows a scripted list of phases; each pipeline-run GET moves one phase on (the last phase
+holds), so a test decides exactly what `ops run` sees on each poll. Every request is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import trustme
+
+RUN_ID = "8d6a1f0e-3b8b-4c4e-9a52-0c1d2e3f4a5b"
+ACTIVITY_NAME = "extract-bags"
+_FACTORY = (
+    r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
+    r"/providers/Microsoft\.DataFactory/factories/(?P<factory>[^/]+)"
+)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """What the services report during one poll of the pipeline run."""
+
+    pipeline_status: str
+    activity_status: str | None = None  # None: the activity has not started
+    task_counts: dict[str, int] | None = None  # None: the Batch job does not exist yet
+
+
+@dataclass
+class Scenario:
+    phases: list[Phase]
+    activity_output: dict[str, Any] | None = None  # given once the activity has ended
+    activity_error: dict[str, Any] | None = None
+    pipeline_message: str = ""
+    duration_ms: int = 252_000
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    authorization: str
+    body: Any
+
+
+@dataclass
+class FakeAzure:
+    base_url: str
+    scenario: Scenario
+    requests: list[Request] = field(default_factory=list)
+    polls: int = 0
+    cancelled: bool = False
+    terminated_jobs: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def phase(self) -> Phase:
+        return self.scenario.phases[min(self.polls, len(self.scenario.phases)) - 1]
+
+    def paths(self, method: str | None = None) -> list[str]:
+        return [r.path for r in self.requests if method is None or r.method == method]
+
+
+def _counts(counts: dict[str, int]) -> dict[str, int]:
+    full = {"active": 0, "running": 0, "succeeded": 0, "failed": 0, **counts}
+    full["completed"] = full["succeeded"] + full["failed"]
+    return full
+
+
+def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # keep pytest output clean
+
+        def do_GET(self) -> None:
+            self._dispatch("GET")
+
+        def do_POST(self) -> None:
+            self._dispatch("POST")
+
+        def _dispatch(self, method: str) -> None:
+            url = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            body = json.loads(raw) if raw else None
+            with fake.lock:
+                fake.requests.append(
+                    Request(
+                        method,
+                        url.path,
+                        parse_qs(url.query),
+                        self.headers.get("Authorization", ""),
+                        body,
+                    )
+                )
+                status, payload = _route(fake, method, url.path, body)
+            self._reply(status, payload)
+
+        def _reply(self, status: int, payload: Any) -> None:
+            data = json.dumps(payload).encode() if payload is not None else b""
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+def _route(fake: FakeAzure, method: str, path: str, body: Any) -> tuple[int, Any]:
+    scenario = fake.scenario
+    if method == "POST" and re.fullmatch(_FACTORY + r"/pipelines/[^/]+/createRun", path):
+        return 200, {"runId": RUN_ID}
+    if method == "GET" and re.fullmatch(_FACTORY + f"/pipelineruns/{RUN_ID}", path):
+        fake.polls += 1
+        status = "Cancelled" if fake.cancelled else fake.phase().pipeline_status
+        ended = status in ("Succeeded", "Failed", "Cancelled")
+        return 200, {
+            "runId": RUN_ID,
+            "pipelineName": "extract-bags",
+            "status": status,
+            "message": scenario.pipeline_message if ended else "",
+            "runStart": "2026-11-24T22:00:00Z",
+            **(
+                {"runEnd": "2026-11-24T22:04:12Z", "durationInMs": scenario.duration_ms}
+                if ended
+                else {}
+            ),
+        }
+    run_path = _FACTORY + f"/pipelineruns/{RUN_ID}"
+    if method == "POST" and re.fullmatch(run_path + "/queryActivityruns", path):
+        phase = fake.phase()
+        if phase.activity_status is None:
+            return 200, {"value": []}
+        ended = phase.activity_status in ("Succeeded", "Failed", "Cancelled")
+        run: dict[str, Any] = {
+            "activityName": ACTIVITY_NAME,
+            "activityType": "Custom",
+            "activityRunId": "c0ffee00-0000-4000-8000-000000000001",
+            "pipelineRunId": RUN_ID,
+            "status": phase.activity_status,
+            "activityRunStart": "2026-11-24T22:00:05Z",
+            "input": {"command": "run-orchestrator extract --executor batch"},
+            "output": scenario.activity_output if ended else None,
+            "error": (scenario.activity_error if ended else None)
+            or {"errorCode": "", "message": "", "failureType": "", "target": ACTIVITY_NAME},
+        }
+        return 200, {"value": [run]}
+    if method == "POST" and re.fullmatch(run_path + "/cancel", path):
+        fake.cancelled = True
+        return 200, None
+    job = re.fullmatch(r"/jobs/(?P<job>[^/]+)(?P<rest>/taskcounts|/terminate)?", path)
+    if job:
+        counts = fake.phase().task_counts
+        if counts is None:
+            return 404, {
+                "code": "JobNotFound",
+                "message": {"lang": "en-US", "value": "The specified job does not exist."},
+            }
+        if job["rest"] == "/taskcounts":
+            return 200, {"taskCounts": _counts(counts), "taskSlotCounts": _counts(counts)}
+        if job["rest"] == "/terminate" and method == "POST":
+            fake.terminated_jobs.append(job["job"])
+            return 202, None
+        state = "completed" if job["job"] in fake.terminated_jobs else "active"
+        return 200, {"id": job["job"], "state": state}
+    return 404, {"error": {"code": "NotFound", "message": f"fake has no {method} {path}"}}
+
+
+@contextmanager
+def serve_fake_azure(scenario: Scenario, ca: trustme.CA) -> Iterator[FakeAzure]:
+    """Serve `scenario` on 127.0.0.1 over TLS with a certificate from `ca`; always shut down."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    fake = FakeAzure(f"https://127.0.0.1:{server.server_address[1]}", scenario)
+    server.RequestHandlerClass = _handler(fake)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

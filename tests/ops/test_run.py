@@ -1,0 +1,275 @@
+"""`python -m ops run` end to end against the loopback TLS fake of Data Factory and Batch: the
+real azure-mgmt-datafactory and azure-batch clients, the real CLI, only the services are fake."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import trustme
+
+from ops.cli import main
+from orchestrator.ids import job_id_for_run
+from tests.ops.fake_azure import RUN_ID, FakeAzure, Phase, Scenario, serve_fake_azure
+from tests.ops.helpers import RecordingCredential, stack_outputs
+
+STDOUT_URL = "https://stbatchrosbagdev.blob.core.windows.net/adfjobs/c0ffee/output/stdout.txt"
+STDERR_URL = "https://stbatchrosbagdev.blob.core.windows.net/adfjobs/c0ffee/output/stderr.txt"
+JOB_ID = job_id_for_run(RUN_ID)
+
+SUCCESS = Scenario(
+    phases=[
+        Phase("Queued"),
+        Phase("InProgress", "Queued"),
+        Phase("InProgress", "InProgress"),
+        Phase("InProgress", "InProgress", {"active": 3, "running": 1}),
+        Phase("InProgress", "InProgress", {"running": 2, "succeeded": 2}),
+        Phase("Succeeded", "Succeeded", {"succeeded": 4}),
+    ],
+    activity_output={
+        "exitcode": 0,
+        "outputs": [STDOUT_URL, STDERR_URL],
+        "customOutput": {
+            "jobId": JOB_ID,
+            "bags": [
+                {
+                    "bag": "raw/jackal-imu-odom.bag",
+                    "status": "succeeded",
+                    "output": "extracted/jackal-imu-odom/",
+                    "counts": {"topics": 2, "messages": 12046, "files": 5},
+                },
+                {
+                    "bag": "raw/ros2-mcap-basic",
+                    "status": "partial",
+                    "output": "extracted/ros2-mcap-basic/",
+                    "counts": {"topics": 3, "messages": 30, "files": 6},
+                },
+            ],
+        },
+    },
+)
+
+FAILED = Scenario(
+    phases=[
+        Phase("InProgress", "InProgress", {"running": 2}),
+        Phase("Failed", "Failed", {"succeeded": 1, "failed": 1}),
+    ],
+    activity_output={"exitcode": 1, "outputs": [STDOUT_URL, STDERR_URL]},
+    activity_error={
+        "errorCode": "2500",
+        "message": "1 of 2 bags failed: raw/broken.bag: exit 2: not a ROS bag (bad magic)",
+        "failureType": "UserError",
+        "target": "extract-bags",
+    },
+    pipeline_message="Operation on target extract-bags failed: 1 of 2 bags failed",
+)
+
+STUCK = Scenario(phases=[Phase("InProgress", "InProgress", {"active": 5, "running": 1})])
+
+
+@pytest.fixture
+def credential() -> RecordingCredential:
+    return RecordingCredential()
+
+
+@pytest.fixture
+def fake(
+    request: pytest.FixtureRequest, fake_ca: trustme.CA, trust_fake_ca: Path
+) -> Iterator[FakeAzure]:
+    with serve_fake_azure(request.param, fake_ca) as fake:
+        yield fake
+
+
+def run_ops(
+    fake: FakeAzure, credential: RecordingCredential, tmp_path: Path, *extra: str
+) -> tuple[int, str, str]:
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text(json.dumps(stack_outputs(fake.base_url)), encoding="utf-8")
+    stdout, stderr = io.StringIO(), io.StringIO()
+    argv = [
+        "run",
+        "--stack-outputs",
+        str(outputs_file),
+        "--arm-endpoint",
+        fake.base_url,
+        "--poll-interval",
+        "0.02",
+        *extra,
+    ]
+    code = main(argv, credential=credential, stdout=stdout, stderr=stderr)
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+@pytest.mark.parametrize("fake", [SUCCESS], indirect=True)
+def test_success_prints_bags_outputs_and_links(
+    fake: FakeAzure, credential: RecordingCredential, tmp_path: Path
+) -> None:
+    code, out, err = run_ops(fake, credential, tmp_path)
+
+    assert code == 0, err + out
+    assert f"Pipeline run {RUN_ID} succeeded after 0:04:12" in out
+    assert f"Batch job   {JOB_ID}: tasks 4/4 done (0 failed)" in out
+    bag_rows = [line.split() for line in out.splitlines() if "-> https:" in line]
+    assert bag_rows == [
+        ["succeeded", "2", "12,046", "raw/jackal-imu-odom.bag", "->",
+         "https://dlrosbagdev.blob.core.windows.net/data/extracted/jackal-imu-odom/"],
+        ["partial", "3", "30", "raw/ros2-mcap-basic", "->",
+         "https://dlrosbagdev.blob.core.windows.net/data/extracted/ros2-mcap-basic/"],
+    ]  # fmt: skip
+    assert ["total", "5", "12,076"] in [line.split() for line in out.splitlines()]
+    factory = (
+        "%2Fsubscriptions%2F00000000-1111-2222-3333-444444444444%2FresourceGroups%2Frg-rosbag-dev"
+        "%2Fproviders%2FMicrosoft.DataFactory%2Ffactories%2Fadf-rosbag-dev"
+    )
+    assert f"https://adf.azure.com/en/monitoring/pipelineruns/{RUN_ID}?factory={factory}" in out
+    assert STDOUT_URL in out and STDERR_URL in out
+    assert (
+        "https://portal.azure.com/#resource/subscriptions/00000000-1111-2222-3333-444444444444"
+        f"/resourceGroups/rg-rosbag-dev/providers/Microsoft.Batch/batchAccounts/batchrosbagdev"
+        f" (Jobs > {JOB_ID})"
+    ) in out
+
+
+@pytest.mark.parametrize("fake", [SUCCESS], indirect=True)
+def test_progress_shows_each_change_of_status_and_task_counts(
+    fake: FakeAzure, credential: RecordingCredential, tmp_path: Path
+) -> None:
+    _, _, err = run_ops(fake, credential, tmp_path)
+
+    progress = [line.split("] ", 1)[1] for line in err.splitlines() if line.startswith("[")]
+    assert [line.split(" | ") for line in progress] == [
+        ["pipeline Queued"],
+        ["pipeline InProgress", "extract-bags Queued", f"job {JOB_ID} not created yet"],
+        ["pipeline InProgress", "extract-bags InProgress", f"job {JOB_ID} not created yet"],
+        ["pipeline InProgress", "extract-bags InProgress",
+         "tasks 0/4 done (0 failed), 1 running, 3 waiting"],
+        ["pipeline InProgress", "extract-bags InProgress",
+         "tasks 2/4 done (0 failed), 2 running, 0 waiting"],
+        ["pipeline Succeeded", "extract-bags Succeeded",
+         "tasks 4/4 done (0 failed), 0 running, 0 waiting"],
+    ]  # fmt: skip
+    assert err.splitlines()[0].startswith(f"Started extract-bags run {RUN_ID} in adf-rosbag-dev")
+
+
+@pytest.mark.parametrize("fake", [SUCCESS], indirect=True)
+def test_starts_the_pipeline_with_the_stack_paths_and_given_parameters(
+    fake: FakeAzure, credential: RecordingCredential, tmp_path: Path
+) -> None:
+    code, _, _ = run_ops(
+        fake, credential, tmp_path, "--format", "parquet", "--parameter", "inputPath=raw/2026/"
+    )
+
+    assert code == 0
+    [create] = [r for r in fake.requests if r.path.endswith("/createRun")]
+    assert create.path == (
+        "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg-rosbag-dev"
+        "/providers/Microsoft.DataFactory/factories/adf-rosbag-dev/pipelines/extract-bags/createRun"
+    )
+    assert create.body == {
+        "inputPath": "raw/2026/",
+        "outputPath": "extracted/",
+        "format": "parquet",
+    }
+    assert create.query["api-version"] == ["2018-06-01"]
+
+
+@pytest.mark.parametrize("fake", [SUCCESS], indirect=True)
+def test_authenticates_every_call_with_a_bearer_token_for_the_right_audience(
+    fake: FakeAzure, credential: RecordingCredential, tmp_path: Path
+) -> None:
+    run_ops(fake, credential, tmp_path)
+
+    assert {r.authorization for r in fake.requests} == {f"Bearer {credential.token}"}
+    assert set(credential.scopes) == {
+        "https://management.azure.com/.default",
+        "https://batch.core.windows.net//.default",
+    }
+    # Progress comes from the job's task counts, never from listing its tasks.
+    batch_paths = {p for p in fake.paths() if p.startswith("/jobs/")}
+    assert batch_paths == {f"/jobs/{JOB_ID}/taskcounts"}
+
+
+@pytest.mark.parametrize("fake", [SUCCESS], indirect=True)
+def test_json_summary_is_machine_readable(
+    fake: FakeAzure, credential: RecordingCredential, tmp_path: Path
+) -> None:
+    code, out, _ = run_ops(fake, credential, tmp_path, "--json")
+
+    summary = json.loads(out)
+    assert code == 0
+    assert summary["verdict"] == "succeeded"
+    assert summary["jobId"] == JOB_ID
+    assert summary["taskCounts"] == {"active": 0, "running": 0, "succeeded": 4, "failed": 0}
+    assert [(b["bag"], b["topics"], b["messages"]) for b in summary["bags"]] == [
+        ("raw/jackal-imu-odom.bag", 2, 12046),
+        ("raw/ros2-mcap-basic", 3, 30),
+    ]
+    assert summary["links"]["orchestrator log"] == STDERR_URL
+
+
+@pytest.mark.parametrize("fake", [FAILED], indirect=True)
+def test_failed_activity_exits_1_with_its_error(
+    fake: FakeAzure, credential: RecordingCredential, tmp_path: Path
+) -> None:
+    code, out, _ = run_ops(fake, credential, tmp_path)
+
+    assert code == 1
+    assert out.startswith(
+        f"Pipeline run {RUN_ID} failed after 0:04:12: "
+        "Operation on target extract-bags failed: 1 of 2 bags failed"
+    )
+    assert (
+        "error       extract-bags: UserError error 2500: 1 of 2 bags failed: raw/broken.bag: "
+        "exit 2: not a ROS bag (bad magic)"
+    ) in out
+    assert "tasks 2/2 done (1 failed)" in out
+    assert STDERR_URL in out
+    assert not fake.cancelled
+
+
+@pytest.mark.parametrize("fake", [STUCK], indirect=True)
+def test_timeout_cancels_the_run_and_terminates_its_job(
+    fake: FakeAzure, credential: RecordingCredential, tmp_path: Path
+) -> None:
+    code, out, err = run_ops(fake, credential, tmp_path, "--timeout", "0.005")
+
+    assert code == 1
+    assert f"Pipeline run {RUN_ID} timed out after" in out
+    assert "still InProgress after 0.005 min" in out
+    assert f"note        cancelled pipeline run {RUN_ID}" in out
+    assert f"note        terminated Batch job {JOB_ID}" in out
+    assert fake.cancelled
+    assert fake.terminated_jobs == [JOB_ID]
+    assert "tasks 0/6 done (0 failed), 1 running, 5 waiting" in err
+
+
+@pytest.mark.parametrize("fake", [STUCK], indirect=True)
+def test_timeout_can_leave_the_run_going(
+    fake: FakeAzure, credential: RecordingCredential, tmp_path: Path
+) -> None:
+    code, out, _ = run_ops(
+        fake, credential, tmp_path, "--timeout", "0.003", "--keep-running-on-timeout"
+    )
+
+    assert code == 1
+    assert "left running (--keep-running-on-timeout)" in out
+    assert not fake.cancelled
+    assert fake.terminated_jobs == []
+
+
+@pytest.mark.parametrize("fake", [SUCCESS], indirect=True)
+def test_min_bags_fails_a_run_that_extracted_too_few(
+    fake: FakeAzure, credential: RecordingCredential, tmp_path: Path
+) -> None:
+    enough, _, _ = run_ops(fake, credential, tmp_path, "--min-bags", "2")
+    fake.polls = 0
+    too_few, out, _ = run_ops(fake, credential, tmp_path, "--min-bags", "3")
+
+    assert (enough, too_few) == (0, 1)
+    assert out.startswith(
+        f"Pipeline run {RUN_ID} failed after 0:04:12: expected at least 3 bag(s) extracted, "
+        "the orchestrator reported 2: is there a bag under raw/?"
+    )

@@ -1,0 +1,303 @@
+"""The fake Batch service's state: jobs, tasks, and a runner that executes the tasks.
+
+Tasks run as local processes through the orchestrator's own local-executor
+helper, with Batch's semantics: dependencies (and their exit-condition
+dependency actions), retries up to maxTaskRetryCount, job termination.
+"""
+
+from __future__ import annotations
+
+import datetime
+import shlex
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from orchestrator.executors.local import start_process
+
+CommandMapper = Callable[[list[str]], list[str]]
+
+
+def now_iso() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def python_here(argv: list[str]) -> list[str]:
+    """Run `python -m processor ...` with the interpreter running the tests."""
+    if argv and argv[0] in ("python", "python3"):
+        return [sys.executable, *argv[1:]]
+    return argv
+
+
+@dataclass
+class FakeTask:
+    body: dict[str, Any]
+    job_id: str
+    created: str = field(default_factory=now_iso)
+    state: str = "active"
+    exit_code: int | None = None
+    retry_count: int = 0
+    start_time: str | None = None
+    end_time: str | None = None
+    failure: dict[str, Any] | None = None
+    process: subprocess.Popen[bytes] | None = None
+    directory: Path | None = None
+
+    @property
+    def id(self) -> str:
+        return str(self.body["id"])
+
+    @property
+    def depends_on(self) -> list[str]:
+        return list((self.body.get("dependsOn") or {}).get("taskIds", []))
+
+    def exit_options(self) -> dict[str, Any]:
+        conditions = self.body.get("exitConditions") or {}
+        for mapping in conditions.get("exitCodes", []):
+            if mapping["code"] == self.exit_code:
+                return mapping["exitOptions"]
+        return conditions.get("default") or {}
+
+    def releases_dependants(self) -> bool:
+        """Batch: success satisfies; failure blocks unless exit options say "satisfy"."""
+        if self.state != "completed":
+            return False
+        if self.exit_code == 0:
+            return True
+        return self.exit_options().get("dependencyAction", "block") == "satisfy"
+
+    def to_json(self, base_url: str) -> dict[str, Any]:
+        info: dict[str, Any] = {"retryCount": self.retry_count, "requeueCount": 0}
+        if self.start_time:
+            info["startTime"] = self.start_time
+        if self.state == "completed":
+            info.update(
+                endTime=self.end_time, result="success" if self.exit_code == 0 else "failure"
+            )
+            if self.exit_code is not None:
+                info["exitCode"] = self.exit_code
+            if self.failure:
+                info["failureInfo"] = self.failure
+        return {
+            **self.body,
+            "url": f"{base_url}/jobs/{self.job_id}/tasks/{self.id}",
+            "eTag": "0x" + uuid.uuid4().hex[:16].upper(),
+            "creationTime": self.created,
+            "lastModified": self.created,
+            "state": self.state,
+            "stateTransitionTime": self.end_time or self.start_time or self.created,
+            "executionInfo": info,
+        }
+
+
+@dataclass
+class FakeJob:
+    body: dict[str, Any]
+    created: str = field(default_factory=now_iso)
+    state: str = "active"
+    end_time: str | None = None
+    terminate_reason: str | None = None
+    tasks: dict[str, FakeTask] = field(default_factory=dict)  # keyed by lower-case id
+
+    @property
+    def id(self) -> str:
+        return str(self.body["id"])
+
+    def to_json(self, base_url: str) -> dict[str, Any]:
+        execution: dict[str, Any] = {
+            "startTime": self.created,
+            "poolId": self.body["poolInfo"].get("poolId"),
+        }
+        if self.end_time:
+            execution.update(endTime=self.end_time, terminateReason=self.terminate_reason)
+        return {
+            **self.body,
+            "url": f"{base_url}/jobs/{self.id}",
+            "eTag": "0x" + uuid.uuid4().hex[:16].upper(),
+            "creationTime": self.created,
+            "lastModified": self.created,
+            "state": self.state,
+            "stateTransitionTime": self.end_time or self.created,
+            "onAllTasksComplete": self.body.get("onAllTasksComplete", "noaction"),
+            "onTaskFailure": self.body.get("onTaskFailure", "noaction"),
+            "priority": self.body.get("priority", 0),
+            "executionInfo": execution,
+        }
+
+    def counts(self) -> dict[str, int]:
+        tasks = list(self.tasks.values())
+        completed = [task for task in tasks if task.state == "completed"]
+        succeeded = sum(1 for task in completed if task.exit_code == 0)
+        return {
+            "active": sum(1 for task in tasks if task.state == "active"),
+            "running": sum(1 for task in tasks if task.state in ("preparing", "running")),
+            "completed": len(completed),
+            "succeeded": succeeded,
+            "failed": len(completed) - succeeded,
+        }
+
+
+class FakeBatchState:
+    """Jobs and tasks, guarded by one lock; a thread runs ready tasks on `slots` workers."""
+
+    def __init__(
+        self,
+        work_dir: Path,
+        *,
+        slots: int = 2,
+        run_tasks: bool = True,
+        command_mapper: CommandMapper = python_here,
+    ) -> None:
+        self.lock = threading.RLock()
+        self.jobs: dict[str, FakeJob] = {}  # keyed by lower-case id: ids are case-insensitive
+        self.work_dir = work_dir
+        self.slots = slots
+        self.run_tasks = run_tasks
+        self.command_mapper = command_mapper
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="fake-batch-runner", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        with self.lock:
+            for job in self.jobs.values():
+                for task in job.tasks.values():
+                    if task.process is not None and task.process.poll() is None:
+                        task.process.kill()
+                        task.process.wait(timeout=10)
+
+    def job(self, job_id: str) -> FakeJob | None:
+        return self.jobs.get(job_id.lower())
+
+    def all_tasks(self) -> list[FakeTask]:
+        with self.lock:
+            return [task for job in self.jobs.values() for task in job.tasks.values()]
+
+    def terminate(self, job: FakeJob, reason: str) -> None:
+        with self.lock:
+            for task in job.tasks.values():
+                if task.state in ("running", "preparing") and task.process is not None:
+                    task.process.kill()
+                    task.process.wait(timeout=10)
+                    task.process = None
+                    task.state, task.end_time = "completed", now_iso()
+                    task.failure = {
+                        "category": "usererror",
+                        "code": "TaskEnded",
+                        "message": "The task was ended because its job was terminated",
+                    }
+                    task.exit_code = 137
+            job.state, job.end_time, job.terminate_reason = "completed", now_iso(), reason
+
+    # -- the runner ---------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            with self.lock:
+                if self.run_tasks:
+                    for job in list(self.jobs.values()):
+                        self._advance(job)
+            time.sleep(0.02)
+
+    def _advance(self, job: FakeJob) -> None:
+        if job.state != "active":
+            return
+        for task in job.tasks.values():
+            if task.state == "running" and task.process is not None:
+                code = task.process.poll()
+                if code is not None:
+                    self._finish(job, task, code)
+        running = sum(1 for task in job.tasks.values() if task.state == "running")
+        for task in job.tasks.values():
+            if running >= self.slots:
+                break
+            if task.state == "active" and self._ready(job, task):
+                self._start(job, task)
+                running += 1
+        if (
+            job.body.get("onAllTasksComplete") == "terminatejob"
+            and job.tasks
+            and all(task.state == "completed" for task in job.tasks.values())
+        ):
+            job.state, job.end_time, job.terminate_reason = (
+                "completed",
+                now_iso(),
+                "AllTasksComplete",
+            )
+
+    @staticmethod
+    def _ready(job: FakeJob, task: FakeTask) -> bool:
+        for dependency in task.depends_on:
+            parent = job.tasks.get(dependency.lower())
+            if parent is None or not parent.releases_dependants():
+                return False
+        return True
+
+    def _start(self, job: FakeJob, task: FakeTask) -> None:
+        task.directory = self.work_dir / job.id / task.id
+        argv = self.command_mapper(shlex.split(task.body["commandLine"]))
+        env = {
+            item["name"]: item.get("value") or ""
+            for item in task.body.get("environmentSettings", [])
+        }
+        task.process = start_process(
+            argv, task.directory / "stdout.txt", task.directory / "stderr.txt", env
+        )
+        task.state = "running"
+        task.start_time = task.start_time or now_iso()
+
+    def _finish(self, job: FakeJob, task: FakeTask, code: int) -> None:
+        task.process = None
+        limit = (task.body.get("constraints") or {}).get("maxTaskRetryCount", 0)
+        if code != 0 and (limit == -1 or task.retry_count < limit):
+            task.retry_count += 1  # Batch retries every non-zero exit
+            self._start(job, task)
+            return
+        task.exit_code = code
+        task.state, task.end_time = "completed", now_iso()
+        if code != 0:
+            task.failure = {
+                "category": "usererror",
+                "code": "FailureExitCode",
+                "message": "The task exited with an exit code representing a failure",
+            }
+
+    def read_task_file(self, job_id: str, task_id: str, name: str) -> bytes | None:
+        with self.lock:
+            job = self.job(job_id)
+            task = job.tasks.get(task_id.lower()) if job else None
+            if task is None or task.directory is None:
+                return None
+            path = task.directory / name
+        return path.read_bytes() if path.is_file() else None
+
+    def add_tasks(self, job: FakeJob, bodies: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        with self.lock:
+            for body in bodies:
+                key = str(body["id"]).lower()
+                if key in job.tasks:
+                    results.append(
+                        {
+                            "status": "clienterror",
+                            "taskId": body["id"],
+                            "error": {
+                                "code": "TaskExists",
+                                "message": {"lang": "en-US", "value": "The task already exists"},
+                            },
+                        }
+                    )
+                    continue
+                job.tasks[key] = FakeTask(body=body, job_id=job.id)
+                results.append({"status": "success", "taskId": body["id"], "eTag": "0x1"})
+        return results

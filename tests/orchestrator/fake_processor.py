@@ -1,0 +1,68 @@
+"""A stand-in for `python -m processor` that keeps contracts §2 and fails on request.
+
+Used where the real processor's work is beside the point (thousands of tasks,
+injected failures). The bag's file name says what to do: `bad` exits 2 with a
+one-line reason, `partial` exits 3, `crash` exits 1, `slow` sleeps first.
+Anything else writes `<OUTDIR>/<bag name>/` with a manifest and `_SUCCESS`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def _name(bag: Path) -> str:
+    return bag.stem if bag.suffix in (".bag", ".db3", ".mcap") else bag.name
+
+
+def _write(folder: Path, messages: int) -> None:
+    staging = folder.with_name(f".{folder.name}.tmp")
+    staging.mkdir(parents=True, exist_ok=True)
+    (staging / "topic.csv").write_text("t,value\n" * messages, encoding="utf-8")
+    manifest = {
+        "topics": [{"topic": "/fake", "msgtype": "std_msgs/msg/Int32", "messages": messages}]
+    }
+    (staging / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (staging / "_SUCCESS").write_text("", encoding="utf-8")
+    staging.rename(folder)
+
+
+def main(argv: list[str]) -> int:
+    command, bag_arg, out_arg, *rest = argv
+    bag, out = Path(bag_arg), Path(out_arg)
+    name = _name(bag)
+    if "slow" in name:
+        time.sleep(30)
+    if "crash" in name:
+        print("Traceback: something unexpected", file=sys.stderr)
+        return 1
+    if "bad" in name:
+        print(f"error: {bag} is not a readable bag: bad header", file=sys.stderr)
+        return 2
+    if command == "extract" and "--shard" in rest:
+        index, total = rest[rest.index("--shard") + 1].split("/")
+        part = out / f".{name}.part-{index}-of-{total}"
+        part.mkdir(parents=True, exist_ok=True)
+        (part / "_SUCCESS").write_text("", encoding="utf-8")
+        return 0
+    if command == "merge":
+        total = int(rest[rest.index("--shards") + 1])
+        parts = [out / f".{name}.part-{i}-of-{total}" for i in range(1, total + 1)]
+        missing = [part.name for part in parts if not (part / "_SUCCESS").is_file()]
+        if missing:
+            print(f"error: shard parts missing: {', '.join(missing)}", file=sys.stderr)
+            return 2
+        for part in parts:
+            (part / "_SUCCESS").unlink()
+            part.rmdir()
+        _write(out / name, messages=total)
+        return 0
+    _write(out / name, messages=3)
+    return 3 if "partial" in name else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,284 @@
+"""The batch executor via the real azure-batch SDK over HTTPS, against the fake Batch service."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pytest
+
+from orchestrator.cli import main
+from orchestrator.discovery import find_bags
+from orchestrator.executors import Progress
+from orchestrator.executors.batch import BatchExecutor, PollSchedule
+from orchestrator.executors.batch_client import make_batch_client
+from orchestrator.executors.batch_tasks import ContainerTaskSettings, container_task
+from orchestrator.ids import job_id_for_run
+from orchestrator.plan import PlanOptions, build_plan
+from tests.orchestrator.fake_batch import FakeBatchService, FakeCredential
+from tests.orchestrator.helpers import activity_document, run_with_true, touch_bags, write_activity
+
+RUN_ID = activity_document()["typeProperties"]["extendedProperties"]["runId"]
+JOB_ID = job_id_for_run(RUN_ID)
+FAST = ["--poll-seconds", "0.05"]
+
+
+def client_options(service: FakeBatchService) -> dict[str, Any]:
+    return {"connection_verify": service.ca_file, "retry_backoff_factor": 0.01}
+
+
+def run_activity(service: FakeBatchService, *extra: str) -> int:
+    """Run the orchestrator as the ADF Custom activity would, against the fake service."""
+    return main(
+        ["extract", *FAST, *extra],
+        credential=FakeCredential(),
+        batch_client_options=client_options(service),
+    )
+
+
+def outputs() -> dict[str, Any]:
+    return json.loads(Path("outputs.json").read_text(encoding="utf-8"))
+
+
+def test_activity_extracts_every_bag_into_one_job(fake_batch: FakeBatchService, node: Path) -> None:
+    touch_bags(node / "raw", ["a.bag", "b.bag", "2026/c.mcap"])
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
+
+    assert run_activity(fake_batch) == 0
+
+    assert fake_batch.requests["create_job"] == 1
+    assert [job.id for job in fake_batch.state.jobs.values()] == [JOB_ID]
+    for result in ("a", "b", "2026/c"):
+        assert (node / "extracted" / result / "_SUCCESS").is_file()
+    document = outputs()
+    assert document["jobId"] == JOB_ID
+    assert document["bags"] == {
+        "total": 3, "succeeded": 3, "partial": 0, "failed": 0, "unchanged": 0, "not-run": 0
+    }  # fmt: skip
+    assert document["messages"] == 9
+
+
+def test_tasks_are_container_tasks_on_the_mount(fake_batch: FakeBatchService, node: Path) -> None:
+    touch_bags(node / "raw", ["a.bag"])
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
+
+    assert run_activity(fake_batch) == 0
+
+    [job_body] = fake_batch.bodies["create_job"]
+    assert job_body["usesTaskDependencies"] is True
+    assert job_body["poolInfo"] == {"poolId": "execution"}
+    [task] = fake_batch.bodies["add_tasks"][0]["value"]
+    assert task["commandLine"] == (
+        f"python -m processor extract {node}/raw/a.bag {node}/extracted --format csv"
+    )
+    assert task["containerSettings"]["imageName"] == "example.azurecr.io/processor:abc123"
+    assert task["userIdentity"] == {"autoUser": {"scope": "pool", "elevationLevel": "admin"}}
+    assert fake_batch.bodies["update_job"] == [{"onAllTasksComplete": "terminatejob"}]
+
+
+def test_thousand_tasks_take_at_most_ten_requests(tmp_path: Path) -> None:
+    bags = touch_bags(tmp_path / "data" / "raw", [f"bag-{i:04}.bag" for i in range(1000)])
+    plan = build_plan(
+        "job-1000",
+        PurePosixPath("raw"),
+        PurePosixPath("extracted"),
+        find_bags(tmp_path / "data", PurePosixPath("raw")),
+        PlanOptions(),
+    )
+    assert len(plan.tasks) == 1000 and bags.is_dir()
+    with FakeBatchService(tmp_path, slots=50, command_mapper=run_with_true) as service:
+        executor = BatchExecutor(
+            make_batch_client(service.url, FakeCredential(), **client_options(service)),
+            "execution",
+            task_settings(tmp_path),
+            timeout_seconds=120,
+            poll=PollSchedule(initial=0.05, maximum=0.2),
+        )
+        execution = executor.run(plan, lambda progress: None)
+
+    assert service.requests["add_tasks"] <= 10
+    assert sum(len(body["value"]) for body in service.bodies["add_tasks"]) == 1000
+    assert len(execution.outcomes) == 1000
+    assert all(outcome.exit_code == 0 for outcome in execution.outcomes.values())
+    # The closing report lists tasks in pages of 1,000: one request.
+    assert service.requests["list_tasks"] == 1
+
+
+def task_settings(root: Path) -> ContainerTaskSettings:
+    return ContainerTaskSettings(
+        image="example.azurecr.io/processor:abc123",
+        registry_server="example.azurecr.io",
+        identity_resource_id="/subscriptions/0/resourceGroups/rg/providers/x/identity",
+        data_root=str(root / "data"),
+        task_logs_container_url="https://logs.blob.core.windows.net/task-logs",
+    )
+
+
+def test_polling_costs_one_request_per_poll(fake_batch: FakeBatchService, node: Path) -> None:
+    touch_bags(node / "raw", ["slow-1.bag", "slow-2.bag", "a.bag"])
+    seen: list[Progress] = []
+    plan = build_plan(
+        "job-poll",
+        PurePosixPath("raw"),
+        PurePosixPath("extracted"),
+        find_bags(node, PurePosixPath("raw")),
+        PlanOptions(),
+    )
+    executor = BatchExecutor(
+        make_batch_client(fake_batch.url, FakeCredential(), **client_options(fake_batch)),
+        "execution",
+        task_settings(node.parent),
+        timeout_seconds=1.5,
+        poll=PollSchedule(initial=0.05, maximum=0.1),
+    )
+    execution = executor.run(plan, seen.append)
+
+    assert execution.timed_out  # the slow bags outlive the timeout
+    polls = len(seen)
+    assert polls >= 5
+    assert fake_batch.requests["task_counts"] == polls
+    # Nothing else is requested per poll: setup and the closing report are a fixed handful.
+    others = sum(fake_batch.requests.values()) - polls
+    assert others <= 10, fake_batch.requests
+
+
+def test_retried_activity_resumes_the_same_job(fake_batch: FakeBatchService, node: Path) -> None:
+    touch_bags(node / "raw", ["a.bag", "b.bag", "c.bag"])
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
+    # A first attempt died after creating the job and adding one task.
+    client = make_batch_client(fake_batch.url, FakeCredential(), **client_options(fake_batch))
+    plan = build_plan(
+        JOB_ID,
+        PurePosixPath("raw"),
+        PurePosixPath("extracted"),
+        find_bags(node, PurePosixPath("raw")),
+        PlanOptions(),
+    )
+    from azure.batch import models
+
+    client.create_job(
+        models.BatchJobCreateOptions(
+            id=JOB_ID,
+            pool_info=models.BatchPoolInfo(pool_id="execution"),
+            uses_task_dependencies=True,
+        )
+    )
+    client.create_tasks(JOB_ID, [container_task(plan.tasks[0], task_settings(node.parent), JOB_ID)])
+    fake_batch.wait_idle(JOB_ID)
+
+    assert run_activity(fake_batch) == 0
+
+    assert fake_batch.requests["create_job"] == 1  # only the first attempt's
+    assert len(fake_batch.state.jobs) == 1
+    added = [task["id"] for body in fake_batch.bodies["add_tasks"] for task in body["value"]]
+    assert sorted(added) == sorted(task.id for task in plan.tasks)  # each task added once
+    assert outputs()["bags"]["succeeded"] == 3
+
+
+def test_finished_job_is_reported_not_rerun(fake_batch: FakeBatchService, node: Path) -> None:
+    touch_bags(node / "raw", ["a.bag", "b.bag"])
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
+    assert run_activity(fake_batch) == 0
+    fake_batch.wait_idle(JOB_ID)
+    first = outputs()
+    requests_before = dict(fake_batch.requests)
+
+    assert run_activity(fake_batch, "--force") == 0  # even when asked to redo everything
+
+    assert fake_batch.requests["create_job"] == requests_before["create_job"] == 1
+    assert fake_batch.requests["add_tasks"] == requests_before["add_tasks"]
+    assert outputs()["bags"] == first["bags"]
+
+
+def test_failing_task_fails_the_run_with_its_reason(
+    fake_batch: FakeBatchService, node: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    touch_bags(node / "raw", ["good.bag", "bad.bag"])
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
+
+    assert run_activity(fake_batch) == 1
+
+    err = capsys.readouterr().err
+    assert "FAILED raw/bad.bag" in err
+    assert "exit code 2" in err
+    assert "is not a readable bag: bad header" in err
+    document = outputs()
+    assert document["succeeded"] is False
+    [failed, good] = document["results"]
+    assert failed["status"] == "failed" and failed["exitCode"] == 2
+    assert failed["reason"].endswith("bad.bag is not a readable bag: bad header")
+    assert good["status"] == "succeeded"
+
+
+def test_timeout_terminates_the_job(
+    fake_batch: FakeBatchService, node: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    touch_bags(node / "raw", ["slow.bag"])
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
+
+    assert run_activity(fake_batch, "--timeout", "0.02") == 1
+
+    job = fake_batch.state.job(JOB_ID)
+    assert job is not None
+    assert job.state == "completed" and job.terminate_reason == "OrchestratorTimeout"
+    assert fake_batch.requests["terminate_job"] == 1
+    assert "TIMED OUT" in capsys.readouterr().err
+    assert outputs()["timedOut"] is True
+
+
+def test_transient_errors_are_retried(fake_batch: FakeBatchService, node: Path) -> None:
+    touch_bags(node / "raw", ["a.bag", "b.bag"])
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
+    fake_batch.fail("create_job", 500)
+    fake_batch.fail("add_tasks", 429, times=2)
+    fake_batch.fail("task_counts", 503, times=2)
+    fake_batch.fail("list_tasks", 429, retry_after=0.01)
+
+    assert run_activity(fake_batch) == 0
+
+    assert fake_batch.requests["create_job"] == 2
+    assert fake_batch.requests["add_tasks"] == 3
+    assert len(fake_batch.state.jobs) == 1
+    assert outputs()["bags"]["succeeded"] == 2
+
+
+def test_slow_responses_are_waited_for(fake_batch: FakeBatchService, node: Path) -> None:
+    touch_bags(node / "raw", ["a.bag"])
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
+    fake_batch.slow("task_counts", 0.3)
+    fake_batch.slow("add_tasks", 0.3)
+
+    assert run_activity(fake_batch) == 0
+    assert outputs()["bags"]["succeeded"] == 1
+
+
+def test_activity_without_required_settings_is_refused(
+    node: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = activity_document()
+    del document["typeProperties"]["extendedProperties"]["executionPoolId"]
+    Path("activity.json").write_text(json.dumps(document), encoding="utf-8")
+
+    assert main(["extract"], credential=FakeCredential()) == 2
+    assert "executionPoolId" in capsys.readouterr().err
+
+
+def test_large_bag_is_sharded_and_merged(fake_batch: FakeBatchService, node: Path) -> None:
+    touch_bags(node / "raw", ["big.bag"], size=3000)
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
+
+    # 1 KB shards (0.000001 GB): the 3,000-byte bag becomes 3 shard tasks and a merge.
+    assert run_activity(fake_batch, "--shard-size-gb", "0.000001") == 0
+
+    tasks = fake_batch.bodies["add_tasks"][0]["value"]
+    shards = sorted(
+        (task for task in tasks if "--shard " in task["commandLine"]),
+        key=lambda task: task["commandLine"],
+    )
+    [merge] = [task for task in tasks if " merge " in task["commandLine"]]
+    assert [task["commandLine"].split()[-1] for task in shards] == ["1/3", "2/3", "3/3"]
+    assert sorted(merge["dependsOn"]["taskIds"]) == sorted(task["id"] for task in shards)
+    assert merge["commandLine"].endswith("--shards 3")
+    assert (node / "extracted" / "big" / "_SUCCESS").is_file()
+    assert outputs()["messages"] == 3  # the fake merge writes one message per part
