@@ -266,7 +266,14 @@ def _string_list(key: str, text: str) -> tuple[str, ...]:
 
 def storage_ip_rule(text: str) -> str:
     """A deployer range as a storage firewall accepts it: public IPv4, a bare address or /0-/30."""
-    network = _network("deployerIpRanges", text if "/" in text else f"{text}/32")
+    try:
+        network = ipaddress.ip_network(text if "/" in text else f"{text}/32", strict=True)
+    except ValueError:
+        raise ConfigError(
+            "deployerIpRanges",
+            f"{text!r} is not an IPv4 address or CIDR range; expected e.g. 203.0.113.7 or "
+            "203.0.113.0/24",
+        ) from None
     reserved = network.version != 4 or any(
         network.overlaps(r) for r in _NOT_IN_STORAGE_RULES if r.version == network.version
     )

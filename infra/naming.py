@@ -26,14 +26,16 @@ def orchestrator_command(app_id: str, version: str, *args: str) -> str:
 
     The variable is looked up case-insensitively because Microsoft's docs have shown it both
     upper-case and case-preserved on Linux (UNCONFIRMED which one nodes use today). Batch does
-    not run command lines in a shell, so the lookup runs under an explicit bash.
+    not run command lines in a shell, so the lookup runs under an explicit bash. The launcher is
+    a bash script started through bash, so it runs even if the package's zip extraction dropped
+    its execute bit (whether Batch keeps zip file modes is UNCONFIRMED).
     """
     var = app_package_env_var(app_id, version)
     script = (
         f'dir="$(env | grep -i "^{var}=" | head -n 1 | cut -d= -f2-)"; '
         f'if [ -z "$dir" ]; then echo "{var} is not set: is application package '
         f'{app_id} version {version} referenced by this pool?" >&2; exit 3; fi; '
-        f'exec "$dir/{LAUNCHER}" {shlex.join(args)}'
+        f'exec /bin/bash "$dir/{LAUNCHER}" {shlex.join(args)}'
     )
     return f"/bin/bash -c {shlex.quote(script)}"
 
@@ -108,13 +110,15 @@ def prepare_mount_command(mount_path: str) -> str:
     """Shell lines a start task (as admin) runs to make the NFS container usable by tasks.
 
     A new NFS container's root is mode 0750 owned by root, so non-admin tasks get "Permission
-    denied" (checklist pitfall 3); the zones are created here too, so a fresh deployment has
-    raw/ and extracted/ before anyone uploads.
+    denied" (checklist pitfall 3). The zones are created here too, so a fresh deployment has
+    raw/ and extracted/ before anyone uploads: raw/ readable by every task user, extracted/
+    writable by every task user (whether Batch runs container tasks as root is UNCONFIRMED; the
+    account only admits the pool subnet, so that is not an opening to anyone else).
     """
     root = f'"$AZ_BATCH_NODE_MOUNTS_DIR/{mount_path}"'
     raw = f'"$AZ_BATCH_NODE_MOUNTS_DIR/{mount_path}/{RAW_PATH.rstrip("/")}"'
     extracted = f'"$AZ_BATCH_NODE_MOUNTS_DIR/{mount_path}/{EXTRACTED_PATH.rstrip("/")}"'
-    return f"set -e; mkdir -p {raw} {extracted}; chmod 0755 {root} {raw} {extracted}"
+    return f"set -e; mkdir -p {raw} {extracted}; chmod 0755 {root} {raw}; chmod 0777 {extracted}"
 
 
 def start_task_command(mount_path: str, then: str | None = None) -> str:

@@ -205,6 +205,19 @@ class OfflineMocks(pulumi_mocks.Mocks):
 
         state: dict[str, Any] = {**inputs, "id": resource_id, "name": name}
         state.setdefault("location", self.location)
+        identity = state.get("identity")
+        if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+            # v3 takes a list of identity ids; Azure answers with a map keyed by id.
+            state["identity"] = {
+                **identity,
+                "userAssignedIdentities": {
+                    i: {
+                        "principalId": _stable_uuid("principal", i),
+                        "clientId": _stable_uuid("client", i),
+                    }
+                    for i in identity["userAssignedIdentities"]
+                },
+            }
         state.update(self._computed(args.typ, name, resource_id, state))
         return resource_id, state
 
@@ -476,8 +489,11 @@ def run_stack(
             resolved = await output.future(with_unknowns=True)
             outputs[name] = StackOutput(_unwrap_secrets(resolved)[0], await output.is_secret())
 
-    pulumi_settings.SETTINGS.rpc_manager.clear()
-    pulumi_settings.SETTINGS.outputs.clear()
+    # As `pulumi.runtime.test` does: no RPC or output left over from an earlier run. (SETTINGS's
+    # attributes are context properties the type checker cannot see.)
+    runtime_settings: Any = pulumi_settings.SETTINGS
+    runtime_settings.rpc_manager.clear()
+    runtime_settings.outputs.clear()
     try:
         _sync_await(run_pulumi_func(body))
     finally:

@@ -114,7 +114,8 @@ def render_tree(recording: Recording) -> str:
     stack_urn = recording.stack_urn
 
     def walk(parent: str, indent: str) -> None:
-        children = recording.children(parent)
+        # Registration order depends on the event loop: sort for a stable, diffable tree.
+        children = sorted(recording.children(parent), key=lambda r: (not r.custom, r.name))
         for index, resource in enumerate(children):
             last = index == len(children) - 1
             branch, below = ("└─ ", "   ") if last else ("├─ ", "│  ")
@@ -155,7 +156,7 @@ def as_json(recording: Recording) -> dict[str, Any]:
                     "dependsOn": list(r.options.depends_on),
                 },
             }
-            for r in recording.resources
+            for r in sorted(recording.resources, key=lambda r: r.urn)
         ],
         "outputs": {
             name: SECRET if output.secret else output.value

@@ -40,7 +40,7 @@ SAMPLE_BAG = REPO_ROOT / "tests" / "data" / "bags" / "gps-navsatfix.bag"
 
 
 @dataclass(frozen=True)
-class Artifacts:
+class ArtifactRefs:
     """What the pools run: the processor image and the orchestrator package version.
 
     The single seam for the build resources (infra/components/artifacts.py, issue 5): today both
@@ -54,8 +54,8 @@ class Artifacts:
     pool_dependencies: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
 
-def artifacts_from_config(config: StackConfig, registry: Registry) -> Artifacts:
-    return Artifacts(
+def artifacts_from_config(config: StackConfig, registry: Registry) -> ArtifactRefs:
+    return ArtifactRefs(
         processor_image=pulumi.Output.concat(
             registry.login_server, f"/{naming.PROCESSOR_REPOSITORY}:{config.processor_image_tag}"
         ),

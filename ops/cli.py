@@ -36,6 +36,16 @@ def _positive(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must not be negative")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -57,10 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--input-path",
+        metavar="PATH",
         help="bags to process, relative to the data container (default: the stack's rawPath)",
     )
     run.add_argument(
         "--output-path",
+        metavar="PATH",
         help="where results go, relative to the data container (default: extractedPath)",
     )
     run.add_argument(
@@ -95,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--min-bags",
-        type=int,
+        type=_count,
         default=0,
         metavar="N",
         help="fail unless at least N bags were extracted (CI: proves the run did real work)",
@@ -173,8 +185,5 @@ def main(
     except HttpResponseError as error:
         print(f"ops run: Azure refused the request: {error.message}", file=err)
     except KeyboardInterrupt:
-        print(
-            "ops run: interrupted; the pipeline run goes on (cancel it in ADF monitoring)",
-            file=err,
-        )
+        return 130  # the conventional status after Ctrl-C; the run id was printed above
     return EXIT_FAILED

@@ -31,6 +31,12 @@ from ops.run_state import (
 from ops.stack_outputs import StackOutputs
 from orchestrator.ids import job_id_for_run
 
+_VERDICTS = {
+    "Succeeded": Verdict.SUCCEEDED,
+    "Failed": Verdict.FAILED,
+    "Cancelled": Verdict.CANCELLED,
+}
+
 
 @dataclass(frozen=True)
 class FollowOptions:
@@ -62,9 +68,11 @@ class PipelineRunner:
         return response.run_id
 
     def follow(self, run_id: str, parameters: dict[str, str], options: FollowOptions) -> RunResult:
+        """Poll until the run ends or the timeout passes. Transient HTTP failures are retried by
+        the SDK clients' own retry policy (exponential back-off on 408/429/5xx and resets)."""
         started = self.clock()
         deadline = started + options.timeout_seconds
-        # Activity runs are queried by "last updated" window: open it wide around this command.
+        # Activity runs are queried by a "last updated" window: open it wide around this command.
         window_start = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
         job_id = job_id_for_run(run_id)
         while True:
@@ -72,50 +80,32 @@ class PipelineRunner:
                 self.outputs.resource_group_name, self.outputs.data_factory_name, run_id
             )
             status = run.status or "Unknown"
-            activities = self._activities(run_id, window_start)
             snapshot = Snapshot(
                 elapsed_seconds=self.clock() - started,
                 pipeline_status=status,
-                activities=activities,
+                activities=self._activities(run_id, window_start),
                 job_id=job_id,
                 tasks=self._task_counts(job_id),
             )
             self.progress.update(snapshot)
+            result = RunResult(
+                run_id=run_id,
+                verdict=_VERDICTS.get(status, Verdict.TIMED_OUT),
+                pipeline_status=status,
+                message=run.message or "",
+                duration_seconds=snapshot.elapsed_seconds,
+                parameters=parameters,
+                job_id=_job_id_reported(snapshot.activities) or job_id,
+                activities=snapshot.activities,
+                tasks=snapshot.tasks,
+            )
             if status in PIPELINE_TERMINAL:
-                verdict = {
-                    "Succeeded": Verdict.SUCCEEDED,
-                    "Failed": Verdict.FAILED,
-                    "Cancelled": Verdict.CANCELLED,
-                }[status]
-                duration = (
-                    run.duration_in_ms / 1000
-                    if run.duration_in_ms is not None
-                    else snapshot.elapsed_seconds
-                )
-                return RunResult(
-                    run_id=run_id,
-                    verdict=verdict,
-                    pipeline_status=status,
-                    message=run.message or "",
-                    duration_seconds=duration,
-                    parameters=parameters,
-                    job_id=_job_id_reported(activities) or job_id,
-                    activities=activities,
-                    tasks=snapshot.tasks,
-                )
+                if run.duration_in_ms is not None:
+                    result.duration_seconds = run.duration_in_ms / 1000  # ADF's own measure
+                return result
             remaining = deadline - self.clock()
             if remaining <= 0:
-                result = RunResult(
-                    run_id=run_id,
-                    verdict=Verdict.TIMED_OUT,
-                    pipeline_status=status,
-                    message=f"still {status} after {_minutes(options.timeout_seconds)}",
-                    duration_seconds=self.clock() - started,
-                    parameters=parameters,
-                    job_id=job_id,
-                    activities=activities,
-                    tasks=snapshot.tasks,
-                )
+                result.message = f"still {status} after {_minutes(options.timeout_seconds)}"
                 if options.cancel_on_timeout:
                     result.notes.extend(self._stop(run_id, job_id))
                 else:

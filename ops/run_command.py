@@ -15,7 +15,7 @@ from ops.pipeline import FollowOptions, PipelineRunner
 from ops.progress import ProgressPrinter
 from ops.run_state import Verdict
 from ops.stack_outputs import StackOutputs
-from ops.summary import bag_lines, render_summary, summary_json
+from ops.summary import extracted_bags, render_summary, summary_json
 
 
 @dataclass(frozen=True)
@@ -56,17 +56,25 @@ def run_pipeline(
             f"Started {outputs.pipeline_name} run {run_id} in {outputs.data_factory_name} "
             f"({' '.join(f'{k}={v}' for k, v in sorted(request.parameters.items()))})"
         )
-        result = runner.follow(
-            run_id,
-            request.parameters,
-            FollowOptions(
-                timeout_seconds=request.timeout_seconds,
-                poll_seconds=request.poll_seconds,
-                cancel_on_timeout=request.cancel_on_timeout,
-            ),
-        )
+        try:
+            result = runner.follow(
+                run_id,
+                request.parameters,
+                FollowOptions(
+                    timeout_seconds=request.timeout_seconds,
+                    poll_seconds=request.poll_seconds,
+                    cancel_on_timeout=request.cancel_on_timeout,
+                ),
+            )
+        except KeyboardInterrupt:
+            progress.note(
+                f"Interrupted: pipeline run {run_id} goes on. Cancel it with `az datafactory "
+                f"pipeline-run cancel --factory-name {outputs.data_factory_name} "
+                f"--resource-group {outputs.resource_group_name} --run-id {run_id}`."
+            )
+            raise
     if result.ok and request.min_bags:
-        extracted = sum(1 for bag in bag_lines(result.custom_output) if bag.extracted)
+        extracted = extracted_bags(result.custom_output)
         if extracted < request.min_bags:
             result.verdict = Verdict.FAILED
             result.message = (

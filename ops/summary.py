@@ -1,10 +1,16 @@
-"""The readable end of `ops run`: what ran, what came out, where to look next."""
+"""The readable end of `ops run`: what ran, what came out, where to look next.
+
+The per-bag facts come from the orchestrator's outputs.json, which ADF returns as the activity's
+`customOutput` (apps/orchestrator/orchestrator/adf.py `outputs_document`): totals always,
+per-bag `results` (failed bags first) as long as they fit in ADF's 2 MB.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from ops.cloud import (
     CloudEndpoints,
@@ -14,8 +20,14 @@ from ops.cloud import (
     portal_resource_url,
 )
 from ops.progress import clock_text
-from ops.run_state import RunResult
+from ops.run_state import RunResult, Verdict
 from ops.stack_outputs import StackOutputs
+
+# The orchestrator's bag statuses whose output is complete (orchestrator.outcome.BagResult.ok).
+EXTRACTED_STATUSES = ("succeeded", "partial", "unchanged")
+# Where the orchestrator uploads each container task's stdout/stderr (docs/contracts.md §3), in
+# the Batch storage account that also holds ADF's `adfjobs` staging container.
+TASK_LOGS_CONTAINER = "task-logs"
 
 
 @dataclass(frozen=True)
@@ -25,45 +37,64 @@ class BagLine:
     output: str
     topics: int
     messages: int
-    error: str
+    failed_task: str
+    exit_code: int | None
+    reason: str
 
     @property
     def extracted(self) -> bool:
-        """Output is complete (now or from an earlier run): the orchestrator's ok statuses."""
-        return not self.error and self.status in ("succeeded", "partial", "unchanged")
+        return self.status in EXTRACTED_STATUSES
 
 
 def bag_lines(custom_output: dict[str, Any] | None) -> list[BagLine]:
-    """The per-bag results of the orchestrator's outputs.json (docs/contracts.md §3)."""
-    bags = (custom_output or {}).get("bags")
-    if not isinstance(bags, list):
+    results = (custom_output or {}).get("results")
+    if not isinstance(results, list):
         return []
-    return [_bag_line(entry) for entry in bags if isinstance(entry, dict)]
+    return [_bag_line(entry) for entry in results if isinstance(entry, dict)]
 
 
 def _bag_line(entry: dict[str, Any]) -> BagLine:
-    nested = entry.get("counts")
-    counts: dict[str, Any] = nested if isinstance(nested, dict) else entry
+    exit_code = entry.get("exitCode")
     return BagLine(
         bag=str(entry.get("bag", "?")),
         status=str(entry.get("status", "?")),
-        output=str(entry.get("output", "")),
-        topics=_int(counts.get("topics")),
-        messages=_int(counts.get("messages")),
-        error=str(entry.get("error") or ""),
+        output=str(entry.get("output") or ""),
+        topics=_int(entry.get("topics")),
+        messages=_int(entry.get("messages")),
+        failed_task=str(entry.get("failedTask") or ""),
+        exit_code=exit_code if isinstance(exit_code, int) else None,
+        reason=str(entry.get("reason") or ""),
     )
 
 
 def _int(value: object) -> int:
-    return value if isinstance(value, int) else 0
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def extracted_bags(custom_output: dict[str, Any] | None) -> int:
+    """Bags with complete output, from the totals (which count bags left out of `results`)."""
+    totals = (custom_output or {}).get("bags")
+    if isinstance(totals, dict):
+        return sum(_int(totals.get(status)) for status in EXTRACTED_STATUSES)
+    return sum(1 for bag in bag_lines(custom_output) if bag.extracted)
 
 
 def output_url(outputs: StackOutputs, path: str) -> str:
     """A data-lake path (relative to the container) as a URL Storage Explorer and azcopy open."""
     return (
         f"https://{outputs.data_lake_account_name}.blob.core.windows.net/"
-        f"{outputs.data_lake_container}/{path.lstrip('/')}"
+        f"{outputs.data_lake_container}/{path.strip('/')}/"
     )
+
+
+def task_logs_root(result: RunResult) -> str | None:
+    """`https://<batch storage>/task-logs/<job id>/`, found through the account of ADF's own
+    activity logs (both live in the Batch storage account; the stack outputs don't name it)."""
+    for url in result.activity_log_urls:
+        parts = urlsplit(url)
+        if parts.scheme == "https" and parts.netloc:
+            return f"https://{parts.netloc}/{TASK_LOGS_CONTAINER}/{result.job_id}/"
+    return None
 
 
 def links(result: RunResult, outputs: StackOutputs, cloud: CloudEndpoints) -> list[tuple[str, str]]:
@@ -78,10 +109,51 @@ def links(result: RunResult, outputs: StackOutputs, cloud: CloudEndpoints) -> li
         ("Batch account", f"{portal_resource_url(cloud, batch_id)} (Jobs > {result.job_id})"),
     ]
     found.extend(("orchestrator log", url) for url in result.activity_log_urls)
-    task_logs = (result.custom_output or {}).get("taskLogs")
-    if isinstance(task_logs, str) and task_logs:
-        found.append(("task logs", task_logs))
+    logs = task_logs_root(result)
+    if logs:
+        found.append(("task logs", logs + "<task id>/stdout.txt, stderr.txt"))
     return found
+
+
+def _bag_section(result: RunResult, outputs: StackOutputs) -> list[str]:
+    custom = result.custom_output
+    if custom is None:
+        if result.verdict is Verdict.TIMED_OUT:
+            return ["", "Bags: not reported (the run had not finished)"]
+        return ["", "Bags: no report from the orchestrator (see the error and its log below)"]
+    reported = custom.get("bags")
+    totals: dict[str, Any] = reported if isinstance(reported, dict) else {}
+    counted = ", ".join(
+        f"{_int(totals.get(status))} {status}"
+        for status in ("succeeded", "partial", "unchanged", "failed", "not-run")
+        if _int(totals.get(status))
+    )
+    lines = ["", f"Bags: {_int(totals.get('total'))}" + (f" ({counted})" if counted else "")]
+    bags = bag_lines(custom)
+    if not bags:
+        if not _int(totals.get("total")):
+            lines[-1] += f": none found under {result.parameters.get('inputPath', '?')}"
+        return lines
+    logs = task_logs_root(result)
+    width = max(len("status"), *(len(bag.status) for bag in bags))
+    lines.append(f"  {'status':<{width}}  {'topics':>6}  {'messages':>12}  bag -> output")
+    for bag in bags:
+        target = output_url(outputs, bag.output) if bag.extracted and bag.output else "-"
+        lines.append(
+            f"  {bag.status:<{width}}  {bag.topics:>6}  {bag.messages:>12,}  {bag.bag} -> {target}"
+        )
+        if not bag.extracted:
+            exit_text = f"exit {bag.exit_code}" if bag.exit_code is not None else "did not end"
+            where = f" in task {bag.failed_task}" if bag.failed_task else ""
+            lines.append(f"  {'':<{width}}  ! {exit_text}{where}: {bag.reason or 'no reason'}")
+            if logs and bag.failed_task:
+                lines.append(f"  {'':<{width}}    {logs}{bag.failed_task}/stderr.txt")
+    topics = sum(bag.topics for bag in bags)
+    lines.append(f"  {'total':<{width}}  {topics:>6}  {_int(custom.get('messages')):>12,}")
+    omitted = _int(custom.get("resultsOmitted"))
+    if omitted:
+        lines.append(f"  ... and {omitted} more bag(s) not listed (ADF's 2 MB output limit)")
+    return lines
 
 
 def render_summary(result: RunResult, outputs: StackOutputs, cloud: CloudEndpoints) -> str:
@@ -98,26 +170,8 @@ def render_summary(result: RunResult, outputs: StackOutputs, cloud: CloudEndpoin
     for activity in result.activities:
         if activity.error is not None:
             lines.append(f"  error       {activity.name}: {activity.error.describe()}")
-
-    bags = bag_lines(result.custom_output)
-    if bags:
-        failed = sum(1 for bag in bags if not bag.extracted)
-        lines += ["", f"Bags: {len(bags)} ({failed} failed)"]
-        width = max(len(bag.status) for bag in bags)
-        lines.append(f"  {'status':<{width}}  {'topics':>6}  {'messages':>12}  bag -> output")
-        for bag in bags:
-            lines.append(
-                f"  {bag.status:<{width}}  {bag.topics:>6}  {bag.messages:>12,}  "
-                f"{bag.bag} -> {output_url(outputs, bag.output) if bag.output else '-'}"
-            )
-            if bag.error:
-                lines.append(f"  {'':<{width}}  {'':>6}  {'':>12}  ! {bag.error}")
-        lines.append(
-            f"  {'total':<{width}}  {sum(b.topics for b in bags):>6}  "
-            f"{sum(b.messages for b in bags):>12,}"
-        )
-    elif result.ok:
-        lines += ["", "Bags: the orchestrator reported none (is the input path empty?)"]
+    if result.activities:
+        lines += _bag_section(result, outputs)
 
     lines += ["", "Links"]
     found = links(result, outputs, cloud)
@@ -128,6 +182,7 @@ def render_summary(result: RunResult, outputs: StackOutputs, cloud: CloudEndpoin
 
 def summary_json(result: RunResult, outputs: StackOutputs, cloud: CloudEndpoints) -> str:
     """The same facts for machines (CI steps that want to assert on them)."""
+    custom = result.custom_output or {}
     document = {
         "runId": result.run_id,
         "verdict": str(result.verdict),
@@ -149,16 +204,19 @@ def summary_json(result: RunResult, outputs: StackOutputs, cloud: CloudEndpoints
             for a in result.activities
             if a.error is not None
         ],
+        "bagTotals": custom.get("bags"),
+        "messages": custom.get("messages"),
         "bags": [
             {
                 "bag": bag.bag,
                 "status": bag.status,
-                "output": output_url(outputs, bag.output) if bag.output else None,
+                "output": output_url(outputs, bag.output) if bag.extracted and bag.output else None,
                 "topics": bag.topics,
                 "messages": bag.messages,
-                "error": bag.error or None,
+                "failedTask": bag.failed_task or None,
+                "reason": bag.reason or None,
             }
-            for bag in bag_lines(result.custom_output)
+            for bag in bag_lines(custom)
         ],
         "notes": result.notes,
         "links": dict(links(result, outputs, cloud)),

@@ -1,21 +1,22 @@
 """The code the stack ships: the processor image in the registry and the orchestrator as a Batch
 application package, each rebuilt only when its sources change (infra/dynamic/).
 
-Drop-in for the program's artifacts seam: `processor_image` (with tag and digest) and
-`orchestrator_package_version` are Outputs; pools that reference the package add
-`depends_on=[artifacts.orchestrator_package]`, since a pool referencing a version that is not yet
-activated fails with InvalidApplicationPackageReferences.
+Drop-in for the program's artifacts seam (infra/program.py `ArtifactRefs`): `processor_image`
+(with tag and digest) and `orchestrator_package_version` are Outputs, and `pool_dependencies`
+holds the package resource, because a pool referencing a version that is not yet activated fails
+with InvalidApplicationPackageReferences.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 
 from infra.dynamic.orchestrator_package import OrchestratorPackage, OrchestratorPackageArgs
-from infra.dynamic.processor_image import Builder, ProcessorImage, ProcessorImageArgs
+from infra.dynamic.processor_image import ProcessorImage, ProcessorImageArgs
 from infra.naming import ORCHESTRATOR_APP_ID, PROCESSOR_REPOSITORY
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +29,7 @@ class ArtifactsArgs:
     registry_name: pulumi.Input[str]
     registry_login_server: pulumi.Input[str]
     batch_account_name: pulumi.Input[str]
-    image_builder: Builder = "acr"
+    image_builder: str = "acr"  # "acr" (quick build) or "docker" (local engine)
     processor_source: Path = REPOSITORY_ROOT / "apps" / "processor"
     orchestrator_source: Path = REPOSITORY_ROOT / "apps" / "orchestrator"
     processor_repository: str = PROCESSOR_REPOSITORY
@@ -45,6 +46,7 @@ class Artifacts(pulumi.ComponentResource):
     orchestrator_application_id: pulumi.Output[str]  # ARM id, for pool package references
     orchestrator_package: OrchestratorPackage
     processor_image_build: ProcessorImage
+    pool_dependencies: Sequence[pulumi.Resource]  # what the pools must wait for
 
     def __init__(
         self, name: str, args: ArtifactsArgs, opts: pulumi.ResourceOptions | None = None
@@ -81,6 +83,7 @@ class Artifacts(pulumi.ComponentResource):
         self.orchestrator_app_id = args.orchestrator_app_id
         self.orchestrator_package_version = self.orchestrator_package.package_version
         self.orchestrator_application_id = self.orchestrator_package.application_resource_id
+        self.pool_dependencies = (self.orchestrator_package,)
         self.register_outputs(
             {
                 "processor_image": self.processor_image,

@@ -33,7 +33,6 @@ POOL_REPLACE_ON = [
     "identity",
     "vmSize",
     "taskSlotsPerNode",
-    "startTask",
 ]
 
 ORCHESTRATOR_IMAGE = batch.ImageReferenceArgs(
@@ -54,6 +53,8 @@ def autoscale_formula(max_nodes: int, task_slots_per_node: int) -> str:
 
     Short sample windows make the pool react to a pipeline run within one evaluation; nodes are
     released only when their tasks complete (taskcompletion), so running work is never cut.
+    Adding slots-1 before dividing makes a truncated quotient the ceiling (how Batch rounds a
+    fractional target is UNCONFIRMED; at worst one node more than needed, never one fewer).
     """
     return "\n".join(
         [
@@ -98,7 +99,7 @@ class BatchAccount(pulumi.ComponentResource):
             pool_allocation_mode=batch.PoolAllocationMode.BATCH_SERVICE,
             identity=batch.BatchAccountIdentityArgs(
                 type=batch.ResourceIdentityType.USER_ASSIGNED,
-                user_assigned_identities=_identity_map(args.identity_id),
+                user_assigned_identities=[args.identity_id],
             ),
             auto_storage=batch.AutoStorageBasePropertiesArgs(
                 storage_account_id=args.auto_storage_account_id,
@@ -121,11 +122,6 @@ class BatchAccount(pulumi.ComponentResource):
         self.name = account.name
         self.endpoint = account.account_endpoint.apply(lambda host: f"https://{host}")
         self.register_outputs({"id": self.id, "name": self.name, "endpoint": self.endpoint})
-
-
-def _identity_map(identity_id: pulumi.Input[str]) -> pulumi.Output[dict]:
-    # The identity's id is an Output, so the map keyed by it must be built inside apply.
-    return pulumi.Output.from_input(identity_id).apply(lambda i: {i: {}})
 
 
 @dataclass
@@ -176,7 +172,7 @@ class BatchPools(pulumi.ComponentResource):
             "account_name": args.account_name,
             "identity": batch.BatchPoolIdentityArgs(
                 type=batch.PoolIdentityType.USER_ASSIGNED,
-                user_assigned_identities=_identity_map(args.identity_id),
+                user_assigned_identities=[args.identity_id],
             ),
             "network_configuration": batch.NetworkConfigurationArgs(
                 subnet_id=args.subnet_id,

@@ -102,7 +102,9 @@ class DataLake(pulumi.ComponentResource):
                 type=storage.BlobType.BLOCK,
                 content_type="application/octet-stream",
                 source=pulumi.FileAsset(str(path)),
-                opts=child,
+                # Data, not infrastructure: dropping the sample from config must not delete it
+                # (and could not, once the firewall opening and shared keys are gone).
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
             )
 
         self.account_id = account.id

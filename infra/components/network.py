@@ -43,22 +43,27 @@ def _outbound(name: str, priority: int, service_tag: str, ports: list[str], why:
     }
 
 
-def security_rules(location: str) -> list[network.SecurityRuleArgs]:
+def security_rules() -> list[network.SecurityRuleArgs]:
     """Simplified node communication needs no inbound rule, only outbound 443 to Batch node
     management; the workload adds storage (app packages, NFS on 111/2048), ACR and Key Vault.
-    The explicit allows document and pin what the nodes need even if a deny is added later."""
+    The explicit allows document and pin what the nodes need even if a deny is added later.
+
+    Global service tags, not the regional `<Tag>.<region>` ones: the regional names' spelling
+    (`Storage.WestEurope` vs the location `westeurope`) is UNCONFIRMED to be accepted in any
+    case, and a rejected tag would fail the deployment; the data lake is in the stack's region
+    either way."""
     rules = [
         _outbound(
             "batch-node-management",
             100,
-            f"BatchNodeManagement.{location}",
+            "BatchNodeManagement",
             ["443"],
             "Simplified node communication: nodes call the Batch service",
         ),
         _outbound(
             "storage-nfs-and-https",
             110,
-            f"Storage.{location}",
+            "Storage",
             ["443", "111", "2048"],
             "NFS 3.0 mount of the data lake (111, 2048) and app packages/output files (443)",
         ),
@@ -130,7 +135,7 @@ class Network(pulumi.ComponentResource):
             f"{name}-nsg",
             resource_group_name=args.resource_group_name,
             location=args.location,
-            security_rules=security_rules(args.location),
+            security_rules=security_rules(),
             tags=tags,
             opts=child,
         )

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import os
 import time
-from enum import Enum
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import Enum
 from typing import Any, Protocol, TypeVar
 
 import pulumi

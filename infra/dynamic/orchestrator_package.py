@@ -76,7 +76,7 @@ class _Account:
 def _ensure_application(client: BatchManagementClient, acct: _Account, display_name: str) -> bool:
     """Create the application (allowUpdates) unless it exists; True when this call created it."""
     from azure.core.exceptions import ResourceNotFoundError
-    from azure.mgmt.batch.models import Application
+    from azure.mgmt.batch.models import Application, ApplicationProperties
 
     try:
         existing = client.application.get(acct.resource_group, acct.name, acct.app_id)
@@ -88,12 +88,17 @@ def _ensure_application(client: BatchManagementClient, acct: _Account, display_n
             acct.resource_group,
             acct.name,
             acct.app_id,
-            parameters=Application(allow_updates=True, display_name=display_name),
+            parameters=Application(
+                properties=ApplicationProperties(allow_updates=True, display_name=display_name)
+            ),
         )
         return True
     if not existing.allow_updates:
         client.application.update(
-            acct.resource_group, acct.name, acct.app_id, Application(allow_updates=True)
+            acct.resource_group,
+            acct.name,
+            acct.app_id,
+            Application(properties=ApplicationProperties(allow_updates=True)),
         )
     return False
 
@@ -140,10 +145,13 @@ def _publish(client: BatchManagementClient, acct: _Account, version: str, zip_pa
 
 
 def _set_default(client: BatchManagementClient, acct: _Account, version: str) -> None:
-    from azure.mgmt.batch.models import Application
+    from azure.mgmt.batch.models import Application, ApplicationProperties
 
     client.application.update(
-        acct.resource_group, acct.name, acct.app_id, Application(default_version=version)
+        acct.resource_group,
+        acct.name,
+        acct.app_id,
+        Application(properties=ApplicationProperties(default_version=version)),
     )
     progress(f"{acct.app_id} default version is now {version}")
 

@@ -15,7 +15,7 @@ import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
@@ -28,8 +28,7 @@ from infra.dynamic._props import changed_keys, inputs_of
 # changes to provider code on its own).
 PROVIDER_VERSION = "1"
 
-Builder = Literal["acr", "docker"]
-BUILDERS: tuple[Builder, ...] = ("acr", "docker")
+BUILDERS = ("acr", "docker")
 TAG_LENGTH = 16
 LOG_TAIL_LINES = 40
 TERMINAL_RUN_STATES = frozenset({"Succeeded", "Failed", "Canceled", "Error", "Timeout"})
@@ -118,10 +117,15 @@ def _build_with_acr(props: dict[str, Any], tag: str, context: bytes) -> tuple[st
         run_id = str(run.run_id)
         progress(f"ACR run {run_id} is building {props['repository']}:{tag}")
 
+        seen = text(run.status)
+
         def finished() -> bool:
-            nonlocal run
+            nonlocal run, seen
             run = acr.runs.get(rg, registry, run_id)
-            return text(run.status) in TERMINAL_RUN_STATES
+            if text(run.status) != seen:
+                seen = text(run.status)
+                progress(f"ACR run {run_id}: {seen}")
+            return seen in TERMINAL_RUN_STATES
 
         wait_for(
             f"ACR run {run_id}",
@@ -235,7 +239,7 @@ class ProcessorImageArgs:
     repository: str = "processor"
     dockerfile: str = "Dockerfile"
     platform: str = "linux/amd64"
-    builder: Builder = "acr"
+    builder: str = "acr"  # one of BUILDERS (stack config: imageBuilder)
     build_timeout_seconds: int = 3600
     poll_interval_seconds: float = 5.0
 

@@ -81,7 +81,7 @@ class _Trigger:
 
     def _state(self, client: DataFactoryManagementClient) -> str:
         trigger = client.triggers.get(self.resource_group, self.factory, self.name)
-        state = trigger.properties.runtime_state if trigger.properties else None
+        state = trigger.properties.runtime_state if trigger and trigger.properties else None
         return text(state) if state else "Unknown"
 
 

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,10 +50,8 @@ class Azurite:
 
     def sas_url(self, container: str, blob: str, *, writable: bool) -> str:
         """A blob SAS URL; read-only when not `writable` (uploads through it are refused)."""
-        try:
+        with suppress(ResourceExistsError):
             self.service().create_container(container)
-        except ResourceExistsError:
-            pass
         permission = BlobSasPermissions(read=True, create=writable, write=writable)
         token = generate_blob_sas(
             ACCOUNT,
@@ -70,10 +68,8 @@ class Azurite:
         return client.download_blob().readall() if client.exists() else None
 
     def write(self, container: str, blob: str, data: bytes) -> None:
-        try:
+        with suppress(ResourceExistsError):
             self.service().create_container(container)
-        except ResourceExistsError:
-            pass
         self.service().get_blob_client(container, blob).upload_blob(data, overwrite=True)
 
 

@@ -7,6 +7,7 @@ call:
 - ACR build-source upload URLs, scheduled Docker build runs (the run reads the uploaded context
   from Azurite and fails when the Dockerfile is missing), run status and log SAS URLs;
 - ADF trigger get/start/stop;
+- the Batch data plane's node list and node reboot;
 - an App Service style managed-identity token endpoint, so DefaultAzureCredential itself runs.
 
 `Faults` makes a service misbehave the way the tests need.
@@ -47,6 +48,9 @@ _REGISTRY = _PREFIX + r"/Microsoft\.ContainerRegistry/registries/(?P<reg>[^/]+)"
 _TRIGGER = (
     _PREFIX + r"/Microsoft\.DataFactory/factories/(?P<factory>[^/]+)/triggers/(?P<trigger>[^/]+)"
 )
+
+# The Batch account's data plane (the tests use the fake's address as the account endpoint).
+_NODES = r"^/pools/(?P<pool>[^/]+)/nodes"
 
 
 class ArmError(Exception):
@@ -103,6 +107,8 @@ class FakeArm:
     source_uploads: dict[str, str] = field(default_factory=dict)  # relative path -> blob
     runs: dict[str, Run] = field(default_factory=dict)
     triggers: dict[str, str] = field(default_factory=dict)  # name -> runtimeState
+    pools: dict[str, dict[str, str]] = field(default_factory=dict)  # pool -> node -> state
+    reboots: list[tuple[str, str, str]] = field(default_factory=list)  # pool, node, option
     missing_accounts: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -138,6 +144,8 @@ class FakeArm:
                 ("GET", _TRIGGER + "$", self._get_trigger),
                 ("POST", _TRIGGER + "/start$", self._start_trigger),
                 ("POST", _TRIGGER + "/stop$", self._stop_trigger),
+                ("GET", _NODES + "$", self._list_nodes),
+                ("POST", _NODES + r"/(?P<node>[^/]+)/reboot$", self._reboot_node),
             ]
             for verb, pattern, handler in routes:
                 match = re.match(pattern, path)
@@ -166,7 +174,7 @@ class FakeArm:
         return self._app_body(app)
 
     def _create_application(self, app: str, body: Any, **_: str) -> tuple[int, Any]:
-        self.applications[app] = {"allowUpdates": True, **(body or {}).get("properties", {})}
+        self.applications[app] = dict((body or {}).get("properties", {}))
         return self._app_body(app)
 
     def _update_application(self, app: str, body: Any, **_: str) -> tuple[int, Any]:
@@ -304,10 +312,29 @@ class FakeArm:
         self.triggers[trigger] = "Stopped"
         return 200, None
 
+    # Batch data plane ------------------------------------------------------------------------
+
+    def _nodes(self, pool: str) -> dict[str, str]:
+        if pool not in self.pools:
+            raise ArmError(404, "PoolNotFound", f"pool {pool} does not exist")
+        return self.pools[pool]
+
+    def _list_nodes(self, pool: str, body: Any, **_: str) -> tuple[int, Any]:
+        nodes = self._nodes(pool)
+        return 200, {"value": [{"id": node, "state": state} for node, state in nodes.items()]}
+
+    def _reboot_node(self, pool: str, node: str, body: Any, **_: str) -> tuple[int, Any]:
+        nodes = self._nodes(pool)
+        if nodes.get(node) not in ("idle", "running"):
+            raise ArmError(409, "NodeNotReadyForReboot", f"node {node} cannot reboot now")
+        nodes[node] = "rebooting"
+        self.reboots.append((pool, node, (body or {}).get("nodeRebootOption", "")))
+        return 202, None
+
 
 def _handler_for(fake: FakeArm) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (base signature)
+        def log_message(self, format: str, *args: Any) -> None:
             pass
 
         def _reply(self, status: int, payload: Any) -> None:

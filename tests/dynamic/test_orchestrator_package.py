@@ -67,8 +67,9 @@ def test_create_publishes_activates_and_makes_the_version_default(
     assert fake_arm.packages[(APP, version)].state == "Active"
     # What Batch stored is exactly the zip we built (the CLI once uploaded a path instead).
     assert fake_arm.package_blob(APP, version) is not None
-    assert hashlib.sha256(fake_arm.package_blob(APP, version) or b"").hexdigest() == (
-        outs["zip_sha256"]
+    assert (
+        hashlib.sha256(fake_arm.package_blob(APP, version) or b"").hexdigest()
+        == (outs["zip_sha256"])
     )
     order = [(c.method, c.path.rsplit("/", 2)[-1]) for c in fake_arm.calls]
     assert order.index(("PUT", version)) < order.index(("POST", "activate"))

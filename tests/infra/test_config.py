@@ -67,6 +67,7 @@ def test_stack_file_values_override_schema_defaults() -> None:
         ({"executionMaxNodes": 2000}, "subnetAddressPrefix", "usable addresses"),
         ({"exectionMaxNodes": 3}, "exectionMaxNodes", "not a known key"),
         ({"deployerIpRanges": ["10.1.2.3"]}, "deployerIpRanges", "public IPv4"),
+        ({"deployerIpRanges": ["my-laptop"]}, "deployerIpRanges", "not an IPv4 address"),
         ({"deployerIpRanges": "203.0.113.7"}, "deployerIpRanges", "not a list of strings"),
         ({"dataLakeSku": "Standard_GRS"}, "dataLakeSku", "Standard_LRS, Standard_ZRS"),
         ({"keyVaultRetentionDays": 3}, "keyVaultRetentionDays", "7 to 90"),

@@ -367,14 +367,15 @@ def run_activity_command(
 
 @pytest.fixture
 def fake_package(tmp_path: Path) -> Path:
-    """An extracted application package whose launcher records how it was started."""
+    """An extracted application package whose launcher records how it was started. The
+    launcher is not executable: zip extraction on the node may drop the mode bits."""
     package = tmp_path / "apps" / "orchestrator-package"
     package.mkdir(parents=True)
     launcher = package / LAUNCHER
     launcher.write_text(
         '#!/bin/bash\nprintf "%s\\n" "$@" > "$PWD/launched-with"\nexit 7\n', encoding="utf-8"
     )
-    launcher.chmod(0o755)
+    launcher.chmod(0o644)
     return package
 
 

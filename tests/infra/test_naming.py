@@ -66,6 +66,18 @@ def test_command_finds_the_package_variable_in_any_case(tmp_path: Path, case: ob
     assert result.stdout.strip() == "launched with: extract --executor batch"
 
 
+def test_command_runs_a_launcher_that_lost_its_execute_bit(tmp_path: Path) -> None:
+    package = fake_package(tmp_path)
+    (package / LAUNCHER).chmod(0o644)  # a zip extraction that drops file modes
+    result = run_bash(
+        orchestrator_command("orchestrator", "0.1.0", "self-check"),
+        {app_package_env_var("orchestrator", "0.1.0"): str(package)},
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "launched with: self-check"
+
+
 def test_command_exits_3_naming_the_variable_when_the_package_is_missing(tmp_path: Path) -> None:
     result = run_bash(orchestrator_command("orchestrator", "0.1.0", "self-check"), {}, tmp_path)
     assert result.returncode == 3
@@ -91,8 +103,11 @@ def test_start_task_prepares_the_mount_then_runs_the_self_check(tmp_path: Path) 
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "launched with: self-check"
-    for folder in ("data", "data/raw", "data/extracted"):
-        assert stat.S_IMODE((mounts / folder).stat().st_mode) == 0o755, folder
+    modes = {
+        folder: stat.S_IMODE((mounts / folder).stat().st_mode)
+        for folder in ("data", "data/raw", "data/extracted")
+    }
+    assert modes == {"data": 0o755, "data/raw": 0o755, "data/extracted": 0o777}
 
 
 def test_start_task_fails_when_the_mount_is_missing(tmp_path: Path) -> None:

@@ -58,10 +58,9 @@ def test_subnet_endpoints_nat_and_no_default_outbound(rec: Recording) -> None:
 
 def test_nsg_allows_batch_management_and_nfs_and_admits_nothing_inbound(rec: Recording) -> None:
     rules = rec.one("azure-native:network:NetworkSecurityGroup").inputs["securityRules"]
-    location = rec.config["azure-native:location"]
     outbound = {r["destinationAddressPrefix"]: r for r in rules if r["direction"] == "Outbound"}
-    assert outbound[f"BatchNodeManagement.{location}"]["destinationPortRanges"] == ["443"]
-    assert {"111", "2048", "443"} <= set(outbound[f"Storage.{location}"]["destinationPortRanges"])
+    assert outbound["BatchNodeManagement"]["destinationPortRanges"] == ["443"]
+    assert {"111", "2048", "443"} <= set(outbound["Storage"]["destinationPortRanges"])
     assert all(r["access"] == "Allow" for r in outbound.values())
     inbound_allows = [r for r in rules if r["direction"] == "Inbound" and r["access"] == "Allow"]
     assert inbound_allows == []
@@ -118,6 +117,7 @@ def test_sample_bag_goes_to_raw_through_the_deployer_rule(dev_with_sample: Recor
     blob = dev_with_sample.one("azure-native:storage:Blob")
     assert blob.inputs["blobName"] == "raw/gps-navsatfix.bag"
     assert blob.inputs["containerName"] == "data"
+    assert blob.options.retain_on_delete
     lake = dev_with_sample.one(ACCOUNT, "datalake-account").inputs
     assert lake["networkRuleSet"]["ipRules"] == [
         {"iPAddressOrRange": DEPLOYER_IP, "action": "Allow"}
@@ -166,7 +166,7 @@ def test_batch_account_uses_the_identity_for_auto_storage_and_aad_only(rec: Reco
     uami = identity(rec)
     inputs = account.inputs
     assert inputs["poolAllocationMode"] == "BatchService"
-    assert inputs["identity"] == {"type": "UserAssigned", "userAssignedIdentities": {uami.id: {}}}
+    assert inputs["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [uami.id]}
     assert inputs["autoStorage"] == {
         "storageAccountId": rec.one(ACCOUNT, "batchstorage-account").id,
         "authenticationMode": "BatchAccountManagedIdentity",
@@ -188,7 +188,7 @@ def test_pools_share_network_identity_and_the_nfs_mount(rec: Recording) -> None:
         assert inputs["targetNodeCommunicationMode"] == "Simplified"
         assert inputs["identity"] == {
             "type": "UserAssigned",
-            "userAssignedIdentities": {identity(rec).id: {}},
+            "userAssignedIdentities": [identity(rec).id],
         }
         assert inputs["mountConfiguration"] == [
             {

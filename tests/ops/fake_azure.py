@@ -45,6 +45,7 @@ class Scenario:
     activity_error: dict[str, Any] | None = None
     pipeline_message: str = ""
     duration_ms: int = 252_000
+    refuse_create_run: bool = False  # answer createRun as ARM does without the role
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,14 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
 def _route(fake: FakeAzure, method: str, path: str, body: Any) -> tuple[int, Any]:
     scenario = fake.scenario
     if method == "POST" and re.fullmatch(_FACTORY + r"/pipelines/[^/]+/createRun", path):
+        if scenario.refuse_create_run:
+            return 403, {
+                "error": {
+                    "code": "AuthorizationFailed",
+                    "message": "The client 'ci' does not have authorization to perform action "
+                    "'Microsoft.DataFactory/factories/pipelines/createrun/action'.",
+                }
+            }
         return 200, {"runId": RUN_ID}
     if method == "GET" and re.fullmatch(_FACTORY + f"/pipelineruns/{RUN_ID}", path):
         fake.polls += 1

@@ -6,19 +6,39 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from typing import Any
 
 import pytest
 import trustme
 
 from ops.cli import main
+from orchestrator.adf import outputs_document
 from orchestrator.ids import job_id_for_run
+from orchestrator.outcome import BagResult, BagStatus, OutputCounts, TaskOutcome
 from tests.ops.fake_azure import RUN_ID, FakeAzure, Phase, Scenario, serve_fake_azure
 from tests.ops.helpers import RecordingCredential, stack_outputs
 
 STDOUT_URL = "https://stbatchrosbagdev.blob.core.windows.net/adfjobs/c0ffee/output/stdout.txt"
 STDERR_URL = "https://stbatchrosbagdev.blob.core.windows.net/adfjobs/c0ffee/output/stderr.txt"
 JOB_ID = job_id_for_run(RUN_ID)
+
+
+def custom_output(*results: BagResult) -> dict[str, Any]:
+    """outputs.json exactly as the orchestrator writes it (the contract, from its own code)."""
+    return outputs_document(JOB_ID, "extracted/", list(results), timed_out=False)
+
+
+def bag(name: str, status: BagStatus, topics: int, messages: int) -> BagResult:
+    stem = name.removesuffix(".bag")
+    return BagResult(
+        bag=PurePosixPath(f"raw/{name}"),
+        status=status,
+        output=PurePosixPath(f"extracted/{stem}"),
+        counts=OutputCounts(topics=topics, messages=messages, files=topics + 2),
+        seconds=12.5,
+    )
+
 
 SUCCESS = Scenario(
     phases=[
@@ -32,32 +52,35 @@ SUCCESS = Scenario(
     activity_output={
         "exitcode": 0,
         "outputs": [STDOUT_URL, STDERR_URL],
-        "customOutput": {
-            "jobId": JOB_ID,
-            "bags": [
-                {
-                    "bag": "raw/jackal-imu-odom.bag",
-                    "status": "succeeded",
-                    "output": "extracted/jackal-imu-odom/",
-                    "counts": {"topics": 2, "messages": 12046, "files": 5},
-                },
-                {
-                    "bag": "raw/ros2-mcap-basic",
-                    "status": "partial",
-                    "output": "extracted/ros2-mcap-basic/",
-                    "counts": {"topics": 3, "messages": 30, "files": 6},
-                },
-            ],
-        },
+        "customOutput": custom_output(
+            bag("jackal-imu-odom.bag", BagStatus.SUCCEEDED, 2, 12046),
+            bag("ros2-mcap-basic", BagStatus.PARTIAL, 3, 30),
+        ),
     },
 )
 
+BROKEN_TASK = "extract-raw-broken-bag-1a2b3c4d5e"
 FAILED = Scenario(
     phases=[
         Phase("InProgress", "InProgress", {"running": 2}),
         Phase("Failed", "Failed", {"succeeded": 1, "failed": 1}),
     ],
-    activity_output={"exitcode": 1, "outputs": [STDOUT_URL, STDERR_URL]},
+    activity_output={
+        "exitcode": 1,
+        "outputs": [STDOUT_URL, STDERR_URL],
+        "customOutput": custom_output(
+            bag("turtlesim.bag", BagStatus.SUCCEEDED, 4, 1800),
+            BagResult(
+                bag=PurePosixPath("raw/broken.bag"),
+                status=BagStatus.FAILED,
+                output=PurePosixPath("extracted/broken"),
+                counts=OutputCounts(),
+                failed_task=TaskOutcome(
+                    BROKEN_TASK, 2, stderr_tail="reading\nnot a ROS bag (bad magic)\n"
+                ),
+            ),
+        ),
+    },
     activity_error={
         "errorCode": "2500",
         "message": "1 of 2 bags failed: raw/broken.bag: exit 2: not a ROS bag (bad magic)",
@@ -207,6 +230,8 @@ def test_json_summary_is_machine_readable(
         ("raw/jackal-imu-odom.bag", 2, 12046),
         ("raw/ros2-mcap-basic", 3, 30),
     ]
+    assert summary["bagTotals"]["total"] == 2
+    assert summary["messages"] == 12076
     assert summary["links"]["orchestrator log"] == STDERR_URL
 
 
@@ -226,6 +251,16 @@ def test_failed_activity_exits_1_with_its_error(
         "exit 2: not a ROS bag (bad magic)"
     ) in out
     assert "tasks 2/2 done (1 failed)" in out
+    assert "Bags: 2 (1 succeeded, 1 failed)" in out
+    lines = out.splitlines()
+    broken = next(i for i, line in enumerate(lines) if "raw/broken.bag -> -" in line)
+    assert lines[broken].split() == ["failed", "0", "0", "raw/broken.bag", "->", "-"]
+    assert lines[broken + 1].strip() == (
+        f"! exit 2 in task {BROKEN_TASK}: not a ROS bag (bad magic)"
+    )
+    assert lines[broken + 2].strip() == (
+        f"https://stbatchrosbagdev.blob.core.windows.net/task-logs/{JOB_ID}/{BROKEN_TASK}/stderr.txt"
+    )
     assert STDERR_URL in out
     assert not fake.cancelled
 
@@ -241,6 +276,7 @@ def test_timeout_cancels_the_run_and_terminates_its_job(
     assert "still InProgress after 0.005 min" in out
     assert f"note        cancelled pipeline run {RUN_ID}" in out
     assert f"note        terminated Batch job {JOB_ID}" in out
+    assert "Bags: not reported (the run had not finished)" in out
     assert fake.cancelled
     assert fake.terminated_jobs == [JOB_ID]
     assert "tasks 0/6 done (0 failed), 1 running, 5 waiting" in err
@@ -273,3 +309,16 @@ def test_min_bags_fails_a_run_that_extracted_too_few(
         f"Pipeline run {RUN_ID} failed after 0:04:12: expected at least 3 bag(s) extracted, "
         "the orchestrator reported 2: is there a bag under raw/?"
     )
+
+
+@pytest.mark.parametrize("fake", [Scenario(phases=[], refuse_create_run=True)], indirect=True)
+def test_a_refused_start_exits_1_with_azures_reason(
+    fake: FakeAzure, credential: RecordingCredential, tmp_path: Path
+) -> None:
+    code, out, err = run_ops(fake, credential, tmp_path)
+
+    assert code == 1
+    assert out == ""
+    assert err.startswith("ops run: Azure refused the request: (AuthorizationFailed)")
+    assert "pipelines/createrun/action" in err
+    assert fake.paths("GET") == []  # nothing followed after a run that never started

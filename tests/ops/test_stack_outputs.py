@@ -98,6 +98,7 @@ def test_cli_exits_2_for_a_missing_file(tmp_path: Path) -> None:
         (["--parameter", "format"], "'format' is not KEY=VALUE"),
         (["--timeout", "0"], "0 must be above zero"),
         (["--format", "xlsx"], "invalid choice: 'xlsx'"),
+        (["--min-bags", "-1"], "-1 must not be negative"),
     ],
 )
 def test_cli_rejects_bad_options(

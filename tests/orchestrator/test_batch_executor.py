@@ -77,6 +77,7 @@ def test_tasks_are_container_tasks_on_the_mount(fake_batch: FakeBatchService, no
     assert fake_batch.bodies["update_job"] == [{"onAllTasksComplete": "terminatejob"}]
 
 
+@pytest.mark.slow
 def test_thousand_tasks_take_at_most_ten_requests(tmp_path: Path) -> None:
     bags = touch_bags(tmp_path / "data" / "raw", [f"bag-{i:04}.bag" for i in range(1000)])
     plan = build_plan(
@@ -282,3 +283,16 @@ def test_large_bag_is_sharded_and_merged(fake_batch: FakeBatchService, node: Pat
     assert merge["commandLine"].endswith("--shards 3")
     assert (node / "extracted" / "big" / "_SUCCESS").is_file()
     assert outputs()["messages"] == 3  # the fake merge writes one message per part
+
+
+def test_run_by_hand_without_run_id_gets_a_job_per_request(
+    fake_batch: FakeBatchService, node: Path
+) -> None:
+    touch_bags(node / "raw", ["a.bag"])
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url, runId="")
+
+    assert run_activity(fake_batch) == 0
+
+    [job] = fake_batch.state.jobs.values()
+    assert job.id == outputs()["jobId"]
+    assert job.id.startswith("manual-raw-to-extracted-")

@@ -61,3 +61,10 @@ def test_a_file_that_is_not_a_bag_is_refused(tmp_path: Path) -> None:
     touch_bags(tmp_path, ["notes.txt"])
     with pytest.raises(InputError, match="is not a bag"):
         find_bags(tmp_path, PurePosixPath("notes.txt"))
+
+
+def test_output_folder_inside_the_input_is_not_searched(tmp_path: Path) -> None:
+    copy_bags(tmp_path / "data", ["gps-navsatfix.bag"])
+    copy_bags(tmp_path / "data" / "extracted", ["ros2-mcap-basic"])  # looks like a bag
+    bags = find_bags(tmp_path, PurePosixPath("data"), exclude=PurePosixPath("data/extracted"))
+    assert [str(bag.path) for bag in bags] == ["data/gps-navsatfix.bag"]

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from rosbags.highlevel import AnyReader
 from rosbags.interfaces import Connection
@@ -105,13 +106,21 @@ def resolve(message: Any, column: str) -> Any:
 
 
 def assert_cell(cell: str, expected: Any, where: str) -> None:
-    """A CSV cell equals the decoded value exactly (floats by value, lists as JSON)."""
+    """A CSV cell equals the decoded value exactly (floats by value, lists as JSON).
+
+    float32 fields are written as the shortest text of the float32 value, so they
+    compare as float32.
+    """
     if hasattr(expected, "tolist") and not hasattr(expected, "__len__"):
         expected = expected.item()
     if isinstance(expected, bool):
-        assert cell == str(expected), where
+        assert cell == str(expected).lower(), where
     elif isinstance(expected, float):
-        assert (math.isnan(expected) and cell == "nan") or float(cell) == expected, where
+        if math.isnan(expected):
+            assert cell == "nan", where
+        elif float(cell) != expected:
+            assert np.float32(expected) == expected, where  # only float32 may be shortened
+            assert np.float32(float(cell)) == np.float32(expected), where
     elif isinstance(expected, int):
         assert int(cell) == expected, where
     elif isinstance(expected, str):

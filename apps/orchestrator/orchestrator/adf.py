@@ -27,7 +27,6 @@ class ActivitySettings:
     input_path: str
     output_path: str
     format: str
-    run_id: str
     batch_account_endpoint: str
     execution_pool_id: str
     processor_image: str
@@ -36,6 +35,7 @@ class ActivitySettings:
     identity_client_id: str
     mount_path: str
     task_logs_container_url: str
+    run_id: str = ""  # empty when run by hand: the job id then comes from the paths
     key_vault_uri: str = ""
     app_insights_secret_name: str = ""
     timeout_minutes: str = "720"

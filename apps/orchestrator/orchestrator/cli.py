@@ -10,9 +10,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any
-
-from azure.core.credentials import TokenCredential
+from typing import TYPE_CHECKING, Any
 
 from orchestrator import adf, telemetry
 from orchestrator.discovery import Bag, InputError, find_bags
@@ -21,6 +19,9 @@ from orchestrator.ids import job_id_for_manual_run, job_id_for_run
 from orchestrator.manifest import is_complete
 from orchestrator.plan import FORMATS, GIB, Plan, PlanError, PlanOptions, build_plan
 from orchestrator.report import bag_results, counts_under, failure_notes, summary_table
+
+if TYPE_CHECKING:  # azure-core comes with the [batch] extra; local runs need none
+    from azure.core.credentials import TokenCredential
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # a bag failed or the run timed out
@@ -105,9 +106,9 @@ def _relative_to_root(path: str) -> PurePosixPath:
 def _local_request(input_arg: str, output_arg: str, fmt: str) -> Request:
     source, target = Path(input_arg).resolve(), Path(output_arg).resolve()
     root = Path(os.path.commonpath([source, target]))
-    if target == root or source == target:
+    if target == root:
         raise UsageError(
-            f"--output {output_arg} must not contain --input: choose a separate folder"
+            f"--output {output_arg} must not contain --input {input_arg}: choose another folder"
         )
     input_path = PurePosixPath(source.relative_to(root).as_posix())
     output_path = PurePosixPath(target.relative_to(root).as_posix())
@@ -196,11 +197,7 @@ def extract(
         force=args.force,
         topics=tuple(args.topics),
     )
-    timeout_minutes = args.timeout or (
-        settings.timeout_seconds / 60 if settings else DEFAULT_TIMEOUT_MINUTES
-    )
-    if timeout_minutes <= 0:
-        raise UsageError("--timeout must be a positive number of minutes")
+    timeout_seconds = _timeout_seconds(args.timeout, settings)
 
     connection_string = telemetry.connection_string_from_env()
     if executor_kind == "local":
@@ -211,21 +208,7 @@ def extract(
                 "the batch executor needs the settings ADF passes in activity.json: run it from "
                 "the pipeline, or pass --activity FILE with the same extendedProperties"
             )
-        mounts = os.environ.get(MOUNTS_DIR_ENV)
-        if not mounts:
-            raise UsageError(
-                f"{MOUNTS_DIR_ENV} is not set: the batch executor runs on a Batch node whose pool "
-                "mounts the data lake; use --executor local elsewhere"
-            )
-        data_root = Path(mounts) / settings.mount_path
-        job_id = (
-            job_id_for_run(settings.run_id)
-            if settings.run_id
-            else job_id_for_manual_run(input_arg, output_arg, fmt)
-        )
-        request = Request(
-            data_root, _relative_to_root(input_arg), _relative_to_root(output_arg), job_id
-        )
+        request = _batch_request(settings, input_arg, output_arg, fmt)
         if credential is None:
             from azure.identity import ManagedIdentityCredential
 
@@ -235,8 +218,11 @@ def extract(
                 settings.key_vault_uri, settings.app_insights_secret_name, credential
             )
     telemetry.enable_azure_monitor(connection_string)
+    task_environment = (
+        {telemetry.CONNECTION_STRING_ENV: connection_string} if connection_string else {}
+    )
 
-    bags = find_bags(request.data_root, request.input_path)
+    bags = find_bags(request.data_root, request.input_path, exclude=request.output_path)
     plan = build_plan(
         request.job_id,
         request.input_path,
@@ -246,34 +232,64 @@ def extract(
         completed=_completed(request.data_root, request.output_path, bags),
     )
     _print_plan(plan)
-    task_environment = (
-        {telemetry.CONNECTION_STRING_ENV: connection_string} if connection_string else {}
-    )
     executor: Executor
-    if executor_kind == "local":
+    if executor_kind == "batch" and settings is not None and credential is not None:
+        executor = _batch_executor(
+            settings,
+            str(request.data_root),
+            timeout_seconds,
+            credential,
+            batch_client_options or {},
+            task_environment,
+            args.poll_seconds,
+        )
+    else:
         from orchestrator.executors.local import LocalExecutor
 
         executor = LocalExecutor(
             request.data_root,
             request.data_root / request.output_path / "_logs" / request.job_id,
             workers=args.workers,
-            timeout_seconds=timeout_minutes * 60,
+            timeout_seconds=timeout_seconds,
             env=task_environment,
-        )
-    else:
-        assert settings is not None and credential is not None
-        executor = _batch_executor(
-            settings,
-            str(request.data_root),
-            timeout_minutes * 60,
-            credential,
-            batch_client_options or {},
-            task_environment,
-            args.poll_seconds,
         )
     with telemetry.span("extract", job_id=plan.job_id, bags=len(plan.bags), tasks=len(plan.tasks)):
         execution = executor.run(plan, _progress_printer())
     return _report(plan, execution, request, settings is not None, time.monotonic() - started)
+
+
+def _timeout_seconds(minutes: float | None, settings: adf.ActivitySettings | None) -> float:
+    if minutes is None:
+        return settings.timeout_seconds if settings else DEFAULT_TIMEOUT_MINUTES * 60
+    if minutes <= 0:
+        raise UsageError("--timeout must be a positive number of minutes")
+    return minutes * 60
+
+
+def _batch_request(
+    settings: adf.ActivitySettings, input_arg: str, output_arg: str, fmt: str
+) -> Request:
+    """Paths on the orchestrator node: the data lake is mounted as on the execution pool."""
+    mounts = os.environ.get(MOUNTS_DIR_ENV)
+    if not mounts:
+        raise UsageError(
+            f"{MOUNTS_DIR_ENV} is not set: the batch executor runs on a Batch node whose pool "
+            "mounts the data lake; use --executor local elsewhere"
+        )
+    data_root = Path(mounts) / settings.mount_path
+    if not data_root.is_dir():
+        raise UsageError(
+            f"the data lake mount {data_root} is missing: check the orchestrator pool's "
+            f"mountConfiguration (relativeMountPath {settings.mount_path!r}) and its mount log "
+            f"in {mounts}"
+        )
+    input_path, output_path = _relative_to_root(input_arg), _relative_to_root(output_arg)
+    job_id = (
+        job_id_for_run(settings.run_id)
+        if settings.run_id
+        else job_id_for_manual_run(str(input_path), str(output_path), fmt)
+    )
+    return Request(data_root, input_path, output_path, job_id)
 
 
 def _completed(data_root: Path, output: PurePosixPath, bags: Sequence[Bag]) -> set[PurePosixPath]:
@@ -307,7 +323,11 @@ def _report(
     for note in notes:
         print(note, file=sys.stderr, flush=True)
     if execution.timed_out:
-        print(f"TIMED OUT: job {plan.job_id} was terminated", file=sys.stderr, flush=True)
+        print(
+            f"TIMED OUT: job {plan.job_id} was stopped before every task finished",
+            file=sys.stderr,
+            flush=True,
+        )
     if for_adf:
         document = adf.outputs_document(
             plan.job_id, str(plan.output_path), results, timed_out=execution.timed_out

@@ -59,12 +59,17 @@ def _relative(path: Path, root: Path) -> PurePosixPath:
     return PurePosixPath(path.relative_to(root).as_posix())
 
 
-def find_bags(data_root: Path, input_path: PurePosixPath) -> list[Bag]:
+def find_bags(
+    data_root: Path, input_path: PurePosixPath, exclude: PurePosixPath | None = None
+) -> list[Bag]:
     """All bags at or below `data_root / input_path`, sorted by path.
 
-    Raises InputError when the input does not exist or holds no bag.
+    `exclude` (relative to the data root) is not searched: the output folder,
+    when it lies inside the input. Raises InputError when the input does not
+    exist or holds no bag.
     """
     absolute = data_root / input_path
+    skipped = data_root / exclude if exclude is not None else None
     if not absolute.exists():
         raise InputError(
             f"input {absolute} does not exist: pass a bag file, a ROS 2 bag folder or a "
@@ -86,9 +91,10 @@ def find_bags(data_root: Path, input_path: PurePosixPath) -> list[Bag]:
         subfolders.sort()
         for sub in list(subfolders):
             candidate = here / sub
-            if sub.startswith(".") or _is_ros2_folder(candidate):
-                subfolders.remove(sub)  # a ROS 2 bag is one unit; hidden folders are not input
-            if not sub.startswith(".") and _is_ros2_folder(candidate):
+            if sub.startswith(".") or candidate == skipped or _is_ros2_folder(candidate):
+                # A ROS 2 bag is one unit; hidden folders and the output are not input.
+                subfolders.remove(sub)
+            if not sub.startswith(".") and candidate != skipped and _is_ros2_folder(candidate):
                 bags.append(
                     Bag(
                         _relative(candidate, data_root),

@@ -11,9 +11,11 @@ import logging
 import os
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from azure.core.credentials import TokenCredential
+if TYPE_CHECKING:  # azure-core comes with the [batch] extra; local runs need none
+    from azure.core.credentials import TokenCredential
+
 
 CONNECTION_STRING_ENV = "APPLICATIONINSIGHTS_CONNECTION_STRING"
 _LOG_FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
@@ -34,15 +36,14 @@ def configure_logging(verbose: bool = False) -> None:
 
 
 def connection_string_from_key_vault(
-    vault_uri: str, secret_name: str, credential: TokenCredential
+    vault_uri: str, secret_name: str, credential: TokenCredential, **client_options: Any
 ) -> str | None:
     """The Application Insights connection string kept in Key Vault, or None with a warning."""
     try:
         from azure.keyvault.secrets import SecretClient
 
-        return (
-            SecretClient(vault_url=vault_uri, credential=credential).get_secret(secret_name).value
-        )
+        client = SecretClient(vault_url=vault_uri, credential=credential, **client_options)
+        return client.get_secret(secret_name).value
     except Exception as error:  # telemetry must never fail the run
         log.warning(
             "no Application Insights: cannot read %s from %s: %s", secret_name, vault_uri, error

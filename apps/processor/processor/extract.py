@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,10 +12,10 @@ from processor.bag import Bag, Stream
 from processor.errors import BagError, TopicDecodeError
 from processor.flatten import Layout, build_layout
 from processor.progress import Progress
-from processor.sidefiles import SideFiles
+from processor.sidefiles import BackgroundWriter, SideFiles
 from processor.tables import SUFFIX, TableWriter, open_table
 
-_PROGRESS_EVERY = 2048  # messages between clock checks (a power of two minus one is masked)
+_PROGRESS_EVERY = 2048  # messages between clock reads; a power of two, tested with a mask
 
 
 @dataclass
@@ -66,17 +66,21 @@ class _Table:
     sink: SideFiles | None
 
 
-def _group(streams: Sequence[Stream], fmt: str) -> dict[int, TopicResult]:
+LayoutCache = dict[tuple[int, str], Layout]
+
+
+def _group(streams: Sequence[Stream], fmt: str, layouts: LayoutCache) -> dict[int, TopicResult]:
     """Assign each stream a table: one per topic and type (and column layout)."""
-    results: dict[tuple[str, str, tuple[str, ...]], TopicResult] = {}
+    results: dict[tuple[str, str, tuple[tuple[str, str], ...]], TopicResult] = {}
     by_stream: dict[int, TopicResult] = {}
     stems: set[str] = set()
     for stream in sorted(streams, key=lambda s: (s.topic, s.msgtype)):
-        names: tuple[str, ...] = ()
+        shape: tuple[tuple[str, str], ...] = ()
         if stream.typestore is not None:
-            layout = _layout(stream, fmt)
-            names = tuple(c.name for c in layout.columns)
-        key = (stream.topic, stream.msgtype, names)
+            # Connections whose definitions differ get their own table: one schema each.
+            layout = _layout(stream, fmt, layouts)
+            shape = tuple((c.name, repr(c.desc)) for c in layout.columns)
+        key = (stream.topic, stream.msgtype, shape)
         if key not in results:
             stem = topic_stem(stream.topic)
             suffix = 2
@@ -95,15 +99,13 @@ def _group(streams: Sequence[Stream], fmt: str) -> dict[int, TopicResult]:
     return by_stream
 
 
-_LAYOUTS: dict[tuple[int, str, str], Layout] = {}
-
-
-def _layout(stream: Stream, fmt: str) -> Layout:
+def _layout(stream: Stream, fmt: str, layouts: LayoutCache) -> Layout:
+    """One compiled layout per typestore and type (connections often share both)."""
     assert stream.typestore is not None
-    key = (id(stream.typestore), stream.msgtype, fmt)
-    if key not in _LAYOUTS:
-        _LAYOUTS[key] = build_layout(stream.typestore, stream.msgtype, lists_as_json=fmt == "csv")
-    return _LAYOUTS[key]
+    key = (id(stream.typestore), stream.msgtype)
+    if key not in layouts:
+        layouts[key] = build_layout(stream.typestore, stream.msgtype, lists_as_json=fmt == "csv")
+    return layouts[key]
 
 
 def extract_range(
@@ -116,57 +118,25 @@ def extract_range(
     progress: Progress,
 ) -> list[TopicResult]:
     """Write the tables of `streams` for messages in [start, stop) into `folder`."""
-    by_stream = _group(streams, fmt)
+    layouts: LayoutCache = {}  # per run: typestores (and so their ids) live as long as the bag
+    by_stream = _group(streams, fmt, layouts)
     tables: dict[int, _Table] = {}
     opened: dict[int, _Table] = {}
-    for stream in streams:
-        result = by_stream[id(stream)]
-        if id(result) not in opened:
-            opened[id(result)] = _open(stream, result, folder, fmt)
-        tables[id(stream)] = opened[id(result)]
-    count = 0
-    messages = bag.messages(streams, start, stop)
+    files = BackgroundWriter()
     try:
-        while True:
-            try:
-                stream, log_time, raw = next(messages)
-            except StopIteration:
-                break
-            except Exception as err:
-                raise BagError(
-                    f"{bag.path}: the bag is damaged and cannot be read to the end ({_reason(err)})"
-                ) from None
-            table = tables[id(stream)]
-            count += 1
-            if not count & _PROGRESS_EVERY - 1:
-                progress.update(count, log_time)
-            result = table.result
-            result.observe(log_time)
-            if table.writer is None or table.layout is None or stream.decode is None:
-                result.messages += 1
-                continue
-            if table.sink is not None:
-                table.sink.time = log_time
-            try:
-                row = table.layout.row(stream.decode(raw), log_time, table.sink)  # type: ignore[arg-type]
-            except TopicDecodeError as err:
-                _fail(
-                    table,
-                    folder,
-                    f"a message at log time {log_time} ns does not match the "
-                    f"definition of {stream.msgtype}: {err}",
-                )
-                result.messages += 1
-                continue
-            table.writer.write(row)
-            result.messages += 1
-    finally:
-        for table in opened.values():
-            if table.writer is not None:
-                table.writer.close()
+        for stream in streams:
+            result = by_stream[id(stream)]
+            if id(result) not in opened:
+                opened[id(result)] = _open(stream, result, folder, fmt, layouts, files)
+            tables[id(stream)] = opened[id(result)]
+        count = _stream_messages(bag, streams, tables, folder, files, start, stop, progress)
+    except BaseException:
+        _close(opened.values(), files, quietly=True)  # the first error is the one to report
+        raise
+    _close(opened.values(), files, quietly=False)
     progress.finish(count)
     results = []
-    for table in {id(t): t for t in opened.values()}.values():
+    for table in opened.values():
         result = table.result
         if table.sink is not None:
             result.side_files = table.sink.count
@@ -176,14 +146,82 @@ def extract_range(
     return sorted(results, key=lambda r: r.stem)
 
 
-def _open(stream: Stream, result: TopicResult, folder: Path, fmt: str) -> _Table:
+def _stream_messages(
+    bag: Bag,
+    streams: Sequence[Stream],
+    tables: dict[int, _Table],
+    folder: Path,
+    files: BackgroundWriter,
+    start: int | None,
+    stop: int | None,
+    progress: Progress,
+) -> int:
+    """The hot loop: decode, flatten and write every message; returns the message count."""
+    count = 0
+    messages = bag.messages(streams, start, stop)
+    while True:
+        try:
+            stream, log_time, raw = next(messages)
+        except StopIteration:
+            break
+        except Exception as err:
+            raise BagError(
+                f"{bag.path}: the bag is damaged and cannot be read to the end ({_reason(err)})"
+            ) from None
+        table = tables[id(stream)]
+        count += 1
+        if not count & _PROGRESS_EVERY - 1:
+            progress.update(count, log_time)
+        result = table.result
+        result.observe(log_time)
+        if table.writer is None or table.layout is None or stream.decode is None:
+            result.messages += 1
+            continue
+        if table.sink is not None:
+            table.sink.time = log_time
+        try:
+            row = table.layout.row(stream.decode(raw), log_time, table.sink)
+        except TopicDecodeError as err:
+            files.drain()  # this topic's files in flight land before its folder is removed
+            _fail(
+                table,
+                folder,
+                f"a message at log time {log_time} ns does not match the "
+                f"definition of {stream.msgtype}: {err}",
+            )
+            result.messages += 1
+            continue
+        table.writer.write(row)
+        result.messages += 1
+    return count
+
+
+def _close(tables: Iterable[_Table], files: BackgroundWriter, *, quietly: bool) -> None:
+    try:
+        for table in tables:
+            if table.writer is not None:
+                table.writer.close()
+        files.close()
+    except Exception:
+        if not quietly:
+            raise
+
+
+def _open(
+    stream: Stream,
+    result: TopicResult,
+    folder: Path,
+    fmt: str,
+    layouts: LayoutCache,
+    files: BackgroundWriter,
+) -> _Table:
     if stream.typestore is None or result.skip_reason is not None:
         return _Table(result, None, None, None)
-    layout = _layout(stream, fmt)
+    layout = _layout(stream, fmt, layouts)
     name = result.stem + SUFFIX[fmt]
     writer = open_table(fmt, folder / name, layout.columns, stream.typestore)
     result.files.append(name)
-    sink = SideFiles(folder, result.stem) if layout.has_side_files else None
+    sink = SideFiles(folder, result.stem, files) if layout.has_side_files else None
     return _Table(result, layout, writer, sink)
 
 

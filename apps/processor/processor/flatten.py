@@ -55,7 +55,7 @@ class SideFileSink(Protocol):
     def blob(self, field: str, data: Any) -> str: ...
 
 
-RowFunction = Callable[[Any, int, SideFileSink], tuple[Any, ...]]
+RowFunction = Callable[[Any, int, SideFileSink | None], tuple[Any, ...]]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@ bag names a frame exactly as the whole-bag run does; equal log times on one topi
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +51,62 @@ def image_suffix(head: bytes, declared: str) -> str:
     return ".bin"
 
 
+class BackgroundWriter:
+    """Writes files on a few threads, so file creation and PNG encoding (both release the
+    GIL) overlap with decoding. At most `in_flight` payloads wait, which bounds memory."""
+
+    def __init__(self, threads: int = 4, in_flight: int = 32) -> None:
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="side-files")
+        self._slots = threading.BoundedSemaphore(in_flight)
+        self._pending: set[Future[None]] = set()
+        self._lock = threading.Lock()
+        self._error: BaseException | None = None
+
+    def submit(self, write: Callable[..., None], *args: Any) -> None:
+        self._raise_first_error()
+        self._slots.acquire()
+        future = self._pool.submit(write, *args)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._done)
+
+    def _done(self, future: Future[None]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+        self._slots.release()
+        if (error := future.exception()) is not None and self._error is None:
+            self._error = error
+
+    def _raise_first_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def drain(self) -> None:
+        """Wait for every submitted file; raise the first write error, if any."""
+        with self._lock:
+            pending = list(self._pending)
+        for future in pending:
+            future.exception()
+        self._raise_first_error()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self._raise_first_error()
+
+
+def _write_bytes(path: Path, data: Any) -> None:
+    path.write_bytes(data)
+
+
+def _write_png(path: Path, image: Image.Image) -> None:
+    image.save(path, format="PNG", compress_level=_PNG_LEVEL)
+
+
 class SideFiles:
     """Writes one topic's payloads into `<output>/<folder>/` and returns relative paths."""
 
-    def __init__(self, output: Path, folder: str) -> None:
+    def __init__(self, output: Path, folder: str, writer: BackgroundWriter) -> None:
+        self.writer = writer
         self.output = output
         self.folder = folder
         self.time = 0
@@ -78,7 +133,7 @@ class SideFiles:
             return ""
         suffix = image_suffix(bytes(data[:12]), message.format)
         path, relative = self._path("", suffix)
-        path.write_bytes(data)
+        self.writer.submit(_write_bytes, path, data)
         return relative
 
     def raw_image(self, message: Any) -> str:
@@ -90,19 +145,19 @@ class SideFiles:
         if modes is None or width == 0 or height == 0 or len(data) < step * height:
             # Bayer, float depth, YUV...: kept exactly, described by the row's other columns.
             path, relative = self._path("", ".bin")
-            path.write_bytes(data)
+            self.writer.submit(_write_bytes, path, data)
             return relative
         mode, raw_mode = modes
         if mode == "I;16" and message.is_bigendian:
             raw_mode = "I;16B"
         image = Image.frombuffer(mode, (width, height), data, "raw", raw_mode, step, 1)
         path, relative = self._path("", ".png")
-        image.save(path, format="PNG", compress_level=_PNG_LEVEL)
+        self.writer.submit(_write_png, path, image)
         return relative
 
     def blob(self, field: str, data: Any) -> str:
         if len(data) == 0:
             return ""
         path, relative = self._path(field, ".bin")
-        path.write_bytes(data)
+        self.writer.submit(_write_bytes, path, data)
         return relative

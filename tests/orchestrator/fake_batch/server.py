@@ -70,6 +70,7 @@ class FakeCredential:
     """A TokenCredential that hands out a fixed token (the fake checks it is sent)."""
 
     token = "fake-batch-token"
+    scopes: tuple[str, ...] = ()  # what the last get_token asked for
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
         self.scopes = scopes

@@ -105,8 +105,8 @@ class BatchExecutor:
             display_name=f"extract {plan.input_path} -> {plan.output_path}"[:1024],
             pool_info=models.BatchPoolInfo(pool_id=self._pool_id),
             uses_task_dependencies=True,  # merges wait for their shards
-            # Terminated by us once all tasks are in (see run): set here, a job
-            # whose first tasks finish before the rest are added would end early.
+            # Switched to "terminatejob" once every task is in (see run): set here,
+            # a job whose first tasks finish before the rest are added would end early.
             all_tasks_complete_mode="noaction",
             task_failure_mode="noaction",  # one bad bag never stops the others
             # A backstop if the orchestrator itself dies: the job still ends.

@@ -1,0 +1,92 @@
+"""The real program under the offline mocks (infra.offline): the dynamic resources feed the pools
+and the pipeline, and run in the order a deployment needs."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra import naming
+from infra.offline import Recording, RecordedResource, run_stack
+
+IMAGE = "pulumi-python:dynamic/rosbag:ProcessorImage"
+PACKAGE = "pulumi-python:dynamic/rosbag:OrchestratorPackage"
+ROLLOUT = "pulumi-python:dynamic/rosbag:PoolRollout"
+TRIGGER_STATE = "pulumi-python:dynamic/rosbag:TriggerState"
+POOL = "azure-native:batch:Pool"
+PIPELINE = "azure-native:datafactory:Pipeline"
+
+
+@pytest.fixture(scope="module")
+def stacks() -> dict[str, Recording]:
+    # prod configures the schedule trigger, dev does not.
+    return {stack: run_stack(stack) for stack in ("dev", "prod")}
+
+
+def _activity(recording: Recording) -> dict:
+    [activity] = recording.one(PIPELINE).inputs["activities"]
+    return activity
+
+
+def _depends(resource: RecordedResource, on: RecordedResource) -> bool:
+    return on.urn in resource.options.depends_on
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_execution_pool_and_the_tasks_use_the_built_image(
+    stacks: dict[str, Recording], stack: str
+) -> None:
+    recording = stacks[stack]
+    image = recording.one(IMAGE).state["image"]
+    assert "@sha256:" in image and ":" in image.split("@")[0].rsplit("/", 1)[1]
+
+    pool = recording.one(POOL, "execution")
+    containers = pool.inputs["deploymentConfiguration"]["virtualMachineConfiguration"]
+    assert containers["containerConfiguration"]["containerImageNames"] == [image]
+    assert _activity(recording)["extendedProperties"]["processorImage"] == image
+    assert recording.outputs["processorImage"].value == image
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_orchestrator_pool_and_the_command_use_the_published_version(
+    stacks: dict[str, Recording], stack: str
+) -> None:
+    recording = stacks[stack]
+    package = recording.one(PACKAGE)
+    version = package.state["package_version"]
+
+    pool = recording.one(POOL, "orchestrator")
+    [reference] = pool.inputs["applicationPackages"]
+    assert reference["version"] == version
+    assert reference["id"].endswith(f"/applications/{naming.ORCHESTRATOR_APP_ID}")
+    # A pool referencing a version that is not activated yet fails to create.
+    assert _depends(pool, package)
+    assert naming.app_package_env_var(naming.ORCHESTRATOR_APP_ID, version) in (
+        _activity(recording)["command"]
+    )
+    assert recording.outputs["orchestratorPackageVersion"].value == version
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_running_orchestrator_nodes_are_rolled_to_the_new_version(
+    stacks: dict[str, Recording], stack: str
+) -> None:
+    recording = stacks[stack]
+    rollout = recording.one(ROLLOUT)
+    assert rollout.state["package_version"] == recording.one(PACKAGE).state["package_version"]
+    # After the pool's package reference changed, not before.
+    assert _depends(rollout, recording.one(POOL, "orchestrator"))
+
+
+def test_the_schedule_trigger_is_started_after_it_exists(stacks: dict[str, Recording]) -> None:
+    prod = stacks["prod"]
+    trigger = prod.one("azure-native:datafactory:Trigger")
+    state = prod.one(TRIGGER_STATE)
+    assert state.state["trigger_name"] == trigger.state["name"]
+    assert state.state["enabled"] is True
+    # Depending on the trigger is what lets Pulumi stop it before replacing the trigger.
+    assert _depends(state, trigger)
+    assert trigger.options.delete_before_replace
+
+
+def test_no_schedule_means_no_trigger_state(stacks: dict[str, Recording]) -> None:
+    assert stacks["dev"].of_type(TRIGGER_STATE) == []

@@ -1,0 +1,87 @@
+"""Plan tasks as Batch container tasks: the REST body the service receives."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import Any
+
+from orchestrator.discovery import Bag
+from orchestrator.executors.batch_tasks import ContainerTaskSettings, container_task
+from orchestrator.plan import PlanOptions, build_plan
+
+IDENTITY = (
+    "/subscriptions/0/resourceGroups/rg/providers/"
+    "Microsoft.ManagedIdentity/userAssignedIdentities/batch"
+)
+SETTINGS = ContainerTaskSettings(
+    image="acr.azurecr.io/processor:1",
+    registry_server="acr.azurecr.io",
+    identity_resource_id=IDENTITY,
+    data_root="/mnt/batch/tasks/fsmounts/data",
+    task_logs_container_url="https://logs.blob.core.windows.net/task-logs",
+    environment={"APPLICATIONINSIGHTS_CONNECTION_STRING": "InstrumentationKey=..."},
+)
+
+
+def rest_body(size: int, name: str = "raw/my drive.bag") -> list[dict[str, Any]]:
+    bag = Bag(PurePosixPath(name), size, PurePosixPath())
+    plan = build_plan(
+        "job-1", PurePosixPath("raw"), PurePosixPath("extracted"), [bag],
+        PlanOptions(shard_size_bytes=100),
+    )  # fmt: skip
+    return [container_task(task, SETTINGS, "job-1").as_dict() for task in plan.tasks]
+
+
+def test_container_task_body_uses_the_rest_names_batch_expects() -> None:
+    [body] = rest_body(10)
+
+    assert body["commandLine"] == (
+        "python -m processor extract '/mnt/batch/tasks/fsmounts/data/raw/my drive.bag' "
+        "/mnt/batch/tasks/fsmounts/data/extracted --format csv"
+    )
+    assert body["containerSettings"] == {
+        "imageName": "acr.azurecr.io/processor:1",
+        "registry": {
+            "registryServer": "acr.azurecr.io",
+            "identityReference": {"resourceId": IDENTITY},
+        },
+    }
+    assert "containerHostBatchBindMounts" not in body["containerSettings"]
+    assert body["userIdentity"] == {"autoUser": {"scope": "pool", "elevationLevel": "admin"}}
+    assert body["constraints"]["maxTaskRetryCount"] == 2
+    assert body["environmentSettings"] == [
+        {"name": "APPLICATIONINSIGHTS_CONNECTION_STRING", "value": "InstrumentationKey=..."}
+    ]
+
+
+def test_exit_conditions_release_dependants_whatever_the_exit_code() -> None:
+    [body] = rest_body(10)
+    conditions = body["exitConditions"]
+    carry_on = {"jobAction": "none", "dependencyAction": "satisfy"}
+
+    assert {m["code"]: m["exitOptions"] for m in conditions["exitCodes"]} == {
+        2: carry_on,
+        3: carry_on,
+    }
+    assert conditions["default"] == carry_on
+    assert conditions["preProcessingError"] == carry_on
+
+
+def test_stdout_and_stderr_are_uploaded_with_the_pool_identity() -> None:
+    [body] = rest_body(10)
+    uploads = body["outputFiles"]
+
+    assert [upload["filePattern"] for upload in uploads] == ["../stdout.txt", "../stderr.txt"]
+    for upload in uploads:
+        container = upload["destination"]["container"]
+        assert container["containerUrl"] == "https://logs.blob.core.windows.net/task-logs"
+        assert container["identityReference"] == {"resourceId": IDENTITY}
+        assert container["path"].startswith(f"job-1/{body['id']}/")
+        assert upload["uploadOptions"] == {"uploadCondition": "taskcompletion"}
+
+
+def test_merge_task_depends_on_its_shards() -> None:
+    *shards, merge = rest_body(250)
+    assert len(shards) == 3
+    assert merge["dependsOn"] == {"taskIds": [shard["id"] for shard in shards]}
+    assert all("dependsOn" not in shard for shard in shards)

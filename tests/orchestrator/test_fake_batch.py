@@ -1,0 +1,78 @@
+"""The fake Batch service refuses what the real one refuses, so passing tests mean something."""
+
+from __future__ import annotations
+
+import ssl
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from azure.batch import BatchClient
+from azure.core.exceptions import HttpResponseError
+from azure.core.rest import HttpRequest
+
+from orchestrator.executors.batch_client import make_batch_client
+from tests.orchestrator.fake_batch import API_VERSION, FakeBatchService, FakeCredential
+
+JOB = {"id": "job-1", "poolInfo": {"poolId": "execution"}}
+TASK = {"id": "task-1", "commandLine": "true"}
+
+
+def post(client: BatchClient, url: str, body: Any) -> int:
+    request = HttpRequest("POST", f"{url}?api-version={API_VERSION}", json=body)
+    return client.send_request(request).status_code
+
+
+def rejection(client: BatchClient, url: str, body: Any) -> tuple[int, str]:
+    with pytest.raises(HttpResponseError) as caught:
+        post(client, url, body)
+    error = caught.value
+    assert error.status_code is not None and error.error is not None
+    return error.status_code, str(error.error.code)
+
+
+@pytest.fixture
+def client(fake_batch: FakeBatchService) -> BatchClient:
+    return make_batch_client(
+        fake_batch.url, FakeCredential(), connection_verify=fake_batch.ca_file, retry_total=0
+    )
+
+
+def test_job_bodies_are_checked(client: BatchClient, fake_batch: FakeBatchService) -> None:
+    jobs = f"{fake_batch.url}/jobs"
+    assert rejection(client, jobs, {"id": "job-1"}) == (400, "MissingRequiredProperty")
+    assert rejection(client, jobs, {**JOB, "poolId": "x"}) == (400, "InvalidRequestBody")
+    assert rejection(client, jobs, {**JOB, "id": "bad id!"}) == (400, "InvalidPropertyValue")
+    assert post(client, jobs, JOB) == 201
+    assert rejection(client, jobs, {**JOB, "id": "JOB-1"}) == (409, "JobExists")  # case-insensitive
+
+
+def test_task_collections_are_checked(client: BatchClient, fake_batch: FakeBatchService) -> None:
+    assert post(client, f"{fake_batch.url}/jobs", JOB) == 201
+    tasks = f"{fake_batch.url}/jobs/job-1/addtaskcollection"
+    too_many = {"value": [{**TASK, "id": f"t{i}"} for i in range(101)]}
+    assert rejection(client, tasks, too_many) == (400, "TooManyTasks")
+    assert rejection(client, tasks, {"value": [{"id": "t"}]}) == (400, "MissingRequiredProperty")
+    unknown = {"value": [{**TASK, "containerSettings": {"image": "x"}}]}
+    assert rejection(client, tasks, unknown) == (400, "InvalidRequestBody")
+    dependent = {"value": [{**TASK, "dependsOn": {"taskIds": ["t0"]}}]}
+    assert rejection(client, tasks, dependent) == (409, "TaskDependenciesNotSpecifiedOnJob")
+
+
+def test_requests_need_a_bearer_token_over_tls(
+    fake_batch: FakeBatchService, tmp_path: Path
+) -> None:
+    context = ssl.create_default_context(cafile=fake_batch.ca_file)
+    url = f"{fake_batch.url}/jobs/job-1?api-version={API_VERSION}"
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(url, context=context, timeout=10)
+    assert caught.value.code == 401
+
+
+def test_client_asks_for_the_batch_scope(fake_batch: FakeBatchService) -> None:
+    credential = FakeCredential()
+    client = make_batch_client(fake_batch.url, credential, connection_verify=fake_batch.ca_file)
+    assert post(client, f"{fake_batch.url}/jobs", JOB) == 201
+    assert credential.scopes == ("https://batch.core.windows.net//.default",)

@@ -1,0 +1,102 @@
+"""Per-bag results, the summary table and the failure notes ADF shows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path, PurePosixPath
+
+from orchestrator.discovery import Bag
+from orchestrator.executors import Execution
+from orchestrator.manifest import read_counts
+from orchestrator.outcome import BagStatus, OutputCounts, TaskOutcome
+from orchestrator.plan import PlanOptions, build_plan
+from orchestrator.report import bag_results, failure_notes, summary_table
+
+COUNTS = OutputCounts(topics=2, messages=10, files=4)
+
+
+def plan_of(*sizes: int, done: tuple[str, ...] = ()):  # noqa: ANN201 (a Plan)
+    bags = [
+        Bag(PurePosixPath(f"raw/b{i}.bag"), size, PurePosixPath()) for i, size in enumerate(sizes)
+    ]
+    completed = {PurePosixPath(f"extracted/{name}") for name in done}
+    return build_plan(
+        "job", PurePosixPath("raw"), PurePosixPath("extracted"), bags,
+        PlanOptions(shard_size_bytes=100), completed,
+    )  # fmt: skip
+
+
+def test_status_per_bag_from_its_tasks() -> None:
+    plan = plan_of(10, 10, 10, 250, done=("b2",))
+    ok, partial, _unchanged, sharded = plan.bags
+    shard_ids = sharded.task_ids[:-1]
+    outcomes = {
+        ok.final_task_id: TaskOutcome(ok.final_task_id, 0, seconds=1.5),
+        partial.final_task_id: TaskOutcome(partial.final_task_id, 3, seconds=2.0),
+        shard_ids[0]: TaskOutcome(shard_ids[0], 0),
+        shard_ids[1]: TaskOutcome(shard_ids[1], 1, stderr_tail="Traceback\nMemoryError\n"),
+        shard_ids[2]: TaskOutcome(shard_ids[2], 0),
+        sharded.final_task_id: TaskOutcome(sharded.final_task_id, 2, stderr_tail="part missing"),
+    }
+
+    results = bag_results(plan, Execution("job", outcomes), lambda result_dir: COUNTS)
+
+    assert [result.status for result in results] == [
+        BagStatus.SUCCEEDED, BagStatus.PARTIAL, BagStatus.UNCHANGED, BagStatus.FAILED,
+    ]  # fmt: skip
+    # The failed shard explains the bag, not the merge it starved.
+    assert results[3].failed_task is not None
+    assert results[3].failed_task.task_id == shard_ids[1]
+    assert results[3].counts == OutputCounts()
+    assert results[0].counts == COUNTS and results[0].seconds == 1.5
+
+
+def test_a_bag_without_outcome_was_not_run() -> None:
+    plan = plan_of(10)
+    [result] = bag_results(plan, Execution("job", {}, timed_out=True), lambda d: COUNTS)
+    assert result.status is BagStatus.NOT_RUN and not result.ok
+
+
+def test_summary_table_has_a_row_per_bag_and_totals() -> None:
+    plan = plan_of(10, 10)
+    outcomes = {
+        bag.final_task_id: TaskOutcome(bag.final_task_id, 0, seconds=1.0) for bag in plan.bags
+    }
+    results = bag_results(plan, Execution("job", outcomes), lambda d: COUNTS)
+
+    lines = summary_table(results, seconds=3.25).splitlines()
+
+    assert lines[0].split() == ["bag", "status", "topics", "messages", "files", "seconds"]
+    assert lines[2].split() == ["raw/b0.bag", "succeeded", "2", "10", "4", "1.0"]
+    assert lines[-1].split() == ["2", "bags", "4", "20", "8", "3.2"]
+    assert len({len(line) for line in lines if not line.startswith("2 bags")}) <= 2
+
+
+def test_failure_notes_name_task_exit_code_and_last_stderr_lines() -> None:
+    plan = plan_of(10)
+    task = plan.bags[0].final_task_id
+    stderr = "\n".join(f"line {i}" for i in range(20))
+    outcome = TaskOutcome(task, 2, reason="FailureExitCode: exited 2", stderr_tail=stderr)
+    results = bag_results(plan, Execution("job", {task: outcome}), lambda d: COUNTS)
+
+    [note] = failure_notes(results)
+
+    assert note.splitlines()[0] == f"FAILED raw/b0.bag: task {task} exit code 2"
+    assert "reason: FailureExitCode: exited 2" in note
+    assert note.splitlines()[-5:] == [f"  stderr: line {i}" for i in range(15, 20)]
+
+
+def test_counts_come_from_the_processor_manifest(tmp_path: Path) -> None:
+    manifest = {
+        "topics": [
+            {"topic": "/imu", "msgtype": "sensor_msgs/msg/Imu", "messages": 3061},
+            {"topic": "/odom", "msgtype": "nav_msgs/msg/Odometry", "messages": 3060},
+        ],
+        "skipped": [],
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (tmp_path / "imu.csv").write_text("x\n", encoding="utf-8")
+    (tmp_path / "_SUCCESS").write_text("", encoding="utf-8")
+
+    assert read_counts(tmp_path) == OutputCounts(topics=2, messages=6121, files=3)
+    assert read_counts(tmp_path / "missing") == OutputCounts()
