@@ -189,9 +189,13 @@ class OfflineMocks(pulumi_mocks.Mocks):
         inputs = _unwrap_secrets(args.inputs)[0]
         template = _ARM_IDS.get(args.typ)
         if template is None:
-            # Dynamic resources and anything else: echo the inputs, like a provider that
-            # computes nothing. Tests of such resources add their own expectations.
-            return f"{args.name}-id", dict(inputs)
+            # Dynamic resources and anything else: echo the inputs (the provider is never run),
+            # filling the outputs our own dynamic resources compute with stand-ins.
+            state = dict(inputs)
+            for key, value in _dynamic_outputs(args.typ, inputs).items():
+                if state.get(key) is None:
+                    state[key] = value
+            return f"{args.name}-id", state
 
         name_key = template.rsplit("{", 1)[1].rstrip("}")
         name = str(inputs.get(name_key) or _auto_name(args.name))
@@ -277,6 +281,30 @@ class OfflineMocks(pulumi_mocks.Mocks):
                 "tenantId": MOCK_TENANT_ID,
             }, []
         raise OfflineError(f"the offline mocks cannot answer invoke {args.token}: add it")
+
+
+def _dynamic_outputs(typ: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """Stand-ins for what infra/dynamic's providers return after create (their seeded-None
+    outputs), shaped like the real values so downstream inputs read naturally offline."""
+    if typ == "pulumi-python:dynamic/rosbag:ProcessorImage":
+        digest = "sha256:" + hashlib.sha256(str(inputs.get("source_hash")).encode()).hexdigest()
+        image = f"{inputs.get('login_server')}/{inputs.get('repository')}:{inputs.get('tag')}"
+        return {"image": f"{image}@{digest}", "digest": digest, "build_id": "offline"}
+    if typ == "pulumi-python:dynamic/rosbag:OrchestratorPackage":
+        account = _BATCH.format(
+            subscription=MOCK_SUBSCRIPTION_ID,
+            resourceGroupName=inputs.get("resource_group_name"),
+            accountName=inputs.get("batch_account_name"),
+        )
+        return {
+            "application_resource_id": f"{account}/applications/{inputs.get('app_id')}",
+            "published_versions": [inputs.get("package_version")],
+            "created_application": True,
+            "zip_sha256": hashlib.sha256(str(inputs.get("content_hash")).encode()).hexdigest(),
+        }
+    if typ == "pulumi-python:dynamic/rosbag:TriggerState":
+        return {"runtime_state": "Started" if inputs.get("enabled") else "Stopped"}
+    return {}
 
 
 def _strings(values: Mapping[str, Any]) -> dict[str, str]:

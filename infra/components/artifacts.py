@@ -35,6 +35,11 @@ class ArtifactsArgs:
     processor_repository: str = PROCESSOR_REPOSITORY
     orchestrator_app_id: str = ORCHESTRATOR_APP_ID
     keep_previous_packages: int = 2
+    # The azure-native Registry and BatchAccount resources, when the caller has them: if one is
+    # replaced, the new (empty) one gets the image or package again although nothing else
+    # changed (Pulumi's `replace_with`; without them, see docs/dynamic-providers.md).
+    registry_resource: pulumi.Resource | None = None
+    batch_account_resource: pulumi.Resource | None = None
 
 
 class Artifacts(pulumi.ComponentResource):
@@ -52,7 +57,15 @@ class Artifacts(pulumi.ComponentResource):
         self, name: str, args: ArtifactsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("rosbag:artifacts:Artifacts", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+
+        def child(replaced_with: pulumi.Resource | None) -> pulumi.ResourceOptions:
+            if replaced_with is None:
+                return pulumi.ResourceOptions(parent=self)
+            # Delete first: the old resource names the same registry or account as the new one,
+            # so deleting it after the new one was made would remove what was just published.
+            return pulumi.ResourceOptions(
+                parent=self, replace_with=[replaced_with], delete_before_replace=True
+            )
 
         self.processor_image_build = ProcessorImage(
             f"{name}-processor-image",
@@ -65,7 +78,7 @@ class Artifacts(pulumi.ComponentResource):
                 repository=args.processor_repository,
                 builder=args.image_builder,
             ),
-            child,
+            child(args.registry_resource),
         )
         self.orchestrator_package = OrchestratorPackage(
             f"{name}-orchestrator-package",
@@ -77,7 +90,7 @@ class Artifacts(pulumi.ComponentResource):
                 app_id=args.orchestrator_app_id,
                 keep_previous=args.keep_previous_packages,
             ),
-            child,
+            child(args.batch_account_resource),
         )
         self.processor_image = self.processor_image_build.image
         self.orchestrator_app_id = args.orchestrator_app_id

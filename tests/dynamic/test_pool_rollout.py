@@ -57,7 +57,7 @@ def test_a_node_that_changed_state_meanwhile_is_skipped(fake_arm: FakeArm) -> No
         fake_arm.pools[POOL]["tvm-1"] = "leavingpool"
         return listed
 
-    fake_arm._list_nodes = list_then_node_leaves  # type: ignore[method-assign]
+    fake_arm._list_nodes = list_then_node_leaves
     outs = pr.PoolRolloutProvider().create(_props(fake_arm, "v1")).outs or {}
     assert outs["restarted_nodes"] == []
 

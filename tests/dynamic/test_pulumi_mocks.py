@@ -56,7 +56,7 @@ def mocks() -> Iterator[DynamicMocks]:
     yield instance
 
 
-def _artifacts() -> Artifacts:
+def _artifacts(**extra: Any) -> Artifacts:
     return Artifacts(
         "artifacts",
         ArtifactsArgs(
@@ -65,6 +65,7 @@ def _artifacts() -> Artifacts:
             registry_name=REGISTRY,
             registry_login_server=LOGIN_SERVER,
             batch_account_name=BATCH_ACCOUNT,
+            **extra,
         ),
     )
 
@@ -121,6 +122,26 @@ def test_artifacts_outputs_are_what_the_pools_and_pipeline_consume(
         artifacts.orchestrator_package_version,
         artifacts.orchestrator_application_id,
     ).apply(check)
+
+
+@pulumi.runtime.test
+def test_a_replaced_registry_or_account_replaces_what_lives_in_it(
+    mocks: DynamicMocks,
+) -> pulumi.Output[None]:
+    registry = pulumi.CustomResource("azure-native:containerregistry:Registry", "acr", {})
+    account = pulumi.CustomResource("azure-native:batch:BatchAccount", "batch", {})
+    artifacts = _artifacts(registry_resource=registry, batch_account_resource=account)
+
+    def check(_: Any) -> None:
+        for child, parent in (
+            ("artifacts-processor-image", registry),
+            ("artifacts-orchestrator-package", account),
+        ):
+            options = mocks.options[child]
+            assert options.replace_with == [parent]
+            assert options.delete_before_replace
+
+    return artifacts.orchestrator_package_version.apply(check)
 
 
 @pulumi.runtime.test

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from infra import naming
-from infra.offline import Recording, RecordedResource, run_stack
+from infra.offline import RecordedResource, Recording, run_stack
 
 IMAGE = "pulumi-python:dynamic/rosbag:ProcessorImage"
 PACKAGE = "pulumi-python:dynamic/rosbag:OrchestratorPackage"
@@ -60,8 +60,9 @@ def test_the_orchestrator_pool_and_the_command_use_the_published_version(
     assert reference["id"].endswith(f"/applications/{naming.ORCHESTRATOR_APP_ID}")
     # A pool referencing a version that is not activated yet fails to create.
     assert _depends(pool, package)
-    assert naming.app_package_env_var(naming.ORCHESTRATOR_APP_ID, version) in (
-        _activity(recording)["command"]
+    assert (
+        naming.app_package_env_var(naming.ORCHESTRATOR_APP_ID, version)
+        in (_activity(recording)["command"])
     )
     assert recording.outputs["orchestratorPackageVersion"].value == version
 

@@ -3,6 +3,7 @@ repeatable, and what the mocks compute looks like Azure's answers."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pulumi
@@ -93,3 +94,34 @@ def test_an_invoke_the_mocks_do_not_know_is_named(tmp_path: Path) -> None:
 
     with pytest.raises(OfflineError, match="azure-native:authorization:getClientToken"):
         run_stack("test", project_dir=root, program=program)
+
+
+def test_our_dynamic_resources_get_realistic_stand_in_outputs(tmp_path: Path) -> None:
+    # The providers never run offline; the mocks fill what they would return, so the pools and
+    # the pipeline see a real-shaped image reference and application id in the preview.
+    from infra.components.artifacts import Artifacts, ArtifactsArgs
+
+    root = write_project(tmp_path, "config:\n  azure-native:location: eastus\n")
+
+    def program() -> None:
+        built = Artifacts(
+            "artifacts",
+            ArtifactsArgs(
+                subscription_id=MOCK_SUBSCRIPTION_ID,
+                resource_group_name="rg-demo",
+                registry_name="demoacr",
+                registry_login_server="demoacr.azurecr.io",
+                batch_account_name="demobatch",
+            ),
+        )
+        pulumi.export("image", built.processor_image)
+        pulumi.export("application", built.orchestrator_application_id)
+
+    outputs = run_stack("test", project_dir=root, program=program).outputs
+    assert re.fullmatch(
+        r"demoacr\.azurecr\.io/processor:[\w.-]+@sha256:[0-9a-f]{64}", outputs["image"].value
+    )
+    assert outputs["application"].value == (
+        f"/subscriptions/{MOCK_SUBSCRIPTION_ID}/resourceGroups/rg-demo"
+        "/providers/Microsoft.Batch/batchAccounts/demobatch/applications/orchestrator"
+    )

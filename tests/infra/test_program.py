@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from infra.components.access import ROLE_IDS, assignment_name
+from infra.naming import app_package_env_var
 from infra.offline import MOCK_SUBSCRIPTION_ID, RecordedResource, Recording, stack_names
 from tests.infra.conftest import DEPLOYER_IP
 
@@ -247,7 +248,7 @@ def test_orchestrator_pool_runs_the_package_self_check(rec: Recording) -> None:
     ]
     command = pool.inputs["startTask"]["commandLine"]
     assert command.startswith("/bin/bash -c ")
-    assert "AZ_BATCH_APP_PACKAGE_orchestrator_" + version.replace(".", "_") in command
+    assert app_package_env_var("orchestrator", version) in command
     assert "self-check" in command
     assert "pip install" not in command  # Ubuntu 24.04's Python is externally managed
 
@@ -386,3 +387,28 @@ def test_physical_names_are_derived_and_stable(recordings: dict[str, Recording])
             rec.one(ACCOUNT, "datalake-account").inputs["accountName"]
             == rec.outputs["dataLakeAccountName"].value
         )
+
+
+def test_the_activity_is_wired_to_this_stacks_resources(rec: Recording) -> None:
+    # docs/contracts.md §3 values, as the orchestrator will read them from activity.json:
+    # each must be the value of the resource this stack declares, not a literal.
+    [activity] = rec.one("azure-native:datafactory:Pipeline").inputs["activities"]
+    props = activity["extendedProperties"]
+    uami = identity(rec)
+    batch_storage = rec.one(ACCOUNT, "batchstorage-account").state["name"]
+    assert props["batchAccountEndpoint"] == rec.outputs["batchAccountEndpoint"].value
+    assert props["executionPoolId"] == "execution"
+    assert props["processorImage"] == rec.outputs["processorImage"].value
+    assert props["registryServer"] == rec.outputs["registryLoginServer"].value
+    assert props["identityResourceId"] == uami.id
+    assert props["identityClientId"] == uami.state["clientId"]
+    assert props["mountPath"] == "data"
+    assert props["taskLogsContainerUrl"] == (
+        f"https://{batch_storage}.blob.core.windows.net/task-logs"
+    )
+    assert props["keyVaultUri"] == rec.outputs["keyVaultUri"].value
+    assert props["appInsightsSecretName"] == rec.one("azure-native:keyvault:Secret").state["name"]
+    version = rec.outputs["orchestratorPackageVersion"].value
+    # The activity and the orchestrator pool reference the same package version.
+    assert app_package_env_var("orchestrator", version) in activity["command"]
+    assert pools(rec)["orchestrator"].inputs["applicationPackages"][0]["version"] == version

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
+import pytest
+
 from orchestrator.discovery import find_bags
 from orchestrator.executors import Progress
 from orchestrator.executors.local import LocalExecutor
@@ -83,3 +85,12 @@ def test_timeout_stops_running_processes(tmp_path: Path) -> None:
         "stopped: the run timed out",
         "stopped: the run timed out",
     ]
+
+
+def test_a_task_waiting_for_a_task_outside_the_plan_is_an_error(tmp_path: Path) -> None:
+    touch_bags(tmp_path / "raw", ["big.bag"], size=300)
+    plan = plan_for(tmp_path, PlanOptions(shard_size_bytes=100))
+    broken = Plan(**{**plan.__dict__, "tasks": plan.tasks[1:]})  # a shard went missing
+
+    with pytest.raises(ValueError, match="wait for tasks not in the plan"):
+        executor(tmp_path).run(broken, lambda progress: None)

@@ -100,3 +100,7 @@ def test_counts_come_from_the_processor_manifest(tmp_path: Path) -> None:
 
     assert read_counts(tmp_path) == OutputCounts(topics=2, messages=6121, files=3)
     assert read_counts(tmp_path / "missing") == OutputCounts()
+    (tmp_path / "manifest.json").write_text('{"messages": 9, "topics": [{}]}', encoding="utf-8")
+    assert read_counts(tmp_path) == OutputCounts(topics=1, messages=9, files=3)
+    (tmp_path / "manifest.json").write_text("{cut short", encoding="utf-8")
+    assert read_counts(tmp_path) == OutputCounts(files=3)

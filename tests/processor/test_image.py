@@ -48,7 +48,7 @@ def test_dockerfile_copies_only_what_exists_and_ignores_build_litter() -> None:
     assert re.search(r"^FROM python:3\.12-slim", dockerfile, re.MULTILINE)
     sources = [line.split()[1] for line in dockerfile.splitlines() if line.startswith("COPY ")]
     assert sources and all((APP / source).exists() for source in sources)
-    assert '"/tmp/processor[parquet]"' in dockerfile
+    assert "RUN pip install /tmp/processor && rm -rf /tmp/processor" in dockerfile
     assert 'ENTRYPOINT ["/usr/local/bin/processor-entrypoint"]' in dockerfile
     ignored = (APP / ".dockerignore").read_text().split()
     assert {"*.egg-info", "**/__pycache__", "tests"} <= set(ignored)

@@ -4,7 +4,10 @@ camera frames are images a person can open."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -139,3 +142,26 @@ def test_camera_frames_are_images(
         "/gnss/fix": 10,
         "/imu/data": 200,
     }
+
+
+def _peak_rss_mb(*args: str | Path) -> float:
+    """Run `python -m processor ARGS` as its own process; its peak resident set in MB."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "processor", *map(str, args)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    assert process.returncode == 0
+    return usage.ru_maxrss / 1024
+
+
+@pytest.mark.slow
+def test_peak_memory_does_not_grow_with_the_bag(tmp_path: Path) -> None:
+    small = write_drive(tmp_path / "small.bag", megabytes=8, frame_size=(320, 240)).path
+    large = write_drive(tmp_path / "large.bag", megabytes=96, frame_size=(320, 240)).path
+    assert large.stat().st_size > 10 * small.stat().st_size
+    small_rss = _peak_rss_mb("extract", small, tmp_path / "out")
+    large_rss = _peak_rss_mb("extract", large, tmp_path / "out")
+    assert large_rss < small_rss + 40, (small_rss, large_rss)

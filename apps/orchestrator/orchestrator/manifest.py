@@ -1,4 +1,8 @@
-"""Reading the processor's output folder: counts for reports and outputs.json."""
+"""Reading the processor's output folder: counts for reports and outputs.json.
+
+The manifest's schema is the processor's (docs/processor.md): `topics` lists
+the extracted topics, each with its `messages`; `messages` is their total.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,6 @@ from orchestrator.outcome import OutputCounts
 
 SUCCESS_MARKER = "_SUCCESS"
 MANIFEST = "manifest.json"
-_MESSAGE_COUNT_KEYS = ("message_count", "messages", "count")
 
 log = logging.getLogger(__name__)
 
@@ -21,22 +24,15 @@ def is_complete(result_dir: Path) -> bool:
     return (result_dir / SUCCESS_MARKER).is_file()
 
 
-def _topic_entries(manifest: dict[str, Any]) -> list[dict[str, Any]]:
-    topics = manifest.get("topics", [])
-    if isinstance(topics, dict):
-        return [
-            {"topic": name, **entry} if isinstance(entry, dict) else {"topic": name}
-            for name, entry in topics.items()
-        ]
-    return [entry for entry in topics if isinstance(entry, dict)]
-
-
-def _message_count(entry: dict[str, Any]) -> int:
-    for key in _MESSAGE_COUNT_KEYS:
-        value = entry.get(key)
-        if isinstance(value, int):
-            return value
-    return 0
+def _messages(manifest: dict[str, Any], topics: list[Any]) -> int:
+    total = manifest.get("messages")
+    if isinstance(total, int):
+        return total
+    return sum(
+        topic["messages"]
+        for topic in topics
+        if isinstance(topic, dict) and isinstance(topic.get("messages"), int)
+    )
 
 
 def read_counts(result_dir: Path) -> OutputCounts:
@@ -45,18 +41,16 @@ def read_counts(result_dir: Path) -> OutputCounts:
     A missing or unreadable manifest gives zero topics and messages (the bag's
     status says why); this never raises, because a report must always be written.
     """
-    files = sum(1 for path in result_dir.rglob("*") if path.is_file()) if result_dir.is_dir() else 0
+    if not result_dir.is_dir():
+        return OutputCounts()
+    files = sum(1 for path in result_dir.rglob("*") if path.is_file())
     try:
         manifest = json.loads((result_dir / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        if result_dir.is_dir():
-            log.warning("cannot read %s: %s", result_dir / MANIFEST, error)
+        log.warning("cannot read %s: %s", result_dir / MANIFEST, error)
         return OutputCounts(files=files)
-    if not isinstance(manifest, dict):
+    topics = manifest.get("topics") if isinstance(manifest, dict) else None
+    if not isinstance(manifest, dict) or not isinstance(topics, list):
+        log.warning("%s has no topics list: counting files only", result_dir / MANIFEST)
         return OutputCounts(files=files)
-    entries = _topic_entries(manifest)
-    return OutputCounts(
-        topics=len(entries),
-        messages=sum(_message_count(entry) for entry in entries),
-        files=files,
-    )
+    return OutputCounts(topics=len(topics), messages=_messages(manifest, topics), files=files)

@@ -34,11 +34,6 @@ class TopicResult:
     definition: str = ""
     skip_reason: str | None = None
 
-    def observe(self, log_time_ns: int) -> None:
-        if self.first_ns is None:
-            self.first_ns = log_time_ns
-        self.last_ns = log_time_ns
-
 
 def topic_stem(topic: str) -> str:
     """File name for a topic: ``/imu/data`` -> ``imu.data`` (ROS names never contain dots)."""
@@ -173,7 +168,9 @@ def _stream_messages(
         if not count & _PROGRESS_EVERY - 1:
             progress.update(count, log_time)
         result = table.result
-        result.observe(log_time)
+        if result.first_ns is None:
+            result.first_ns = log_time
+        result.last_ns = log_time
         if table.writer is None or table.layout is None or stream.decode is None:
             result.messages += 1
             continue

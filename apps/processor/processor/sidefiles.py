@@ -55,7 +55,7 @@ class BackgroundWriter:
     """Writes files on a few threads, so file creation and PNG encoding (both release the
     GIL) overlap with decoding. At most `in_flight` payloads wait, which bounds memory."""
 
-    def __init__(self, threads: int = 4, in_flight: int = 32) -> None:
+    def __init__(self, threads: int = 2, in_flight: int = 32) -> None:
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="side-files")
         self._slots = threading.BoundedSemaphore(in_flight)
         self._pending: set[Future[None]] = set()

@@ -70,9 +70,7 @@ def _batch_rows(row: tuple[Any, ...]) -> int:
     return max(64, min(_MAX_BATCH_ROWS, _BATCH_VALUES // max(values, 1)))
 
 
-def open_table(
-    fmt: str, path: Path, columns: tuple[Column, ...], store: Typestore
-) -> TableWriter:
+def open_table(fmt: str, path: Path, columns: tuple[Column, ...], store: Typestore) -> TableWriter:
     return TableWriter(fmt, path, columns, store)
 
 

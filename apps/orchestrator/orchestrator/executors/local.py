@@ -22,6 +22,7 @@ from orchestrator.plan import Plan, TaskSpec
 PROCESSOR_COMMAND = (sys.executable, "-m", "processor")
 STDERR_TAIL_BYTES = 4096
 _POLL_SECONDS = 0.05
+HEARTBEAT_SECONDS = 30.0
 
 log = logging.getLogger(__name__)
 
@@ -96,15 +97,24 @@ class LocalExecutor:
         outcomes: dict[str, TaskOutcome] = {}
         deadline = None if self._timeout is None else time.monotonic() + self._timeout
         last: Progress | None = None
+        last_shown = time.monotonic()
         try:
             while waiting or running:
                 self._collect_finished(running, outcomes)
                 self._start_ready(waiting, running, outcomes)
+                if waiting and not running:
+                    raise ValueError(
+                        f"tasks {[task.id for task in waiting]} wait for tasks not in the plan"
+                    )
                 progress = self._progress(plan, waiting, running, outcomes)
-                # Report each finished task (and the start), not every process start.
-                if last is None or progress.completed != last.completed:
+                # Show each finished task (and the start), and a heartbeat on long tasks.
+                if (
+                    last is None
+                    or progress.completed != last.completed
+                    or time.monotonic() - last_shown > HEARTBEAT_SECONDS
+                ):
                     on_progress(progress)
-                    last = progress
+                    last, last_shown = progress, time.monotonic()
                 if deadline is not None and time.monotonic() > deadline:
                     self._abandon(waiting, running, outcomes)
                     return Execution(plan.job_id, outcomes, timed_out=True)
