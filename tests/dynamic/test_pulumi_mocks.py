@@ -11,12 +11,14 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import dill
 import pulumi
 import pytest
 from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
+from pulumi.runtime.mocks import MockMonitor
 
 from infra.components.artifacts import Artifacts, ArtifactsArgs
 from infra.dynamic._package import PackageSources
@@ -40,6 +42,7 @@ class DynamicMocks(Mocks):
 
     def __init__(self) -> None:
         self.resources: dict[str, MockResourceArgs] = {}
+        self.monitor: OptionsMonitor | None = None
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         self.resources[args.name] = args
@@ -49,10 +52,31 @@ class DynamicMocks(Mocks):
         return {}, None
 
 
+@dataclass(frozen=True)
+class Options:
+    replace_with: tuple[str, ...]  # URNs
+    delete_before_replace: bool
+
+
+class OptionsMonitor(MockMonitor):
+    """Records the resource options the engine would receive (the mocks do not see them)."""
+
+    def __init__(self, mocks: DynamicMocks) -> None:
+        super().__init__(mocks)
+        self.options: dict[str, Options] = {}
+
+    def RegisterResource(self, request: Any) -> Any:
+        self.options[request.name] = Options(
+            tuple(request.replace_with), bool(request.deleteBeforeReplace)
+        )
+        return super().RegisterResource(request)
+
+
 @pytest.fixture
 def mocks() -> Iterator[DynamicMocks]:
     instance = DynamicMocks()
-    pulumi.runtime.set_mocks(instance, preview=False)
+    instance.monitor = OptionsMonitor(instance)
+    pulumi.runtime.set_mocks(instance, preview=False, monitor=instance.monitor)
     yield instance
 
 
@@ -132,16 +156,19 @@ def test_a_replaced_registry_or_account_replaces_what_lives_in_it(
     account = pulumi.CustomResource("azure-native:batch:BatchAccount", "batch", {})
     artifacts = _artifacts(registry_resource=registry, batch_account_resource=account)
 
-    def check(_: Any) -> None:
-        for child, parent in (
-            ("artifacts-processor-image", registry),
-            ("artifacts-orchestrator-package", account),
-        ):
-            options = mocks.options[child]
-            assert options.replace_with == [parent]
-            assert options.delete_before_replace
+    def check(urns: list[str]) -> None:
+        assert mocks.monitor is not None
+        registry_urn, account_urn = urns
+        image = mocks.monitor.options["artifacts-processor-image"]
+        package = mocks.monitor.options["artifacts-orchestrator-package"]
+        assert image == Options((registry_urn,), delete_before_replace=True)
+        assert package == Options((account_urn,), delete_before_replace=True)
+        # Without the resources, neither option is set.
+        assert mocks.monitor.options["acr"] == Options((), delete_before_replace=False)
 
-    return artifacts.orchestrator_package_version.apply(check)
+    return pulumi.Output.all(
+        registry.urn, account.urn, artifacts.orchestrator_package_version
+    ).apply(lambda values: check(values[:2]))
 
 
 @pulumi.runtime.test

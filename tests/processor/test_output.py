@@ -159,9 +159,11 @@ def _peak_rss_mb(*args: str | Path) -> float:
 
 @pytest.mark.slow
 def test_peak_memory_does_not_grow_with_the_bag(tmp_path: Path) -> None:
-    small = write_drive(tmp_path / "small.bag", megabytes=8, frame_size=(320, 240)).path
-    large = write_drive(tmp_path / "large.bag", megabytes=96, frame_size=(320, 240)).path
-    assert large.stat().st_size > 10 * small.stat().st_size
+    # Both drives fill several table batches: what grows beyond is per-bag state.
+    small = write_drive(tmp_path / "small.bag", megabytes=30, frame_size=(320, 240)).path
+    large = write_drive(tmp_path / "large.bag", megabytes=120, frame_size=(320, 240)).path
+    assert large.stat().st_size > 3.5 * small.stat().st_size
     small_rss = _peak_rss_mb("extract", small, tmp_path / "out")
     large_rss = _peak_rss_mb("extract", large, tmp_path / "out")
-    assert large_rss < small_rss + 40, (small_rss, large_rss)
+    # rosbags keeps the ROS 1 index in memory (~100 B per message: ~9 MB more here).
+    assert large_rss < small_rss + 20, (small_rss, large_rss)

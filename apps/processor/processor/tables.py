@@ -2,7 +2,7 @@
 
 Both formats go through pyarrow: its C++ CSV writer formats numbers several times faster
 than the csv module (floats as their shortest exact text: float32 columns as float32),
-and batches bound memory: at most 16 384 rows and about 2 million values at a time.
+and batches bound memory: at most 8 192 rows and about a million values at a time.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from processor.flatten import Column, FieldDesc
 
 FORMATS = ("csv", "parquet")
 SUFFIX = {"csv": ".csv", "parquet": ".parquet"}
-_MAX_BATCH_ROWS = 16_384
-_BATCH_VALUES = 2_000_000
+_MAX_BATCH_ROWS = 8_192
+_BATCH_VALUES = 1_000_000
 
 
 class TableWriter:
