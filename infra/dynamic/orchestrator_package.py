@@ -117,6 +117,9 @@ def _publish(client: BatchManagementClient, acct: _Account, version: str, zip_pa
     if existing is not None and text(existing.state) == "Active":
         progress(f"{acct.app_id} {version} is already active: nothing to upload")
         return
+    if existing is not None:
+        # Left pending by an interrupted deployment: start over, its upload URL is gone.
+        _delete_version(client, acct, version)
 
     package = client.application_package.create(*args)
     try:

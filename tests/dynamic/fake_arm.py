@@ -213,6 +213,8 @@ class FakeArm:
 
     def _create_package(self, app: str, ver: str, body: Any, **_: str) -> tuple[int, Any]:
         self._application(app)
+        if (app, ver) in self.packages:
+            raise ArmError(409, "ApplicationPackageAlreadyExists", f"{app} {ver} exists")
         blob = f"{app}-{ver}-{uuid.uuid4().hex[:8]}.zip"
         self.packages[(app, ver)] = Package(state="Pending", blob=blob)
         url = self.azurite.sas_url(

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from infra.dynamic import orchestrator_package as op
-from tests.dynamic.fake_arm import FakeArm
+from tests.dynamic.fake_arm import FakeArm, Package
 from tests.dynamic.helpers import (
     BATCH_ACCOUNT,
     RESOURCE_GROUP,
@@ -150,6 +150,19 @@ def test_a_failed_publish_leaves_the_previous_default_in_place(
     assert fake_arm.applications[APP]["defaultVersion"] == previous
     # The half-made version is removed, so a retry starts clean.
     assert sorted(v for _, v in fake_arm.packages) == [previous]
+
+
+def test_a_version_left_pending_by_an_interrupted_up_is_published_afresh(
+    fake_arm: FakeArm, source: Path, wheelhouse: Path
+) -> None:
+    props = _props(source, wheelhouse)
+    version = props["package_version"]
+    fake_arm.applications[APP] = {"allowUpdates": True}
+    fake_arm.packages[(APP, version)] = Package(state="Pending", blob="never-uploaded.zip")
+
+    op.OrchestratorPackageProvider().create(props)
+    assert fake_arm.packages[(APP, version)].state == "Active"
+    assert fake_arm.applications[APP]["defaultVersion"] == version
 
 
 def test_delete_removes_its_versions_and_the_application_it_created(

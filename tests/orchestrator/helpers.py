@@ -46,9 +46,9 @@ def touch_bags(target: Path, names: Iterable[str], size: int = 16) -> Path:
     return target
 
 
-def activity_document(**overrides: str) -> dict[str, Any]:
+def activity_document(**overrides: object) -> dict[str, Any]:
     """An activity.json as ADF writes it for the Custom activity (contracts §3)."""
-    properties = {
+    properties: dict[str, object] = {
         "inputPath": "raw/",
         "outputPath": "extracted/",
         "format": "csv",
@@ -77,7 +77,7 @@ def activity_document(**overrides: str) -> dict[str, Any]:
     }
 
 
-def write_activity(folder: Path, **overrides: str) -> Path:
+def write_activity(folder: Path, **overrides: object) -> Path:
     path = folder / "activity.json"
     path.write_text(json.dumps(activity_document(**overrides)), encoding="utf-8")
     return path

@@ -107,3 +107,17 @@ def test_outputs_of_a_huge_run_stay_under_two_megabytes(tmp_path: Path) -> None:
     # Every failure made it in, ahead of the successes.
     assert [entry["status"] for entry in written["results"][:1000]] == ["failed"] * 1000
     assert not list(tmp_path.glob("*.tmp"))
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"type": "Expression", "value": "@pipeline().parameters.inputPath"},
+        "@pipeline().parameters.inputPath",
+        ["raw/"],
+    ],
+)
+def test_values_adf_did_not_evaluate_are_refused(tmp_path: Path, value: object) -> None:
+    # An expression ADF left unevaluated must not become a path like "{'type': ...}".
+    with pytest.raises(ActivityError, match=r"inputPath=.*not a plain string"):
+        read_activity(write_activity(tmp_path, inputPath=value))

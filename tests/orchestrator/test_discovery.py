@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -68,3 +69,33 @@ def test_output_folder_inside_the_input_is_not_searched(tmp_path: Path) -> None:
     copy_bags(tmp_path / "data" / "extracted", ["ros2-mcap-basic"])  # looks like a bag
     bags = find_bags(tmp_path, PurePosixPath("data"), exclude=PurePosixPath("data/extracted"))
     assert [str(bag.path) for bag in bags] == ["data/gps-navsatfix.bag"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every folder whatever its mode")
+def test_a_folder_that_cannot_be_read_fails_loudly(tmp_path: Path) -> None:
+    (tmp_path / "raw" / "ok").mkdir(parents=True)
+    (tmp_path / "raw" / "ok" / "a.bag").write_bytes(b"x")
+    locked = tmp_path / "raw" / "locked"
+    locked.mkdir()
+    (locked / "b.bag").write_bytes(b"x")
+    locked.chmod(0o000)
+    try:
+        with pytest.raises(InputError, match=r"cannot read .*locked"):
+            find_bags(tmp_path, PurePosixPath("raw"))
+    finally:
+        locked.chmod(0o755)
+
+
+def test_walk_errors_are_not_swallowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Root ignores folder modes, so simulate the NFS "Permission denied" a non-admin task sees.
+    (tmp_path / "raw" / "locked").mkdir(parents=True)
+    real_scandir = os.scandir
+
+    def scandir(path: str) -> object:
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    with pytest.raises(InputError, match=r"cannot read .*locked.*Permission denied"):
+        find_bags(tmp_path, PurePosixPath("raw"))

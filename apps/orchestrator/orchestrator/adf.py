@@ -77,6 +77,7 @@ def read_activity(path: Path) -> ActivitySettings:
         )
     values: dict[str, str] = {}
     missing: list[str] = []
+    unevaluated: list[str] = []
     for field in fields(ActivitySettings):
         key = _camel(field.name)
         value = props.get(key)
@@ -84,7 +85,17 @@ def read_activity(path: Path) -> ActivitySettings:
             if field.default is MISSING:  # no default: required
                 missing.append(key)
             continue
-        values[field.name] = str(value).strip()
+        if not isinstance(value, str) or value.lstrip().startswith("@"):
+            unevaluated.append(f"{key}={value!r}")
+            continue
+        values[field.name] = value.strip()
+    if unevaluated:
+        # ADF writes expression objects or '@...' text when a pipeline passes an expression it
+        # did not evaluate; using them as paths would extract the wrong thing, silently.
+        raise ActivityError(
+            f"{path}: extendedProperties {', '.join(unevaluated)} is not a plain string: the "
+            "pipeline must pass evaluated values (docs/contracts.md §3); redeploy it (`pulumi up`)"
+        )
     if missing:
         raise ActivityError(
             f"{path}: extendedProperties lacks {', '.join(missing)}: redeploy the pipeline "

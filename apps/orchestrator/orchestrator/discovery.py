@@ -55,6 +55,16 @@ def _is_bag_file(path: Path) -> bool:
     return path.suffix in (ROS1_SUFFIX, *ROS2_STORAGE_SUFFIXES) and path.is_file()
 
 
+def _unreadable(error: OSError) -> None:
+    """os.walk skips folders it cannot list; a skipped folder would drop its bags silently."""
+    raise InputError(
+        f"cannot read {error.filename}: {error.strerror}. On Batch the orchestrator runs as a "
+        "non-admin task user and NFS applies POSIX modes: make the folder readable "
+        "(chmod -R o+rX from a root shell, or restart the orchestrator pool's nodes, whose "
+        "start task does it) and run again"
+    ) from error
+
+
 def _relative(path: Path, root: Path) -> PurePosixPath:
     return PurePosixPath(path.relative_to(root).as_posix())
 
@@ -86,7 +96,7 @@ def find_bags(
         return [Bag(_relative(absolute, data_root), _folder_size(absolute), PurePosixPath())]
 
     bags: list[Bag] = []
-    for folder, subfolders, files in os.walk(absolute):
+    for folder, subfolders, files in os.walk(absolute, onerror=_unreadable):
         here = Path(folder)
         subfolders.sort()
         for sub in list(subfolders):

@@ -9,6 +9,7 @@ and two recordings that disagree on a type's definition are each decoded faithfu
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ class Bag:
     path: Path
     name: str
     kind: str
+    version: str
     storage: str
     size: int
     start_ns: int
@@ -65,10 +67,6 @@ class Bag:
     streams: list[Stream]
     notes: list[str] = field(default_factory=list)
     _readers: Sequence[Reader1 | Reader2] = ()
-
-    @property
-    def declared_messages(self) -> int:
-        return sum(stream.declared for stream in self.streams)
 
     def indexed_times(self, stream: Stream) -> tuple[int, int] | None:
         """First and last log time of a ROS 1 connection, from the bag's index (no reading)."""
@@ -176,7 +174,8 @@ def _open_ros1(path: Path, stack: ExitStack) -> Bag:
     return Bag(
         path=path,
         name=bag_name(path),
-        kind="ROS 1 bag (version 2.0)",
+        kind="ROS 1 bag",
+        version="2.0",
         storage="rosbag1",
         size=path.stat().st_size,
         start_ns=reader.start_time if count else 0,
@@ -267,6 +266,7 @@ def _ros2_bag(path: Path, readers: list[Reader2], notes: list[str]) -> Bag:
         path=path,
         name=bag_name(path),
         kind=f"ROS 2 bag ({storage_id})",
+        version=_metadata_version(path),
         storage=storage_id,
         size=size,
         start_ns=min(r.start_time for r in readers) if has_messages else 0,
@@ -276,6 +276,16 @@ def _ros2_bag(path: Path, readers: list[Reader2], notes: list[str]) -> Bag:
         notes=notes,
         _readers=readers,
     )
+
+
+def _metadata_version(path: Path) -> str:
+    """The rosbag2 metadata version of a bag folder ("-" for a bare storage file)."""
+    metadata = path / "metadata.yaml"
+    if not metadata.is_file():
+        return "-"
+    text = metadata.read_text(encoding="utf-8", errors="replace")
+    match = re.search(r"^\s+version:\s*(\d+)\s*$", text, re.MULTILINE)
+    return f"metadata {match[1]}" if match else "-"
 
 
 def _stream(

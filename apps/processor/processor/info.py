@@ -65,6 +65,7 @@ def info_document(bag: Bag, stats: Sequence[TopicStats]) -> dict[str, Any]:
     return {
         "path": str(bag.path),
         "kind": bag.kind,
+        "version": bag.version,
         "storage": bag.storage,
         "size_bytes": bag.size,
         "start_ns": bag.start_ns,
@@ -102,6 +103,7 @@ def info_text(document: dict[str, Any]) -> str:
     lines = [
         f"path:        {document['path']}",
         f"kind:        {document['kind']}",
+        f"version:     {document['version']}",
         f"duration:    {document['duration_s']:.3f} s",
         f"start:       {document['start'] or '-'} ({document['start_ns'] / 1e9:.6f})",
         f"end:         {document['end'] or '-'} ({document['end_ns'] / 1e9:.6f})",
