@@ -118,7 +118,13 @@ def prepare_mount_command(mount_path: str) -> str:
     root = f'"$AZ_BATCH_NODE_MOUNTS_DIR/{mount_path}"'
     raw = f'"$AZ_BATCH_NODE_MOUNTS_DIR/{mount_path}/{RAW_PATH.rstrip("/")}"'
     extracted = f'"$AZ_BATCH_NODE_MOUNTS_DIR/{mount_path}/{EXTRACTED_PATH.rstrip("/")}"'
-    return f"set -e; mkdir -p {raw} {extracted}; chmod 0755 {root} {raw}; chmod 0777 {extracted}"
+    # Folders uploaded later through the Blob API arrive as 0750 as well: open the ones that are
+    # there now to listing (o+rx on folders only; bag files need no read bit to be found).
+    open_uploads = f"find {raw} -type d ! -perm -o=rx -exec chmod o+rx {{}} +"
+    return (
+        f"set -e; mkdir -p {raw} {extracted}; chmod 0755 {root} {raw}; chmod 0777 {extracted}; "
+        f"{open_uploads}"
+    )
 
 
 def start_task_command(mount_path: str, then: str | None = None) -> str:

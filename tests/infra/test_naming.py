@@ -89,6 +89,11 @@ def test_start_task_prepares_the_mount_then_runs_the_self_check(tmp_path: Path) 
     mounts = tmp_path / "fsmounts"
     (mounts / "data").mkdir(parents=True)
     (mounts / "data").chmod(0o750)  # what a new NFS container looks like
+    # Folders uploaded through the Blob API arrive as 0750 too; the orchestrator (a non-admin
+    # task) must still be able to list them to find the bags.
+    (mounts / "data" / "raw" / "drive-7" / "day-2").mkdir(parents=True)
+    (mounts / "data" / "raw" / "drive-7").chmod(0o750)
+    (mounts / "data" / "raw" / "drive-7" / "day-2").chmod(0o700)
     package = fake_package(tmp_path)
     command = start_task_command(
         "data", then=orchestrator_command("orchestrator", "0.1.0", "self-check")
@@ -108,6 +113,8 @@ def test_start_task_prepares_the_mount_then_runs_the_self_check(tmp_path: Path) 
         for folder in ("data", "data/raw", "data/extracted")
     }
     assert modes == {"data": 0o755, "data/raw": 0o755, "data/extracted": 0o777}
+    for folder in ("data/raw/drive-7", "data/raw/drive-7/day-2"):
+        assert stat.S_IMODE((mounts / folder).stat().st_mode) & 0o005 == 0o005, folder
 
 
 def test_start_task_fails_when_the_mount_is_missing(tmp_path: Path) -> None:
