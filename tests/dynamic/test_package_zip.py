@@ -11,8 +11,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from infra.dynamic import _package
+from infra.dynamic.pin_node_requirements import wanted
 from tests.dynamic.helpers import REPOSITORY_ROOT, orchestrator_tree
 
 
@@ -81,6 +84,24 @@ def test_the_version_is_a_valid_batch_version_derived_from_the_hash(tmp_path: Pa
     sources = _package.PackageSources.of(orchestrator_tree(tmp_path, tmp_path / "wheels"))
     assert sources.version == sources.content_hash[: _package.VERSION_LENGTH]
     assert sources.version.isalnum()
+
+
+def test_the_pins_satisfy_every_dependency_the_orchestrator_declares() -> None:
+    """A dependency added to apps/orchestrator/pyproject.toml without re-pinning would be missing
+    on the nodes: regenerate with `python -m infra.dynamic.pin_node_requirements`."""
+    orchestrator = REPOSITORY_ROOT / "apps" / "orchestrator"
+    pins: dict[str, str] = {}
+    for line in (orchestrator / _package.REQUIREMENTS).read_text().splitlines():
+        if "==" in line and not line.lstrip().startswith("#"):
+            name, _, version = line.split()[0].partition("==")
+            pins[canonicalize_name(name)] = version
+    for text in wanted(orchestrator / "pyproject.toml"):
+        requirement = Requirement(text)
+        name = canonicalize_name(requirement.name)
+        assert name in pins, f"{name} is not pinned in {_package.REQUIREMENTS}"
+        assert requirement.specifier.contains(pins[name], prereleases=True), (
+            f"{name}=={pins[name]} does not satisfy {requirement}"
+        )
 
 
 def _python312() -> str | None:

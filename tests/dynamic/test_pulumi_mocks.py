@@ -166,8 +166,12 @@ def test_a_replaced_registry_or_account_replaces_what_lives_in_it(
         # Without the resources, neither option is set.
         assert mocks.monitor.options["acr"] == Options((), delete_before_replace=False)
 
+    # Wait for both children: each is registered when its own outputs resolve.
     return pulumi.Output.all(
-        registry.urn, account.urn, artifacts.orchestrator_package_version
+        registry.urn,
+        account.urn,
+        artifacts.processor_image,
+        artifacts.orchestrator_package_version,
     ).apply(lambda values: check(values[:2]))
 
 

@@ -82,3 +82,30 @@ def test_ros2_type_names_of_older_distributions(
         ("/test_topic", "test_msgs/msg/BasicTypes", 3),
     }
     assert not [p for p in files_under(bag) if p.suffix in (".db3-wal", ".db3-shm")]
+
+
+def test_ros2_storage_file_missing_from_a_split_bag_is_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bag = tmp_path / "in" / "ros2-sqlite3-custom"
+    shutil.copytree(BAGS / "ros2-sqlite3-custom", bag)
+    metadata = bag / "metadata.yaml"
+    text = metadata.read_text()
+    # A second split file (lost) that held 2 more /test_topic messages.
+    text = text.replace("    - cdr_test_0.db3\n", "    - cdr_test_0.db3\n    - cdr_test_1.db3\n")
+    text = text.replace(
+        '        type_description_hash: ""\n      message_count: 3',
+        '        type_description_hash: ""\n      message_count: 5',
+    )
+    metadata.write_text(text)
+    status, _, _ = run_cli(capsys, "extract", bag, tmp_path / "out")
+    assert status == 3
+    document = manifest(tmp_path / "out" / bag.name)
+    assert {t["topic"]: t["messages"] for t in document["topics"]} == {
+        "/array_topic": 4,
+        "/test_topic": 3,
+    }
+    [shortfall] = document["skipped"]
+    assert shortfall["topic"] == "/test_topic" and shortfall["messages"] == 2
+    assert "declares 5" in shortfall["reason"]
+    assert any("missing" in note for note in document["notes"])

@@ -23,6 +23,7 @@ from rosbags.rosbag2 import Reader as Reader2
 from rosbags.typesys import Stores, get_types_from_idl, get_types_from_msg, get_typestore
 from rosbags.typesys.msg import normalize_msgtype
 from rosbags.typesys.store import Typestore
+from ruamel.yaml import YAML
 
 from processor.errors import BagError, TopicDecodeError
 
@@ -66,6 +67,9 @@ class Bag:
     compression: str
     streams: list[Stream]
     notes: list[str] = field(default_factory=list)
+    metadata_counts: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """Per topic (type, messages) as metadata.yaml declares them, kept when the storage
+    files had to be read directly, so a shortfall against the metadata is still reported."""
     _readers: Sequence[Reader1 | Reader2] = ()
 
     def indexed_times(self, stream: Stream) -> tuple[int, int] | None:
@@ -200,7 +204,9 @@ def _open_ros2_folder(path: Path, stack: ExitStack) -> Bag:
         if not files:
             raise BagError(f"{path}: not a readable ROS 2 bag ({_reason(err)})") from None
         note = f"metadata.yaml unusable ({_reason(err)}): read the storage files directly"
-        return _open_ros2_files(path, files, stack, notes=[note])
+        bag = _open_ros2_files(path, files, stack, notes=[note])
+        bag.metadata_counts = _metadata_counts(path / "metadata.yaml")
+        return bag
     if lost := _unmatched_topics(reader):
         # rosbags matches metadata.yaml topics to storage topics exactly: a disagreement
         # would silently yield zero messages for them. The storage files are the truth.
@@ -209,9 +215,29 @@ def _open_ros2_folder(path: Path, stack: ExitStack) -> Bag:
             f"metadata.yaml disagrees with the storage files on {', '.join(sorted(lost))}: "
             "read the storage files directly"
         )
-        return _open_ros2_files(path, files, stack, notes=[note])
+        bag = _open_ros2_files(path, files, stack, notes=[note])
+        bag.metadata_counts = _metadata_counts(path / "metadata.yaml")
+        return bag
     stack.callback(reader.close)
     return _ros2_bag(path, [reader], notes=[])
+
+
+def _metadata_counts(metadata: Path) -> dict[str, tuple[str, int]]:
+    """Per-topic (type, message count) from metadata.yaml; empty if it cannot be read."""
+    try:
+        document = YAML(typ="safe").load(metadata.read_text(encoding="utf-8"))
+        entries = document["rosbag2_bagfile_information"]["topics_with_message_count"]
+        counts = {}
+        for entry in entries:
+            topic = str(entry["topic_metadata"]["name"])
+            topic = topic if topic.startswith("/") else f"/{topic}"
+            counts[topic] = (
+                normalize_msgtype(entry["topic_metadata"]["type"]),
+                int(entry["message_count"]),
+            )
+    except Exception:  # an unreadable metadata.yaml declares nothing
+        return {}
+    return counts
 
 
 def _unmatched_topics(reader: Reader2) -> set[str]:

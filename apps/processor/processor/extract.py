@@ -216,7 +216,7 @@ def _open(
         return _Table(result, None, None, None)
     layout = _layout(stream, fmt, layouts)
     name = result.stem + SUFFIX[fmt]
-    writer = open_table(fmt, folder / name, layout.columns, stream.typestore)
+    writer = open_table(fmt, folder / name, layout, stream.typestore)
     result.files.append(name)
     sink = SideFiles(folder, result.stem, files) if layout.has_side_files else None
     return _Table(result, layout, writer, sink)

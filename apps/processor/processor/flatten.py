@@ -3,7 +3,8 @@
 Rules (docs/processor.md):
 - nested messages become dotted columns: ``header.stamp.sec``;
 - fixed-size arrays of up to 64 elements become one column per element:
-  ``orientation_covariance.0`` ... ``orientation_covariance.8``;
+  ``orientation_covariance.0`` ... ``orientation_covariance.8`` (a numeric one stays one
+  numpy array in the row, and the table writer splits it into columns in bulk);
 - variable-length (and longer fixed) arrays become one list column: JSON text in CSV,
   a list column in Parquet;
 - a variable-length byte array named ``data`` is a payload, never inlined: camera frames
@@ -65,6 +66,8 @@ class Layout:
     msgtype: str
     columns: tuple[Column, ...]
     row: RowFunction
+    widths: tuple[int, ...]
+    """How many columns each item of a row fills: 1, or a numeric array's length."""
 
     @property
     def has_side_files(self) -> bool:
@@ -107,7 +110,7 @@ def build_layout(store: Typestore, msgtype: str, *, lists_as_json: bool) -> Layo
     namespace: dict[str, Any] = {"L": _json_text if lists_as_json else plain}
     exec(compile(source, f"<row {msgtype}>", "exec"), namespace)
     columns = (Column(TIME_COLUMN, "value", (Nodetype.BASE, ("uint64", 0))), *generator.columns)
-    return Layout(msgtype, columns, namespace["row"])
+    return Layout(msgtype, columns, namespace["row"], (1, *generator.widths))
 
 
 class _Generator:
@@ -116,6 +119,7 @@ class _Generator:
         self.lines: list[str] = []
         self.values: list[str] = []
         self.columns: list[Column] = []
+        self.widths: list[int] = []
         self._locals = 0
 
     def local(self, expression: str) -> str:
@@ -127,6 +131,7 @@ class _Generator:
     def add(self, name: str, role: Role, desc: FieldDesc | None, expression: str) -> None:
         self.columns.append(Column(name, role, desc))
         self.values.append(expression)
+        self.widths.append(1)
 
     def message(self, msgtype: str, var: str, prefix: str) -> None:
         attributes = [attr for attr, _ in self.store.get_msgdef(msgtype).fields]
@@ -140,21 +145,9 @@ class _Generator:
             self.add(name, "value", desc, expression)
         elif kind == Nodetype.NAME:
             self.message(detail, self.local(expression), f"{name}.")
-        elif (
-            kind == Nodetype.ARRAY
-            and detail[1] <= MAX_EXPANDED_ARRAY
-            and detail[0][0]
-            in (
-                Nodetype.BASE,
-                Nodetype.NAME,
-            )
-        ):
+        elif kind == Nodetype.ARRAY and _expandable(detail):
             self.fixed_array(expression, name, detail[0], detail[1])
-        elif (
-            kind == Nodetype.SEQUENCE
-            and name.rsplit(".", 1)[-1] == "data"
-            and (detail[0][0] == Nodetype.BASE and detail[0][1][0] in BYTE_TYPES)
-        ):
+        elif kind == Nodetype.SEQUENCE and _is_payload(name, detail):
             if msgtype == COMPRESSED_IMAGE:
                 self.add(name, "file", None, f"S.compressed_image({var})")
             elif msgtype == RAW_IMAGE:
@@ -165,12 +158,32 @@ class _Generator:
             self.add(name, "list", desc, f"L({expression})")
 
     def fixed_array(self, expression: str, name: str, element: FieldDesc, length: int) -> None:
-        if element[0] == Nodetype.BASE:
-            numeric = element[1][0] not in STRING_TYPES
-            items = self.local(f"{expression}.tolist()" if numeric else expression)
+        if element[0] == Nodetype.BASE and element[1][0] not in STRING_TYPES:
+            # rosbags gives numeric arrays as numpy arrays: kept whole, split in bulk later.
+            self.columns.extend(Column(f"{name}.{i}", "value", element) for i in range(length))
+            self.values.append(expression)
+            self.widths.append(length)
+        elif element[0] == Nodetype.BASE:
+            items = self.local(expression)
             for index in range(length):
                 self.add(f"{name}.{index}", "value", element, f"{items}[{index}]")
         else:
             items = self.local(expression)
             for index in range(length):
                 self.message(element[1], self.local(f"{items}[{index}]"), f"{name}.{index}.")
+
+
+def _expandable(detail: tuple[FieldDesc, int]) -> bool:
+    """A fixed-size array short enough for a column per element."""
+    element, length = detail
+    return length <= MAX_EXPANDED_ARRAY and element[0] in (Nodetype.BASE, Nodetype.NAME)
+
+
+def _is_payload(name: str, detail: tuple[FieldDesc, int]) -> bool:
+    """A variable-length byte array named `data`: written as a file, never inlined."""
+    element = detail[0]
+    return (
+        name.rsplit(".", 1)[-1] == "data"
+        and element[0] == Nodetype.BASE
+        and element[1][0] in BYTE_TYPES
+    )

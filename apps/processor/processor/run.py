@@ -57,7 +57,11 @@ def extract(
         index, count = shard or (1, 1)
         start, stop = shard_range(bag, index, count)
         label = f"processor {bag.name}" + (f" shard {index}/{count}" if shard else "")
-        progress = Progress(label, start or bag.start_ns, stop or bag.end_ns)
+        progress = Progress(
+            label,
+            bag.start_ns if start is None else start,
+            bag.end_ns if stop is None else stop,
+        )
         folder_target = part_folder(outdir, bag.name, index, count) if shard else target
         with staged_folder(folder_target) as folder:
             results = extract_range(bag, streams, folder, fmt, start, stop, progress)
@@ -151,6 +155,7 @@ def _manifest(
                         "could be read",
                     }
                 )
+        skipped.extend(_metadata_shortfall(bag, results, topics))
     return {
         "bag": bag.name,
         "source": str(bag.path),
@@ -166,6 +171,29 @@ def _manifest(
         "notes": list(bag.notes),
         "processor_version": __version__,
     }
+
+
+def _metadata_shortfall(
+    bag: Bag, results: list[TopicResult], topics: Sequence[str] | None
+) -> list[dict[str, Any]]:
+    """Topics that hold fewer messages than metadata.yaml declares (ROS 2 fallback reads)."""
+    wanted = {t if t.startswith("/") else f"/{t}" for t in topics or ()}
+    shortfall = []
+    for topic, (msgtype, declared) in sorted(bag.metadata_counts.items()):
+        if wanted and topic not in wanted:
+            continue
+        held = sum(r.messages for r in results if r.topic == topic)
+        if held < declared:
+            shortfall.append(
+                {
+                    "topic": topic,
+                    "msgtype": msgtype,
+                    "messages": declared - held,
+                    "reason": f"metadata.yaml declares {declared} messages but the storage files "
+                    f"hold {held}",
+                }
+            )
+    return shortfall
 
 
 def _write_info(folder: Path, bag: Bag, results: list[TopicResult]) -> None:

@@ -11,9 +11,10 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PIL import Image
+if TYPE_CHECKING:
+    from PIL import Image
 
 # Pillow decoder modes for sensor_msgs/Image encodings PNG can hold: (mode, raw mode).
 _RAW_MODES: dict[str, tuple[str, str]] = {
@@ -150,6 +151,8 @@ class SideFiles:
         mode, raw_mode = modes
         if mode == "I;16" and message.is_bigendian:
             raw_mode = "I;16B"
+        from PIL import Image  # only bags with raw frames pay for importing pillow
+
         image = Image.frombuffer(mode, (width, height), data, "raw", raw_mode, step, 1)
         path, relative = self._path("", ".png")
         self.writer.submit(_write_png, path, image)
