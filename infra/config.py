@@ -24,6 +24,7 @@ PROJECT = "rosbag-batch"
 # Storage redundancy an NFS 3.0 account accepts at creation (GRS/GZRS/RA-GRS are refused).
 NFS_SKUS = ("Standard_LRS", "Standard_ZRS")
 SCHEDULE_FREQUENCIES = ("Minute", "Hour", "Day", "Week", "Month")
+IMAGE_BUILDERS = ("acr", "docker")
 # Docker's default bridge: a VNet overlapping it breaks container networking on the nodes.
 DOCKER_BRIDGE = ipaddress.ip_network("172.17.0.0/16")
 # Ranges a storage account IP rule refuses (private, shared, loopback, link-local, multicast).
@@ -77,8 +78,7 @@ class StackConfig:
     execution_vm_size: str = "Standard_D4s_v5"
     execution_max_nodes: int = 4
     execution_task_slots_per_node: int = 4
-    processor_image_tag: str = "latest"
-    orchestrator_package_version: str = "0.1.0"
+    image_builder: str = "acr"
     schedule_frequency: str = ""
     schedule_interval: int = 1
     schedule_start_time: str = ""
@@ -188,15 +188,11 @@ class StackConfig:
         ):
             if not re.fullmatch(r"(?i)standard_[a-z0-9_]+", value):
                 raise ConfigError(key, f"{value!r} is not a VM size; expected e.g. Standard_D4s_v5")
-        if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}", self.processor_image_tag):
+        if self.image_builder not in IMAGE_BUILDERS:
             raise ConfigError(
-                "processorImageTag", f"{self.processor_image_tag!r} is not a valid image tag"
-            )
-        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", self.orchestrator_package_version):
-            raise ConfigError(
-                "orchestratorPackageVersion",
-                f"{self.orchestrator_package_version!r} is not a valid Batch application "
-                "version; expected letters, digits, '.', '-', '_' (up to 64)",
+                "imageBuilder",
+                f"{self.image_builder!r} is not a builder; expected one of "
+                + ", ".join(IMAGE_BUILDERS),
             )
         self._validate_schedule()
 

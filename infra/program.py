@@ -8,8 +8,6 @@ the Data Factory last.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
@@ -17,6 +15,7 @@ from pulumi_azure_native import authorization, resources
 
 from infra import naming
 from infra.components.access import AccessGrants, AccessGrantsArgs, Grant
+from infra.components.artifacts import Artifacts, ArtifactsArgs
 from infra.components.batch import (
     BatchAccount,
     BatchAccountArgs,
@@ -33,34 +32,11 @@ from infra.components.network import Network, NetworkArgs
 from infra.components.registry import Registry, RegistryArgs
 from infra.components.secrets import Secrets, SecretsArgs
 from infra.config import StackConfig, storage_ip_rule
+from infra.dynamic.trigger_state import TriggerState, TriggerStateArgs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # A real 15 s GPS recording (37 kB, Apache-2.0; provenance in tests/data/bags/PROVENANCE.md).
 SAMPLE_BAG = REPO_ROOT / "tests" / "data" / "bags" / "gps-navsatfix.bag"
-
-
-@dataclass(frozen=True)
-class ArtifactRefs:
-    """What the pools run: the processor image and the orchestrator package version.
-
-    The single seam for the build resources (infra/components/artifacts.py, issue 5): today both
-    come from stack config (the image tag in this stack's registry, the package version the
-    pools reference); `pool_dependencies` will hold the resources that build and activate them,
-    so pools wait for the package (pool creation fails on a version that is not activated).
-    """
-
-    processor_image: pulumi.Input[str]
-    orchestrator_package_version: pulumi.Input[str]
-    pool_dependencies: Sequence[pulumi.Resource] = field(default_factory=tuple)
-
-
-def artifacts_from_config(config: StackConfig, registry: Registry) -> ArtifactRefs:
-    return ArtifactRefs(
-        processor_image=pulumi.Output.concat(
-            registry.login_server, f"/{naming.PROCESSOR_REPOSITORY}:{config.processor_image_tag}"
-        ),
-        orchestrator_package_version=config.orchestrator_package_version,
-    )
 
 
 def main() -> None:
@@ -234,7 +210,18 @@ def main() -> None:
         ),
     )
 
-    artifacts = artifacts_from_config(config, registry)
+    # The code this checkout ships, rebuilt only when its sources change (infra/dynamic/).
+    artifacts = Artifacts(
+        "artifacts",
+        ArtifactsArgs(
+            subscription_id=client.subscription_id,
+            resource_group_name=rg,
+            registry_name=registry.name,
+            registry_login_server=registry.login_server,
+            batch_account_name=account.name,
+            image_builder=config.image_builder,
+        ),
+    )
 
     pools = BatchPools(
         "pools",
@@ -297,6 +284,20 @@ def main() -> None:
             tags=tags,
         ),
     )
+
+    if schedule is not None:
+        # ADF creates triggers Stopped; this starts it, and stops it before changes and destroy.
+        TriggerState(
+            "schedule-state",
+            TriggerStateArgs(
+                subscription_id=client.subscription_id,
+                resource_group_name=rg,
+                factory_name=factory.factory_name,
+                trigger_name=factory.trigger_name.apply(lambda name: name or ""),
+                enabled=True,
+                revision=f"{schedule.frequency}/{schedule.interval}/{schedule.start_time}",
+            ),
+        )
 
     # Stack outputs (docs/contracts.md §4): names and endpoints for CI and ops; no key material.
     pulumi.export("subscriptionId", client.subscription_id)

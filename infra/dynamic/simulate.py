@@ -43,15 +43,10 @@ def _trigger_state(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {"runtime_state": "Started" if inputs.get("enabled") else "Stopped"}
 
 
-def _pool_rollout(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    return {"restarted_nodes": []}
-
-
 _SIMULATORS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     TYPE_PREFIX + "ProcessorImage": _processor_image,
     TYPE_PREFIX + "OrchestratorPackage": _orchestrator_package,
     TYPE_PREFIX + "TriggerState": _trigger_state,
-    TYPE_PREFIX + "PoolRollout": _pool_rollout,
 }
 
 

@@ -7,7 +7,6 @@ call:
 - ACR build-source upload URLs, scheduled Docker build runs (the run reads the uploaded context
   from Azurite and fails when the Dockerfile is missing), run status and log SAS URLs;
 - ADF trigger get/start/stop;
-- the Batch data plane's node list and node reboot;
 - an App Service style managed-identity token endpoint, so DefaultAzureCredential itself runs.
 
 `Faults` makes a service misbehave the way the tests need.
@@ -50,7 +49,6 @@ _TRIGGER = (
 )
 
 # The Batch account's data plane (the tests use the fake's address as the account endpoint).
-_NODES = r"^/pools/(?P<pool>[^/]+)/nodes"
 
 
 class ArmError(Exception):
@@ -107,8 +105,6 @@ class FakeArm:
     source_uploads: dict[str, str] = field(default_factory=dict)  # relative path -> blob
     runs: dict[str, Run] = field(default_factory=dict)
     triggers: dict[str, str] = field(default_factory=dict)  # name -> runtimeState
-    pools: dict[str, dict[str, str]] = field(default_factory=dict)  # pool -> node -> state
-    reboots: list[tuple[str, str, str]] = field(default_factory=list)  # pool, node, option
     missing_accounts: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -144,8 +140,6 @@ class FakeArm:
                 ("GET", _TRIGGER + "$", self._get_trigger),
                 ("POST", _TRIGGER + "/start$", self._start_trigger),
                 ("POST", _TRIGGER + "/stop$", self._stop_trigger),
-                ("GET", _NODES + "$", self._list_nodes),
-                ("POST", _NODES + r"/(?P<node>[^/]+)/reboot$", self._reboot_node),
             ]
             for verb, pattern, handler in routes:
                 match = re.match(pattern, path)
@@ -313,25 +307,6 @@ class FakeArm:
         self._trigger_state(trigger)
         self.triggers[trigger] = "Stopped"
         return 200, None
-
-    # Batch data plane ------------------------------------------------------------------------
-
-    def _nodes(self, pool: str) -> dict[str, str]:
-        if pool not in self.pools:
-            raise ArmError(404, "PoolNotFound", f"pool {pool} does not exist")
-        return self.pools[pool]
-
-    def _list_nodes(self, pool: str, body: Any, **_: str) -> tuple[int, Any]:
-        nodes = self._nodes(pool)
-        return 200, {"value": [{"id": node, "state": state} for node, state in nodes.items()]}
-
-    def _reboot_node(self, pool: str, node: str, body: Any, **_: str) -> tuple[int, Any]:
-        nodes = self._nodes(pool)
-        if nodes.get(node) not in ("idle", "running"):
-            raise ArmError(409, "NodeNotReadyForReboot", f"node {node} cannot reboot now")
-        nodes[node] = "rebooting"
-        self.reboots.append((pool, node, (body or {}).get("nodeRebootOption", "")))
-        return 202, None
 
 
 def _handler_for(fake: FakeArm) -> type[BaseHTTPRequestHandler]:

@@ -23,7 +23,6 @@ from pulumi.runtime.mocks import MockMonitor
 from infra.components.artifacts import Artifacts, ArtifactsArgs
 from infra.dynamic._package import PackageSources
 from infra.dynamic.orchestrator_package import OrchestratorPackageProvider
-from infra.dynamic.pool_rollout import PoolRollout, PoolRolloutArgs, PoolRolloutProvider
 from infra.dynamic.processor_image import ProcessorImageProvider
 from infra.dynamic.simulate import simulated_outputs
 from infra.dynamic.trigger_state import TriggerState, TriggerStateArgs, TriggerStateProvider
@@ -197,28 +196,6 @@ def test_trigger_state_registers_and_reports_its_state(
         assert runtime_state == "Started"
 
     return state.runtime_state.apply(check)
-
-
-@pulumi.runtime.test
-def test_pool_rollout_follows_the_package_version(mocks: DynamicMocks) -> pulumi.Output[None]:
-    artifacts = _artifacts()
-    rollout = PoolRollout(
-        "orchestrator-rollout",
-        PoolRolloutArgs(
-            batch_account_endpoint="https://rbdev.westeurope.batch.azure.com",
-            pool_id="orchestrator",
-            package_version=artifacts.orchestrator_package_version,
-        ),
-    )
-
-    def check(_: Any) -> None:
-        registered = mocks.resources["orchestrator-rollout"]
-        assert registered.typ == "pulumi-python:dynamic/rosbag:PoolRollout"
-        assert isinstance(_provider_of(registered), PoolRolloutProvider)
-        package = mocks.resources["artifacts-orchestrator-package"]
-        assert registered.inputs["package_version"] == package.inputs["package_version"]
-
-    return rollout.restarted_nodes.apply(check)
 
 
 @pulumi.runtime.test

@@ -74,7 +74,7 @@ def test_stack_file_values_override_schema_defaults() -> None:
         ({"protectDataLake": "yes"}, "protectDataLake", "true or false"),
         ({"scheduleFrequency": "Fortnight"}, "scheduleFrequency", "Minute, Hour"),
         ({"scheduleFrequency": "Day"}, "scheduleStartTime", "ISO 8601"),
-        ({"orchestratorPackageVersion": "1 0"}, "orchestratorPackageVersion", "version"),
+        ({"imageBuilder": "kaniko"}, "imageBuilder", "acr, docker"),
     ],
 )
 def test_bad_config_fails_before_any_resource(

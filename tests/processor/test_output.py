@@ -165,5 +165,5 @@ def test_peak_memory_does_not_grow_with_the_bag(tmp_path: Path) -> None:
     assert large.stat().st_size > 3.5 * small.stat().st_size
     small_rss = _peak_rss_mb("extract", small, tmp_path / "out")
     large_rss = _peak_rss_mb("extract", large, tmp_path / "out")
-    # rosbags keeps the ROS 1 index in memory (~100 B per message: ~9 MB more here).
-    assert large_rss < small_rss + 20, (small_rss, large_rss)
+    # rosbags keeps the ROS 1 index in memory (~200 B per message: ~15 MB more here).
+    assert large_rss < small_rss + 30, (small_rss, large_rss)  # all rows held: +130 MB
