@@ -18,7 +18,6 @@ import hashlib
 import io
 import json
 import re
-import ssl
 import tarfile
 import threading
 import uuid
@@ -27,14 +26,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import trustme
-
 from tests.dynamic.azurite import Azurite
+from tests.loopback_tls import LoopbackTlsServer
 
 IDENTITY_HEADER = "fake-identity-header"
 PACKAGES_CONTAINER = "app-packages"
@@ -358,19 +356,12 @@ def _handler_for(fake: FakeArm) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def running_fake_arm(azurite: Azurite, ca_file: Path) -> Iterator[FakeArm]:
     """Serve a FakeArm on a free loopback port over TLS; the CA goes to `ca_file`."""
-    ca = trustme.CA()
-    ca.cert_pem.write_to_path(str(ca_file))
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    server = LoopbackTlsServer()
+    server.write_ca(str(ca_file))
     fake = FakeArm(azurite)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(fake))
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    fake.base_url = f"https://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
+    fake.base_url = server.url
+    server.start(_handler_for(fake))
     try:
         yield fake
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+        server.stop()

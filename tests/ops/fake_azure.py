@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import json
 import re
-import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import trustme
+
+from tests.loopback_tls import LoopbackTlsServer
 
 RUN_ID = "8d6a1f0e-3b8b-4c4e-9a52-0c1d2e3f4a5b"
 ACTIVITY_NAME = "extract-bags"
@@ -193,17 +194,10 @@ def _route(fake: FakeAzure, method: str, path: str, body: Any) -> tuple[int, Any
 @contextmanager
 def serve_fake_azure(scenario: Scenario, ca: trustme.CA) -> Iterator[FakeAzure]:
     """Serve `scenario` on 127.0.0.1 over TLS with a certificate from `ca`; always shut down."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    fake = FakeAzure(f"https://127.0.0.1:{server.server_address[1]}", scenario)
-    server.RequestHandlerClass = _handler(fake)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
+    server = LoopbackTlsServer(ca)
+    fake = FakeAzure(server.url, scenario)
+    server.start(_handler(fake))
     try:
         yield fake
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+        server.stop()

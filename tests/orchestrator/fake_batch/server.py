@@ -12,21 +12,19 @@ from __future__ import annotations
 
 import json
 import re
-import ssl
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-import trustme
 from azure.core.credentials import AccessToken
 
+from tests.loopback_tls import LoopbackTlsServer
 from tests.orchestrator.fake_batch.state import (
     CommandMapper,
     FakeBatchState,
@@ -108,28 +106,19 @@ class FakeBatchService:
         self.bodies: dict[str, list[Any]] = {}
         self._faults: dict[str, list[_Fault]] = {}
         self._delays: dict[str, float] = {}
-        self._ca = trustme.CA()
-        self.ca_file = str(work_dir / "fake-batch-ca.pem")
-        self._ca.cert_pem.write_to_path(self.ca_file)
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self._ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
-        self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self.url = f"https://127.0.0.1:{self._server.server_address[1]}"
+        self._server = LoopbackTlsServer()
+        self.ca_file = self._server.write_ca(str(work_dir / "fake-batch-ca.pem"))
+        self.url = self._server.url
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> FakeBatchService:
         self.state.start()
-        self._thread.start()
+        self._server.start(self._handler_class())
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=10)
+        self._server.stop()
         self.state.stop()
 
     def __enter__(self) -> FakeBatchService:
