@@ -167,30 +167,26 @@ class BatchPools(pulumi.ComponentResource):
             replace_on_changes=POOL_REPLACE_ON,
             delete_before_replace=True,
         )
-        shared: dict = {
-            "resource_group_name": args.resource_group_name,
-            "account_name": args.account_name,
-            "identity": batch.BatchPoolIdentityArgs(
-                type=batch.PoolIdentityType.USER_ASSIGNED,
-                user_assigned_identities=[args.identity_id],
+        # Settings both pools share, passed by name below so the type checker sees each one.
+        identity = batch.BatchPoolIdentityArgs(
+            type=batch.PoolIdentityType.USER_ASSIGNED,
+            user_assigned_identities=[args.identity_id],
+        )
+        network = batch.NetworkConfigurationArgs(
+            subnet_id=args.subnet_id,
+            public_ip_address_configuration=batch.PublicIPAddressConfigurationArgs(
+                provision=batch.IPAddressProvisioningType.NO_PUBLIC_IP_ADDRESSES
             ),
-            "network_configuration": batch.NetworkConfigurationArgs(
-                subnet_id=args.subnet_id,
-                public_ip_address_configuration=batch.PublicIPAddressConfigurationArgs(
-                    provision=batch.IPAddressProvisioningType.NO_PUBLIC_IP_ADDRESSES
-                ),
-            ),
-            "target_node_communication_mode": batch.NodeCommunicationMode.SIMPLIFIED,
-            "mount_configuration": [
-                batch.MountConfigurationArgs(
-                    nfs_mount_configuration=batch.NFSMountConfigurationArgs(
-                        source=args.nfs_source,
-                        relative_mount_path=args.mount_path,
-                        mount_options=NFS_MOUNT_OPTIONS,
-                    )
+        )
+        mounts = [
+            batch.MountConfigurationArgs(
+                nfs_mount_configuration=batch.NFSMountConfigurationArgs(
+                    source=args.nfs_source,
+                    relative_mount_path=args.mount_path,
+                    mount_options=NFS_MOUNT_OPTIONS,
                 )
-            ],
-        }
+            )
+        ]
         admin = batch.UserIdentityArgs(
             auto_user=batch.AutoUserSpecificationArgs(
                 scope=batch.AutoUserScope.POOL, elevation_level=batch.ElevationLevel.ADMIN
@@ -242,7 +238,12 @@ class BatchPools(pulumi.ComponentResource):
                 ],
             ),
             scale_settings=_autoscale(args.orchestrator),
-            **shared,
+            resource_group_name=args.resource_group_name,
+            account_name=args.account_name,
+            identity=identity,
+            network_configuration=network,
+            target_node_communication_mode=batch.NodeCommunicationMode.SIMPLIFIED,
+            mount_configuration=mounts,
             opts=pool_opts,
         )
         execution = batch.Pool(
@@ -277,7 +278,12 @@ class BatchPools(pulumi.ComponentResource):
                 max_task_retry_count=2,
             ),
             scale_settings=_autoscale(args.execution),
-            **shared,
+            resource_group_name=args.resource_group_name,
+            account_name=args.account_name,
+            identity=identity,
+            network_configuration=network,
+            target_node_communication_mode=batch.NodeCommunicationMode.SIMPLIFIED,
+            mount_configuration=mounts,
             opts=pool_opts,
         )
         self.orchestrator_pool_id = orchestrator.name
