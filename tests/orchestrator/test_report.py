@@ -9,13 +9,13 @@ from orchestrator.discovery import Bag
 from orchestrator.executors import Execution
 from orchestrator.manifest import read_counts
 from orchestrator.outcome import BagStatus, OutputCounts, TaskOutcome
-from orchestrator.plan import PlanOptions, build_plan
+from orchestrator.plan import Plan, PlanOptions, build_plan
 from orchestrator.report import bag_results, failure_notes, summary_table
 
 COUNTS = OutputCounts(topics=2, messages=10, files=4)
 
 
-def plan_of(*sizes: int, done: tuple[str, ...] = ()):  # noqa: ANN201 (a Plan)
+def plan_of(*sizes: int, done: tuple[str, ...] = ()) -> Plan:
     bags = [
         Bag(PurePosixPath(f"raw/b{i}.bag"), size, PurePosixPath()) for i, size in enumerate(sizes)
     ]
