@@ -38,15 +38,10 @@ def free_port() -> int:
 class Azurite:
     endpoint: str  # http://127.0.0.1:<port>/devstoreaccount1
 
-    @property
-    def connection_string(self) -> str:
-        return (
-            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
-            f"BlobEndpoint={self.endpoint};"
-        )
-
     def service(self) -> BlobServiceClient:
-        return BlobServiceClient.from_connection_string(self.connection_string)
+        return BlobServiceClient(
+            self.endpoint, credential={"account_name": ACCOUNT, "account_key": ACCOUNT_KEY}
+        )
 
     def sas_url(self, container: str, blob: str, *, writable: bool) -> str:
         """A blob SAS URL; read-only when not `writable` (uploads through it are refused)."""
