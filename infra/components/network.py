@@ -28,19 +28,21 @@ class NetworkArgs:
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
-def _outbound(name: str, priority: int, service_tag: str, ports: list[str], why: str) -> Mapping:
-    return {
-        "name": name,
-        "priority": priority,
-        "direction": network.SecurityRuleDirection.OUTBOUND,
-        "access": network.SecurityRuleAccess.ALLOW,
-        "protocol": network.SecurityRuleProtocol.TCP,
-        "source_address_prefix": "VirtualNetwork",
-        "source_port_range": "*",
-        "destination_address_prefix": service_tag,
-        "destination_port_ranges": ports,
-        "description": why,
-    }
+def _outbound(
+    name: str, priority: int, service_tag: str, ports: list[str], why: str
+) -> network.SecurityRuleArgs:
+    return network.SecurityRuleArgs(
+        name=name,
+        priority=priority,
+        direction=network.SecurityRuleDirection.OUTBOUND,
+        access=network.SecurityRuleAccess.ALLOW,
+        protocol=network.SecurityRuleProtocol.TCP,
+        source_address_prefix="VirtualNetwork",
+        source_port_range="*",
+        destination_address_prefix=service_tag,
+        destination_port_ranges=ports,
+        description=why,
+    )
 
 
 def security_rules() -> list[network.SecurityRuleArgs]:
@@ -85,19 +87,19 @@ def security_rules() -> list[network.SecurityRuleArgs]:
             "azure-monitor", 140, "AzureMonitor", ["443"], "Telemetry to Application Insights"
         ),
     ]
-    inbound_deny = {
-        "name": "deny-internet-inbound",
-        "priority": 4000,
-        "direction": network.SecurityRuleDirection.INBOUND,
-        "access": network.SecurityRuleAccess.DENY,
-        "protocol": network.SecurityRuleProtocol.ASTERISK,
-        "source_address_prefix": "Internet",
-        "source_port_range": "*",
-        "destination_address_prefix": "*",
-        "destination_port_range": "*",
-        "description": "Simplified communication needs no inbound connection to the nodes",
-    }
-    return [network.SecurityRuleArgs(**rule) for rule in [*rules, inbound_deny]]
+    inbound_deny = network.SecurityRuleArgs(
+        name="deny-internet-inbound",
+        priority=4000,
+        direction=network.SecurityRuleDirection.INBOUND,
+        access=network.SecurityRuleAccess.DENY,
+        protocol=network.SecurityRuleProtocol.ASTERISK,
+        source_address_prefix="Internet",
+        source_port_range="*",
+        destination_address_prefix="*",
+        destination_port_range="*",
+        description="Simplified communication needs no inbound connection to the nodes",
+    )
+    return [*rules, inbound_deny]
 
 
 class Network(pulumi.ComponentResource):
