@@ -33,6 +33,21 @@ TARGET_PLATFORMS = tuple(
     [f"manylinux_2_{minor}_x86_64" for minor in range(TARGET_GLIBC_MINOR, 16, -1)]
     + ["manylinux2014_x86_64"]
 )
+
+
+def node_target_args() -> list[str]:
+    """pip options that resolve wheels for the node (CPython 3.12, manylinux x86_64), not for
+    this machine: shared by vendoring and by pinning, so the pins always fit what is vendored."""
+    return [
+        "--implementation",
+        "cp",
+        "--python-version",
+        TARGET_PYTHON,
+        "--only-binary=:all:",
+        *[arg for platform in TARGET_PLATFORMS for arg in ("--platform", platform)],
+    ]
+
+
 # What pip writes that varies between installs (or names the machine): left out of the zip.
 INSTALL_NOISE = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
 
@@ -92,12 +107,7 @@ def vendor(requirements: Path, target: Path, find_links: str | None) -> None:
         "--no-compile",
         "--target",
         str(target),
-        "--implementation",
-        "cp",
-        "--python-version",
-        TARGET_PYTHON,
-        "--only-binary=:all:",
-        *[arg for platform in TARGET_PLATFORMS for arg in ("--platform", platform)],
+        *node_target_args(),
         "--requirement",
         str(requirements),
     ]

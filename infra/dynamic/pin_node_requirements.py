@@ -19,7 +19,7 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-from infra.dynamic._package import REQUIREMENTS, TARGET_PLATFORMS, TARGET_PYTHON
+from infra.dynamic._package import REQUIREMENTS, TARGET_PYTHON, node_target_args
 
 ORCHESTRATOR = Path(__file__).resolve().parents[2] / "apps" / "orchestrator"
 EXTRAS = ("batch", "telemetry")
@@ -47,12 +47,7 @@ def resolve(requirements: list[str]) -> list[tuple[str, str, str]]:
             str(report),
             "--target",
             str(Path(work, "target")),
-            "--implementation",
-            "cp",
-            "--python-version",
-            TARGET_PYTHON,
-            "--only-binary=:all:",
-            *[arg for platform in TARGET_PLATFORMS for arg in ("--platform", platform)],
+            *node_target_args(),
             *requirements,
         ]
         subprocess.run(command, check=True, timeout=600)
