@@ -8,11 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from processor.background import BackgroundWriter
 from processor.bag import Bag, Stream
+from processor.batching import BatchedTable
+from processor.columnar import columnar_decoder
 from processor.errors import BagError, TopicDecodeError
 from processor.flatten import Layout, build_layout
 from processor.progress import Progress
-from processor.sidefiles import BackgroundWriter, SideFiles
+from processor.sidefiles import SideFiles
 from processor.tables import SUFFIX, TableWriter, open_table
 
 _PROGRESS_EVERY = 2048  # messages between clock reads; a power of two, tested with a mask
@@ -59,6 +62,8 @@ class _Table:
     layout: Layout | None
     writer: TableWriter | None
     sink: SideFiles | None
+    batched: BatchedTable | None = None
+    """Set when the table's type can be decoded a batch at a time (processor.columnar)."""
 
 
 LayoutCache = dict[tuple[int, str], Layout]
@@ -117,18 +122,22 @@ def extract_range(
     by_stream = _group(streams, fmt, layouts)
     tables: dict[int, _Table] = {}
     opened: dict[int, _Table] = {}
-    files = BackgroundWriter()
+    background = BackgroundWriter()
     try:
         for stream in streams:
             result = by_stream[id(stream)]
             if id(result) not in opened:
-                opened[id(result)] = _open(stream, result, folder, fmt, layouts, files)
+                opened[id(result)] = _open(
+                    stream, result, folder, fmt, layouts, background, cdr=bag.storage != "rosbag1"
+                )
             tables[id(stream)] = opened[id(result)]
-        count = _stream_messages(bag, streams, tables, folder, files, start, stop, progress)
+        count = _stream_messages(bag, streams, tables, folder, background, start, stop, progress)
+        _flush_batches(opened.values(), folder)
     except BaseException:
-        _close(opened.values(), files, quietly=True)  # the first error is the one to report
+        # The error being raised is the one to report, not what closing then runs into.
+        _close(opened.values(), background, quietly=True)
         raise
-    _close(opened.values(), files, quietly=False)
+    _close(opened.values(), background, quietly=False)
     progress.finish(count)
     results = []
     for table in opened.values():
@@ -146,7 +155,7 @@ def _stream_messages(
     streams: Sequence[Stream],
     tables: dict[int, _Table],
     folder: Path,
-    files: BackgroundWriter,
+    background: BackgroundWriter,
     start: int | None,
     stop: int | None,
     progress: Progress,
@@ -174,18 +183,18 @@ def _stream_messages(
         if table.writer is None or table.layout is None or stream.decode is None:
             result.messages += 1
             continue
+        if table.batched is not None:  # decoded later, a batch at a time
+            if failure := table.batched.add(log_time, raw, stream.decode):
+                _fail(table, folder, _mismatch(failure.log_time, result.msgtype, failure.reason))
+            result.messages += 1
+            continue
         if table.sink is not None:
             table.sink.time = log_time
         try:
             row = table.layout.row(stream.decode(raw), log_time, table.sink)
         except TopicDecodeError as err:
-            files.drain()  # this topic's files in flight land before its folder is removed
-            _fail(
-                table,
-                folder,
-                f"a message at log time {log_time} ns does not match the "
-                f"definition of {stream.msgtype}: {err}",
-            )
+            background.drain()  # this topic's files in flight land before its folder is removed
+            _fail(table, folder, _mismatch(log_time, stream.msgtype, str(err)))
             result.messages += 1
             continue
         table.writer.write(row)
@@ -193,15 +202,34 @@ def _stream_messages(
     return count
 
 
-def _close(tables: Iterable[_Table], files: BackgroundWriter, *, quietly: bool) -> None:
-    try:
-        for table in tables:
-            if table.writer is not None:
+def _mismatch(log_time: int, msgtype: str, reason: str) -> str:
+    return (
+        f"a message at log time {log_time} ns does not match the definition of {msgtype}: {reason}"
+    )
+
+
+def _flush_batches(tables: Iterable[_Table], folder: Path) -> None:
+    """Decode what batched tables still hold; a bad message there fails its topic too."""
+    for table in tables:
+        if table.batched is not None and (failure := table.batched.flush()):
+            _fail(table, folder, _mismatch(failure.log_time, table.result.msgtype, failure.reason))
+
+
+def _close(tables: Iterable[_Table], background: BackgroundWriter, *, quietly: bool) -> None:
+    """Close every table and the background writer; raise the first error unless `quietly`."""
+    errors: list[Exception] = []
+    for table in tables:
+        if table.writer is not None:
+            try:
                 table.writer.close()
-        files.close()
-    except Exception:
-        if not quietly:
-            raise
+            except Exception as err:
+                errors.append(err)
+    try:
+        background.close()
+    except Exception as err:
+        errors.append(err)
+    if errors and not quietly:
+        raise errors[0]
 
 
 def _open(
@@ -210,16 +238,20 @@ def _open(
     folder: Path,
     fmt: str,
     layouts: LayoutCache,
-    files: BackgroundWriter,
+    background: BackgroundWriter,
+    *,
+    cdr: bool,
 ) -> _Table:
     if stream.typestore is None or result.skip_reason is not None:
         return _Table(result, None, None, None)
     layout = _layout(stream, fmt, layouts)
     name = result.stem + SUFFIX[fmt]
-    writer = open_table(fmt, folder / name, layout, stream.typestore)
+    writer = open_table(fmt, folder / name, layout, stream.typestore, background)
     result.files.append(name)
-    sink = SideFiles(folder, result.stem, files) if layout.has_side_files else None
-    return _Table(result, layout, writer, sink)
+    sink = SideFiles(folder, result.stem, background) if layout.has_side_files else None
+    decoder = columnar_decoder(layout, stream.typestore, writer.schema.types, cdr=cdr)
+    batched = BatchedTable(writer, layout, decoder) if decoder is not None else None
+    return _Table(result, layout, writer, sink, batched)
 
 
 def _fail(table: _Table, folder: Path, reason: str) -> None:
@@ -230,7 +262,7 @@ def _fail(table: _Table, folder: Path, reason: str) -> None:
     if table.sink is not None:
         shutil.rmtree(folder / table.sink.folder, ignore_errors=True)
         table.sink.count = 0
-    table.writer, table.layout, table.sink = None, None, None
+    table.writer, table.layout, table.sink, table.batched = None, None, None, None
     table.result.files.clear()
     table.result.skip_reason = reason
 

@@ -3,6 +3,8 @@
 Both formats go through pyarrow: its C++ CSV writer formats numbers several times faster
 than the csv module (floats as their shortest exact text: float32 columns as float32),
 and batches bound memory: at most 8 192 rows and about a million values at a time.
+Converting rows needs the GIL and stays on the decoding thread; formatting and writing a
+batch do not, so they run on the background writer, beside the next batch's decoding.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import pyarrow.csv as pcsv
 from rosbags.interfaces import Nodetype
 from rosbags.typesys.store import Typestore
 
+from processor.background import BackgroundWriter
 from processor.flatten import Column, FieldDesc, Layout
 
 FORMATS = ("csv", "parquet")
@@ -27,8 +30,11 @@ _BATCH_VALUES = 1_000_000
 class TableWriter:
     """One table file; `write` takes rows as the layout's row function makes them."""
 
-    def __init__(self, fmt: str, path: Path, layout: Layout, store: Typestore) -> None:
+    def __init__(
+        self, fmt: str, path: Path, layout: Layout, store: Typestore, background: BackgroundWriter
+    ) -> None:
         self.path = path
+        self._background = background
         self.schema = pa.schema(
             [
                 pa.field(c.name, arrow_type(c, store, lists_as_text=fmt == "csv"))
@@ -54,23 +60,48 @@ class TableWriter:
         if len(self._rows) >= self._batch_rows:
             self._flush()
 
+    def write_rows(self, rows: list[tuple[Any, ...]]) -> None:
+        """Write `rows` now, after any buffered ones."""
+        self._rows.extend(rows)
+        self._flush()
+
+    def write_columns(self, times: list[int], columns: list[pa.Array]) -> None:
+        """Write a batch given as its columns after the time column, after any buffered rows."""
+        self._flush()
+        self._submit([pa.array(times, type=pa.uint64()), *columns])
+
     def _flush(self) -> None:
-        if not self._rows:
-            return
-        types = iter(self.schema.types)
-        arrays: list[pa.Array] = []
-        for values, width in zip(zip(*self._rows, strict=True), self._widths, strict=True):
-            if width == 1:
-                arrays.append(pa.array(values, type=next(types)))
-            else:  # a numeric fixed-size array: one 2-D block, then a column per element
-                block = np.concatenate(values).reshape(-1, width)  # 4x faster than stack
-                arrays.extend(pa.array(block[:, i], type=next(types)) for i in range(width))
-        self._writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
-        self._rows.clear()
+        if self._rows:
+            arrays = rows_to_arrays(self._rows, self._widths, self.schema.types)
+            self._rows.clear()
+            self._submit(arrays)
+
+    def _submit(self, arrays: list[pa.Array]) -> None:
+        table = pa.Table.from_arrays(arrays, schema=self.schema)
+        self._background.submit(self._writer.write_table, table, size=table.nbytes)
 
     def close(self) -> None:
-        self._flush()
-        self._writer.close()
+        """Write what is buffered and close the file (once every batch has reached it)."""
+        try:
+            self._flush()
+            self._background.drain()
+        finally:
+            self._writer.close()
+
+
+def rows_to_arrays(
+    rows: list[tuple[Any, ...]], widths: tuple[int, ...], types: list[pa.DataType]
+) -> list[pa.Array]:
+    """The table's columns from rows as the layout's row function makes them."""
+    remaining = iter(types)
+    arrays: list[pa.Array] = []
+    for values, width in zip(zip(*rows, strict=True), widths, strict=True):
+        if width == 1:
+            arrays.append(pa.array(values, type=next(remaining)))
+        else:  # a numeric fixed-size array: one 2-D block, then a column per element
+            block = np.concatenate(values).reshape(-1, width)  # 4x faster than stack
+            arrays.extend(pa.array(block[:, i], type=next(remaining)) for i in range(width))
+    return arrays
 
 
 def _batch_rows(row: tuple[Any, ...]) -> int:
@@ -81,8 +112,10 @@ def _batch_rows(row: tuple[Any, ...]) -> int:
     return max(64, min(_MAX_BATCH_ROWS, _BATCH_VALUES // max(values, 1)))
 
 
-def open_table(fmt: str, path: Path, layout: Layout, store: Typestore) -> TableWriter:
-    return TableWriter(fmt, path, layout, store)
+def open_table(
+    fmt: str, path: Path, layout: Layout, store: Typestore, background: BackgroundWriter
+) -> TableWriter:
+    return TableWriter(fmt, path, layout, store, background)
 
 
 _ARROW_BASE = {

@@ -1,0 +1,68 @@
+"""A table fed raw messages and decoded a batch at a time: columnar when the batch allows,
+message by message with rosbags when it does not (see processor.columnar)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from processor.bag import Decoder
+from processor.columnar import ColumnarDecoder
+from processor.errors import TopicDecodeError
+from processor.flatten import Layout
+from processor.tables import TableWriter
+
+_MAX_ROWS = 8_192
+_MAX_VALUES = 1_000_000  # rows x columns of one batch, as for row batches
+_MAX_BYTES = 8 << 20  # raw messages held (and joined once) per batch
+
+
+@dataclass(frozen=True)
+class DecodeFailure:
+    """The first message of a batch that does not match its definition."""
+
+    log_time: int
+    reason: str
+
+
+class BatchedTable:
+    """Buffers one table's raw messages; `add` and `flush` report the first bad message."""
+
+    def __init__(self, writer: TableWriter, layout: Layout, decoder: ColumnarDecoder) -> None:
+        self.writer = writer
+        self._layout = layout
+        self._decoder = decoder
+        self._max_rows = max(64, min(_MAX_ROWS, _MAX_VALUES // len(layout.columns)))
+        self._times: list[int] = []
+        self._raws: list[Any] = []
+        self._decoders: list[Decoder] = []
+        self._bytes = 0
+
+    def add(self, log_time: int, raw: Any, decode: Decoder) -> DecodeFailure | None:
+        self._times.append(log_time)
+        self._raws.append(raw)
+        self._decoders.append(decode)
+        self._bytes += len(raw)
+        if len(self._times) >= self._max_rows or self._bytes >= _MAX_BYTES:
+            return self.flush()
+        return None
+
+    def flush(self) -> DecodeFailure | None:
+        """Decode and write what is buffered."""
+        if not self._times:
+            return None
+        try:
+            columns = self._decoder.decode(self._raws)
+            if columns is not None:
+                self.writer.write_columns(self._times, columns)
+                return None
+            rows = []
+            for log_time, raw, decode in zip(self._times, self._raws, self._decoders, strict=True):
+                try:
+                    rows.append(self._layout.row(decode(raw), log_time, None))
+                except TopicDecodeError as err:
+                    return DecodeFailure(log_time, str(err))
+            self.writer.write_rows(rows)
+            return None
+        finally:
+            self._times, self._raws, self._decoders, self._bytes = [], [], [], 0
