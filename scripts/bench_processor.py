@@ -146,6 +146,7 @@ def main() -> int:
     )
     args = parser.parse_args()
 
+    load = os.getloadavg()[0]  # before our own runs raise it
     BENCH.mkdir(exist_ok=True)
     bag = ensure_bag(args.megabytes)
     size_mb = bag.stat().st_size / 1e6
@@ -192,10 +193,9 @@ def main() -> int:
             f"{r.name:<24}{r.seconds:>10.2f}{r.cpu_seconds:>8.2f}{size_mb / r.seconds:>10.1f}"
             f"{r.peak_rss_mb:>14.0f}  {status}"
         )
-    load = os.getloadavg()[0]
     cores = os.cpu_count() or 1
     print(
-        f"\nload average {load:.1f} on {cores} cores"
+        f"\nload average {load:.1f} on {cores} cores before the runs"
         + (
             "  (busy machine: wall times, and so the ratios, are pessimistic)"
             if load > cores / 2
