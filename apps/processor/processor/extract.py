@@ -160,7 +160,8 @@ def _stream_messages(
     stop: int | None,
     progress: Progress,
 ) -> int:
-    """The hot loop: decode, flatten and write every message; returns the message count."""
+    """The hot loop: every message is decoded and written, or buffered by its batched table;
+    returns the message count."""
     count = 0
     messages = bag.messages(streams, start, stop)
     while True:
