@@ -10,10 +10,8 @@ from processor.bag import Decoder
 from processor.columnar import ColumnarDecoder
 from processor.errors import TopicDecodeError
 from processor.flatten import Layout
-from processor.tables import TableWriter
+from processor.tables import TableWriter, rows_per_batch
 
-_MAX_ROWS = 8_192
-_MAX_VALUES = 1_000_000  # rows x columns of one batch, as for row batches
 _MAX_BYTES = 8 << 20  # raw messages held (and joined once) per batch
 
 
@@ -32,7 +30,7 @@ class BatchedTable:
         self.writer = writer
         self._layout = layout
         self._decoder = decoder
-        self._max_rows = max(64, min(_MAX_ROWS, _MAX_VALUES // len(layout.columns)))
+        self._max_rows = rows_per_batch(len(layout.columns))  # as row batches are bounded
         self._times: list[int] = []
         self._raws: list[Any] = []
         self._decoders: list[Decoder] = []

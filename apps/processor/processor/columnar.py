@@ -26,30 +26,32 @@ from rosbags.interfaces import Nodetype
 from rosbags.serde import primitives
 from rosbags.typesys.store import Typestore
 
-from processor.flatten import MAX_EXPANDED_ARRAY, STRING_TYPES, FieldDesc, Layout
+from processor.flatten import MAX_EXPANDED_ARRAY, FieldDesc, Layout
 
-_SIZES = {"bool": 1, "byte": 1, "char": 1, "int8": 1, "uint8": 1, "int16": 2, "uint16": 2}
-_SIZES |= {"int32": 4, "uint32": 4, "float32": 4, "int64": 8, "uint64": 8, "float64": 8}
 _UNSUPPORTED_FIELD = "structure_needs_at_least_one_member"  # rosbags' empty-message filler
-
-
-def _wire_dtype(base: str) -> np.dtype[Any]:
-    """The numpy type of a little-endian field, from the struct format rosbags unpacks it with."""
-    if base == "bool":  # struct's '?' is true for any non-zero byte: read the byte, test it
-        return np.dtype("u1")
-    unpack = getattr(primitives, f"unpack_{base}_le")
-    return np.dtype(unpack.__self__.format)
 
 
 @dataclass(frozen=True)
 class _Leaf:
-    """One column's field: a number of `base` type or a string."""
+    """One column's field: a little-endian number of `dtype`, or a string (`dtype` None)."""
 
     base: str
+    dtype: np.dtype[Any] | None
 
     @property
-    def is_string(self) -> bool:
-        return self.base in STRING_TYPES
+    def size(self) -> int:
+        """Bytes of the number, or of the string's length prefix."""
+        return 4 if self.dtype is None else self.dtype.itemsize
+
+
+def _leaf(base: str) -> _Leaf | None:
+    """The leaf for a base type, typed as rosbags unpacks it; None if left to rosbags."""
+    if base == "string":
+        return _Leaf(base, None)
+    if base == "bool":  # struct's '?' is true for any non-zero byte: read the byte, test it
+        return _Leaf(base, np.dtype("u1"))
+    unpack = getattr(primitives, f"unpack_{base}_le", None)  # none for wstring, float128
+    return None if unpack is None else _Leaf(base, np.dtype(unpack.__self__.format))
 
 
 class ColumnarDecoder:
@@ -76,13 +78,13 @@ class ColumnarDecoder:
             return None  # big-endian or unknown encapsulation: rosbags handles it
         arrays: list[pa.Array] = []
         for leaf, arrow_type, offset in zip(self._leaves, self._types, offsets, strict=True):
-            if leaf.is_string:
+            if leaf.dtype is None:
                 array = self._strings(block, offset)
                 if array is None:
                     return None
                 arrays.append(array)
             else:
-                arrays.append(self._numbers(block, leaf.base, offset, arrow_type))
+                arrays.append(self._numbers(block, leaf, offset, arrow_type))
         return arrays
 
     def _offsets(self, first: bytes) -> list[int] | None:
@@ -92,13 +94,13 @@ class ColumnarDecoder:
         pos = 0
         offsets = []
         for leaf in self._leaves:
-            size = 4 if leaf.is_string else _SIZES[leaf.base]
+            size = leaf.size
             if self._cdr:
                 pos = (pos + size - 1) & -size  # natural alignment, as rosbags aligns
             if start + pos + size > len(first):
                 return None
             offsets.append(start + pos)
-            if leaf.is_string:
+            if leaf.dtype is None:
                 chars = int.from_bytes(first[start + pos : start + pos + 4], "little")
                 if self._cdr and chars < 1:
                     return None
@@ -112,12 +114,13 @@ class ColumnarDecoder:
         return offsets if len(first) == end else None
 
     def _numbers(
-        self, block: np.ndarray[Any, Any], base: str, offset: int, arrow_type: pa.DataType
+        self, block: np.ndarray[Any, Any], leaf: _Leaf, offset: int, arrow_type: pa.DataType
     ) -> pa.Array:
-        dtype = _wire_dtype(base)
+        dtype = leaf.dtype
+        assert dtype is not None
         values = np.ascontiguousarray(block[:, offset : offset + dtype.itemsize]).view(dtype)
         values = values.reshape(-1)
-        if base == "bool":
+        if leaf.base == "bool":
             return pa.array(values != 0, type=arrow_type)
         return pa.array(values.astype(dtype.newbyteorder("="), copy=False), type=arrow_type)
 
@@ -174,9 +177,9 @@ def _collect(
 ) -> bool:
     kind, detail = desc
     if kind == Nodetype.BASE:
-        if detail[0] not in _SIZES and detail[0] != "string":
-            return False  # wstring, float128...: left to rosbags
-        leaves.append(_Leaf(detail[0]))
+        if (leaf := _leaf(detail[0])) is None:
+            return False
+        leaves.append(leaf)
         names.append(column)
         return True
     if kind == Nodetype.NAME:

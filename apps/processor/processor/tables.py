@@ -109,7 +109,12 @@ def _batch_rows(row: tuple[Any, ...]) -> int:
     values = sum(
         len(value) if isinstance(value, list | str) else getattr(value, "size", 1) for value in row
     )
-    return max(64, min(_MAX_BATCH_ROWS, _BATCH_VALUES // max(values, 1)))
+    return rows_per_batch(values)
+
+
+def rows_per_batch(values_per_row: int) -> int:
+    """At most 8 192 rows and about a million values, and at least 64 rows."""
+    return max(64, min(_MAX_BATCH_ROWS, _BATCH_VALUES // max(values_per_row, 1)))
 
 
 def open_table(
