@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from rosbags.rosbag1 import Reader as Reader1
 from rosbags.rosbag1 import Writer as Writer1
-from rosbags.typesys import Stores, get_typestore
+from rosbags.rosbag2 import Writer as Writer2
+from rosbags.typesys import Stores, get_types_from_idl, get_typestore
 
 from processor import run
 from tests.processor.helpers import BAGS, assert_cell, direct_messages, manifest, read_csv, run_cli
@@ -200,3 +201,28 @@ def test_bad_command_lines_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[
         with pytest.raises(SystemExit) as exit_info:
             run_cli(capsys, *args)
         assert exit_info.value.code == 2
+
+
+def test_type_with_a_field_rosbags_cannot_decode_is_skipped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = get_typestore(Stores.LATEST)
+    idl = "module test_msgs { module msg { struct Wide { int32 a; long double q; }; }; };"
+    store.register(get_types_from_idl(idl))
+    bag = tmp_path / "wide"
+    with Writer2(bag, version=9) as writer:
+        wide = writer.add_connection("/wide", "test_msgs/msg/Wide", typestore=store)
+        count = writer.add_connection("/count", "std_msgs/msg/UInt32", typestore=store)
+        uint32 = store.types["std_msgs/msg/UInt32"]
+        for index in range(3):
+            writer.write(wide, 10 + index, b"\x00\x01\x00\x00" + bytes(32))  # int32, pad, 16 B
+            writer.write(
+                count, 10 + index, store.serialize_cdr(uint32(data=index), "std_msgs/msg/UInt32")
+            )
+    status, _, _ = run_cli(capsys, "extract", bag, tmp_path / "out")
+    assert status == 3
+    document = manifest(tmp_path / "out" / "wide")
+    [skipped] = document["skipped"]
+    assert skipped["topic"] == "/wide" and skipped["messages"] == 3
+    assert "float128" in skipped["reason"], skipped["reason"]
+    assert [r["data"] for r in read_csv(tmp_path / "out" / "wide" / "count.csv")] == ["0", "1", "2"]
