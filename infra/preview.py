@@ -10,7 +10,9 @@ Secrets are shown as [secret].
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
 import re
 import sys
 import time
@@ -272,4 +274,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # A one-shot process, so two costs that buy it nothing go. The cyclic garbage collector: the
+    # SDK's generated modules and the program create millions of objects that live to the end,
+    # and the collector's repeated passes over them took ~0.7 s of a ~3 s run while freeing
+    # nothing (peak RSS is the same ~160 MB without it). And the interpreter's teardown of those
+    # modules (~0.5 s): the output is flushed, then the process ends at once.
+    gc.disable()
+    try:
+        status = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # `... | head`: the reader stopped reading; say nothing more
+        status = 128 + 13  # what a shell reports for a process ended by SIGPIPE
+    sys.stderr.flush()
+    os._exit(status)

@@ -147,3 +147,25 @@ def test_make_preview_json_prints_only_json() -> None:
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     assert document["stack"] == "dev"
+
+
+@pytest.mark.slow
+def test_a_reader_that_stops_early_gets_no_traceback() -> None:
+    """`make preview | head`: the reader has gone before the tree is written (its end of the
+    pipe is closed first, so the write fails whatever the pipe's buffer size)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "infra.preview", "--stack", "dev"],
+            cwd=REPO_ROOT,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 141
