@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 from azure.core.credentials import TokenCredential
-from azure.core.pipeline.policies import RetryPolicy
 from azure.identity import DefaultAzureCredential
 
 from infra.offline import REPO_ROOT
@@ -46,7 +45,9 @@ AZ_EXPIRED = (
 
 
 @pytest.fixture
-def bare_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def bare_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_retry_backoff: None
+) -> Path:
     """No Azure sign-in of any kind; returns the (empty) directory that is the whole PATH."""
     for name in list(os.environ):
         if name.startswith(("AZURE_", "IDENTITY_", "MSI_", "ARM_")) or name.endswith("_PROXY"):
@@ -60,8 +61,6 @@ def bare_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("PATH", str(bin_dir))
     monkeypatch.setenv("AZURE_CONFIG_DIR", str(home / ".azure"))
-    # The SDK's own retry counts, without their exponential back-off (up to 4.8 s per call).
-    monkeypatch.setattr(RetryPolicy, "get_backoff_time", lambda self, settings: 0)
     return bin_dir
 
 

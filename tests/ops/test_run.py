@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import trustme
-from azure.core.pipeline.policies import RetryPolicy
 
 from ops.cli import main
 from orchestrator.adf import outputs_document
@@ -369,15 +368,10 @@ def test_a_batch_403_names_the_missing_role_and_keeps_following_the_pipeline(
 @pytest.mark.parametrize(
     "fake", [with_batch_fault(SUCCESS, dataclasses.replace(BATCH_BUSY, times=8))], indirect=True
 )
+@pytest.mark.usefixtures("no_retry_backoff")
 def test_a_batch_5xx_is_retried_then_reported_and_the_run_is_still_followed(
-    fake: FakeAzure,
-    credential: RecordingCredential,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    fake: FakeAzure, credential: RecordingCredential, tmp_path: Path
 ) -> None:
-    # The SDK's own retry count (3 status retries), without its 0.8 s exponential back-off.
-    monkeypatch.setattr(RetryPolicy, "get_backoff_time", lambda self, settings: 0)
-
     code, out, err = run_ops(fake, credential, tmp_path)
 
     assert code == 0, err + out
@@ -392,14 +386,10 @@ def test_a_batch_5xx_is_retried_then_reported_and_the_run_is_still_followed(
 
 
 @pytest.mark.parametrize("fake", [dataclasses.replace(SUCCESS, pipeline_run_busy=8)], indirect=True)
+@pytest.mark.usefixtures("no_retry_backoff")
 def test_data_factory_5xx_while_following_is_retried_not_fatal(
-    fake: FakeAzure,
-    credential: RecordingCredential,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    fake: FakeAzure, credential: RecordingCredential, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(RetryPolicy, "get_backoff_time", lambda self, settings: 0)
-
     code, out, err = run_ops(fake, credential, tmp_path)
 
     assert code == 0, err + out
