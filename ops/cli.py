@@ -4,15 +4,17 @@ sync with Pulumi.yaml."""
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from typing import TextIO
 
 from azure.core.credentials import TokenCredential
-from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
+from azure.core.exceptions import AzureError
 
 from ops import config_reference
+from ops.azure_errors import CredentialSetupError, Scope, explain
 from ops.stack_outputs import STACK_OUTPUTS_ENV, StackOutputsError, load_stack_outputs
 
 ARM_ENDPOINT_ENV = "AZURE_RESOURCE_MANAGER_ENDPOINT"
@@ -116,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print the summary as JSON (progress stays on stderr)"
     )
     run.add_argument(
+        "--verbose",
+        action="store_true",
+        help="on an Azure error, also print the SDKs' full text (every credential tried, the "
+        "service's error body) after the one-line cause",
+    )
+    run.add_argument(
         "--arm-endpoint",
         default=os.environ.get(ARM_ENDPOINT_ENV) or None,
         metavar="URL",
@@ -173,17 +181,25 @@ def main(
         min_bags=args.min_bags,
         arm_endpoint=args.arm_endpoint,
     )
+    # azure-identity logs every credential it tried as a WARNING; with no logging configured,
+    # Python prints that to stderr (logging.lastResort), a page before our one line. --verbose
+    # prints it (and the full error) on purpose instead.
+    _quiet_azure_logging(verbose=args.verbose)
+    scope = Scope(factory=outputs.data_factory_name, batch_account=outputs.batch_account_name)
     try:
         return EXIT_OK if run_pipeline(outputs, request, credential, out, err) else EXIT_FAILED
-    except ClientAuthenticationError as error:
-        print(
-            f"ops run: cannot get an Azure token ({error.message.splitlines()[0]}): "
-            "run `az login` (or azure/login in CI) as someone with Data Factory Contributor on "
-            "the factory and Azure Batch Job Submitter on the Batch account",
-            file=err,
-        )
-    except HttpResponseError as error:
-        print(f"ops run: Azure refused the request: {error.message}", file=err)
+    except (AzureError, CredentialSetupError) as error:
+        print(f"ops run: {explain(error, scope)}", file=err)
+        if args.verbose:
+            print(f"(full text: {error})", file=err)
     except KeyboardInterrupt:
         return 130  # the conventional status after Ctrl-C; the run id was printed above
     return EXIT_FAILED
+
+
+def _quiet_azure_logging(*, verbose: bool) -> None:
+    azure_logger = logging.getLogger("azure")
+    if verbose:
+        logging.basicConfig(level=logging.WARNING, format="%(name)s: %(message)s")
+    elif not azure_logger.handlers:
+        azure_logger.addHandler(logging.NullHandler())  # counts as handled: no lastResort

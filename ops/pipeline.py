@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from azure.batch import BatchClient
@@ -14,11 +14,17 @@ from azure.batch import BatchClient
 # azure-batch 15.1 does not export this model, yet terminating a job without it sends no body
 # and fails client-side ("No value for given attribute" for the content type).
 from azure.batch.models._models import BatchJobTerminateOptions
-from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.mgmt.datafactory import DataFactoryManagementClient
 from azure.mgmt.datafactory.models import ActivityRun, RunFilterParameters
 
-from ops.progress import ProgressPrinter
+from ops.azure_errors import BATCH_ROLE, error_label
+from ops.progress import ProgressPrinter, clock_text
 from ops.run_state import (
     PIPELINE_TERMINAL,
     ActivityError,
@@ -26,6 +32,7 @@ from ops.run_state import (
     RunResult,
     Snapshot,
     TaskCounts,
+    TasksUnknown,
     Verdict,
 )
 from ops.stack_outputs import StackOutputs
@@ -55,6 +62,9 @@ class PipelineRunner:
     progress: ProgressPrinter
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    # Set once Batch has refused the caller (403/401): no role appears mid-run, so stop asking.
+    _batch_refusal: TasksUnknown | None = field(default=None, init=False)
+    _notes: list[str] = field(default_factory=list, init=False)
 
     def start(self, parameters: dict[str, str]) -> str:
         response = self.factory.pipelines.create_run(
@@ -75,17 +85,36 @@ class PipelineRunner:
         # Activity runs are queried by a "last updated" window: open it wide around this command.
         window_start = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
         job_id = job_id_for_run(run_id)
+        known_counts: TaskCounts | None = None
         while True:
-            run = self.factory.pipeline_runs.get(
-                self.outputs.resource_group_name, self.outputs.data_factory_name, run_id
-            )
+            try:
+                run = self.factory.pipeline_runs.get(
+                    self.outputs.resource_group_name, self.outputs.data_factory_name, run_id
+                )
+                activities = self._activities(run_id, window_start)
+            except (HttpResponseError, ServiceRequestError, ServiceResponseError) as error:
+                if not _transient(error):
+                    raise
+                # The SDK has already retried this call; the run goes on regardless, so ask
+                # again on the next poll rather than give up on a run that may well succeed.
+                self.progress.note(
+                    f"[{clock_text(self.clock() - started)}] Data Factory did not answer "
+                    f"({error_label(error)}): asking again"
+                )
+                if self.clock() >= deadline:
+                    raise
+                self.sleep(min(options.poll_seconds, max(deadline - self.clock(), 0)))
+                continue
             status = run.status or "Unknown"
+            tasks = self._task_counts(job_id)
+            if isinstance(tasks, TaskCounts):
+                known_counts = tasks
             snapshot = Snapshot(
                 elapsed_seconds=self.clock() - started,
                 pipeline_status=status,
-                activities=self._activities(run_id, window_start),
+                activities=activities,
                 job_id=job_id,
-                tasks=self._task_counts(job_id),
+                tasks=tasks,
             )
             self.progress.update(snapshot)
             result = RunResult(
@@ -97,7 +126,8 @@ class PipelineRunner:
                 parameters=parameters,
                 job_id=_job_id_reported(snapshot.activities) or job_id,
                 activities=snapshot.activities,
-                tasks=snapshot.tasks,
+                tasks=known_counts,
+                notes=list(self._notes),
             )
             if status in PIPELINE_TERMINAL:
                 if run.duration_in_ms is not None:
@@ -132,11 +162,21 @@ class PipelineRunner:
             filters.continuation_token = page.continuation_token
         return tuple(_activity_state(run) for run in runs)
 
-    def _task_counts(self, job_id: str) -> TaskCounts | None:
+    def _task_counts(self, job_id: str) -> TaskCounts | TasksUnknown | None:
+        """The job's task counts; None before the orchestrator has created the job. Batch's
+        refusals and outages only cost the counts: the pipeline is still followed through ADF."""
+        if self._batch_refusal is not None:
+            return self._batch_refusal
         try:
             result = self.batch.get_job_task_counts(job_id)
         except ResourceNotFoundError:
             return None  # the orchestrator has not created the job yet
+        except HttpResponseError as error:
+            if error.status_code in (401, 403):
+                return self._refused(error)
+            return TasksUnknown(f"Batch {error_label(error)}, retrying")
+        except (ServiceRequestError, ServiceResponseError):
+            return TasksUnknown("Batch unreachable, retrying")
         counts = result.task_counts
         return TaskCounts(
             active=counts.active,
@@ -144,6 +184,19 @@ class PipelineRunner:
             succeeded=counts.succeeded,
             failed=counts.failed,
         )
+
+    def _refused(self, error: HttpResponseError) -> TasksUnknown:
+        label = error_label(error)
+        account = self.outputs.batch_account_name
+        self.progress.note(
+            f"ops run: Batch refused to show the job's task counts ({label}): grant the caller "
+            f"{BATCH_ROLE} on the Batch account {account}; following the pipeline without them"
+        )
+        self._notes.append(
+            f"task counts unavailable: Batch answered {label} (grant {BATCH_ROLE} on {account})"
+        )
+        self._batch_refusal = TasksUnknown(f"Batch {label}")
+        return self._batch_refusal
 
     def _stop(self, run_id: str, job_id: str) -> list[str]:
         notes: list[str] = []
@@ -197,6 +250,14 @@ def _job_id_reported(activities: tuple[ActivityState, ...]) -> str | None:
         if isinstance(custom, dict) and isinstance(custom.get("jobId"), str):
             return custom["jobId"]
     return None
+
+
+def _transient(error: HttpResponseError | ServiceRequestError | ServiceResponseError) -> bool:
+    """What azure-core's RetryPolicy itself treats as worth retrying: no answer, 408, 429, 5xx."""
+    if not isinstance(error, HttpResponseError):
+        return True
+    status = error.status_code or 0
+    return status in (408, 429) or status >= 500
 
 
 def _reason(error: HttpResponseError) -> str:

@@ -7,9 +7,11 @@ from typing import TextIO
 
 from azure.batch import BatchClient
 from azure.core.credentials import TokenCredential
+from azure.core.exceptions import AzureError
 from azure.identity import DefaultAzureCredential
 from azure.mgmt.datafactory import DataFactoryManagementClient
 
+from ops.azure_errors import CredentialSetupError
 from ops.cloud import cloud_endpoints
 from ops.pipeline import FollowOptions, PipelineRunner
 from ops.progress import ProgressPrinter
@@ -38,7 +40,7 @@ def run_pipeline(
 ) -> bool:
     """True when the pipeline run succeeded."""
     cloud = cloud_endpoints(request.arm_endpoint)
-    credential = credential or DefaultAzureCredential()
+    credential = credential or _default_credential()
     factory = DataFactoryManagementClient(
         credential,
         outputs.subscription_id,
@@ -67,11 +69,10 @@ def run_pipeline(
                 ),
             )
         except KeyboardInterrupt:
-            progress.note(
-                f"Interrupted: pipeline run {run_id} goes on. Cancel it with `az datafactory "
-                f"pipeline-run cancel --factory-name {outputs.data_factory_name} "
-                f"--resource-group {outputs.resource_group_name} --run-id {run_id}`."
-            )
+            progress.note(f"Interrupted: {_goes_on(outputs, run_id)}")
+            raise
+        except AzureError:
+            progress.note(f"Stopped following: {_goes_on(outputs, run_id)}")
             raise
     if result.ok and request.min_bags:
         extracted = extracted_bags(result.custom_output)
@@ -84,3 +85,18 @@ def run_pipeline(
     render = summary_json if request.as_json else render_summary
     print(render(result, outputs, cloud), file=stdout, flush=True)
     return result.ok
+
+
+def _goes_on(outputs: StackOutputs, run_id: str) -> str:
+    return (
+        f"pipeline run {run_id} goes on. Cancel it with `az datafactory pipeline-run cancel "
+        f"--factory-name {outputs.data_factory_name} --resource-group "
+        f"{outputs.resource_group_name} --run-id {run_id}`."
+    )
+
+
+def _default_credential() -> TokenCredential:
+    try:
+        return DefaultAzureCredential()
+    except ValueError as error:  # e.g. an AZURE_TOKEN_CREDENTIALS value it does not know
+        raise CredentialSetupError(str(error)) from error

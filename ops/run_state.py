@@ -39,6 +39,16 @@ class TaskCounts:
 
 
 @dataclass(frozen=True)
+class TasksUnknown:
+    """Batch did not give the task counts on this poll (refused, busy, or unreachable)."""
+
+    reason: str  # e.g. "Batch 503 ServerBusy, retrying"
+
+    def describe(self) -> str:
+        return f"tasks unknown ({self.reason})"
+
+
+@dataclass(frozen=True)
 class ActivityError:
     code: str
     message: str
@@ -66,7 +76,7 @@ class Snapshot:
     pipeline_status: str
     activities: tuple[ActivityState, ...]
     job_id: str
-    tasks: TaskCounts | None  # None until the orchestrator has created the job
+    tasks: TaskCounts | TasksUnknown | None  # None until the orchestrator has created the job
 
     def key(self) -> tuple[object, ...]:
         """What counts as a change worth a new progress line (not the clock)."""

@@ -4,6 +4,8 @@ query, and Batch's job task counts, job get and job terminate.
 
 A run follows a scripted list of phases; each pipeline-run GET moves one phase on (the last phase
 holds), so a test decides exactly what `ops run` sees on each poll. Every request is recorded.
+Batch can be told to refuse its data-plane calls (`BatchFault`) as the real service does: a 403 for
+a caller without a data role, a 5xx when it is busy, each with Batch's own error body.
 """
 
 from __future__ import annotations
@@ -39,6 +41,57 @@ class Phase:
     task_counts: dict[str, int] | None = None  # None: the Batch job does not exist yet
 
 
+@dataclass(frozen=True)
+class BatchFault:
+    """Batch answering `status` with its documented error body instead of the real answer.
+
+    The body shape (`code`, `message.lang`/`message.value`, `values`) is Batch's own:
+    learn.microsoft.com/rest/api/batchservice/batch-status-and-error-codes ("API operations may
+    also return additional error information"), and what azure-batch 15.x deserializes into
+    `azure.batch.models.BatchError` (models/_models.py, class BatchError).
+    """
+
+    status: int
+    code: str
+    message: str
+    times: int | None = None  # answer this many requests so, then recover; None: every request
+
+    def body(self) -> dict[str, Any]:
+        return {
+            "odata.metadata": "https://batchrosbagdev.westeurope.batch.azure.com/$metadata"
+            "#Microsoft.Azure.Batch.Protocol.Entities.Container.errors/@Element",
+            "code": self.code,
+            "message": {
+                "lang": "en-US",
+                "value": f"{self.message}\nRequestId:5c4f2a8e-0000-4000-8000-000000000000"
+                "\nTime:2026-11-24T22:01:00.0000000Z",
+            },
+        }
+
+
+# A caller signed in with Entra ID but holding no Batch data role on the account: Batch's RBAC
+# refuses the data action (Microsoft.Batch/batchAccounts/jobs/read) with 403. The roles that grant
+# it (dataActions Microsoft.Batch/batchAccounts/jobs/*) are Azure Batch Job Submitter, Azure Batch
+# Data Contributor and Azure Batch Account Contributor
+# (learn.microsoft.com/azure/role-based-access-control/built-in-roles/compute). The code is one of
+# Batch's documented 403 codes (learn.microsoft.com/dotnet/api/azure.compute.batch.batcherrorcode
+# .insufficientaccountpermissions); which 403 code the RBAC check itself sends is not documented,
+# so ops keys off the status alone (docs/azure-behaviour.md, Batch data plane).
+BATCH_FORBIDDEN = BatchFault(
+    403,
+    "InsufficientAccountPermissions",
+    "The account being accessed does not have sufficient permissions to execute this operation.",
+)
+# Batch busy: 503 ServerBusy (learn.microsoft.com/dotnet/api/azure.compute.batch.batcherrorcode
+# .serverbusy, "the Batch service is busy"). azure-core's RetryPolicy retries 500/502/503/504 three
+# times itself (azure/core/pipeline/policies/_retry.py, _RETRY_CODES) before raising.
+BATCH_BUSY = BatchFault(
+    503,
+    "ServerBusy",
+    "The server is currently unable to receive requests. Please retry your request.",
+)
+
+
 @dataclass
 class Scenario:
     phases: list[Phase]
@@ -47,6 +100,10 @@ class Scenario:
     pipeline_message: str = ""
     duration_ms: int = 252_000
     refuse_create_run: bool = False  # answer createRun as ARM does without the role
+    batch_fault: BatchFault | None = None  # how Batch answers its data-plane calls
+    # Answer this many pipeline-run GETs with 503 first, and then every one with 403 if set.
+    pipeline_run_busy: int = 0
+    pipeline_run_forbidden: bool = False
 
 
 @dataclass(frozen=True)
@@ -66,6 +123,8 @@ class FakeAzure:
     polls: int = 0
     cancelled: bool = False
     terminated_jobs: list[str] = field(default_factory=list)
+    batch_faults_answered: int = 0
+    pipeline_run_faults_answered: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def phase(self) -> Phase:
@@ -123,19 +182,32 @@ def _handler(fake: FakeAzure) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def _arm_error(code: str, message: str) -> dict[str, Any]:
+    """ARM's error body: github.com/Azure/azure-resource-manager-rpc, v1.0/common-api-details.md
+    ("Error Response Content": `error.code`, `error.message`)."""
+    return {"error": {"code": code, "message": message}}
+
+
 def _route(fake: FakeAzure, method: str, path: str, body: Any) -> tuple[int, Any]:
     scenario = fake.scenario
     if method == "POST" and re.fullmatch(_FACTORY + r"/pipelines/[^/]+/createRun", path):
         if scenario.refuse_create_run:
-            return 403, {
-                "error": {
-                    "code": "AuthorizationFailed",
-                    "message": "The client 'ci' does not have authorization to perform action "
-                    "'Microsoft.DataFactory/factories/pipelines/createrun/action'.",
-                }
-            }
+            return 403, _arm_error(
+                "AuthorizationFailed",
+                "The client 'ci' does not have authorization to perform action "
+                "'Microsoft.DataFactory/factories/pipelines/createrun/action'.",
+            )
         return 200, {"runId": RUN_ID}
     if method == "GET" and re.fullmatch(_FACTORY + f"/pipelineruns/{RUN_ID}", path):
+        if fake.pipeline_run_faults_answered < scenario.pipeline_run_busy:
+            fake.pipeline_run_faults_answered += 1
+            return 503, _arm_error("ServiceUnavailable", "The service is temporarily unavailable.")
+        if scenario.pipeline_run_forbidden:
+            return 403, _arm_error(
+                "AuthorizationFailed",
+                "The client 'ci' does not have authorization to perform action "
+                "'Microsoft.DataFactory/factories/pipelineruns/read'.",
+            )
         fake.polls += 1
         status = "Cancelled" if fake.cancelled else fake.phase().pipeline_status
         ended = status in ("Succeeded", "Failed", "Cancelled")
@@ -174,6 +246,10 @@ def _route(fake: FakeAzure, method: str, path: str, body: Any) -> tuple[int, Any
         fake.cancelled = True
         return 200, None
     job = re.fullmatch(r"/jobs/(?P<job>[^/]+)(?P<rest>/taskcounts|/terminate)?", path)
+    fault = scenario.batch_fault
+    if job and fault and (fault.times is None or fake.batch_faults_answered < fault.times):
+        fake.batch_faults_answered += 1
+        return fault.status, fault.body()
     if job:
         counts = fake.phase().task_counts
         if counts is None:

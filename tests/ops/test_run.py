@@ -3,6 +3,7 @@ real azure-mgmt-datafactory and azure-batch clients, the real CLI, only the serv
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from collections.abc import Iterator
@@ -16,7 +17,16 @@ from ops.cli import main
 from orchestrator.adf import outputs_document
 from orchestrator.ids import job_id_for_run
 from orchestrator.outcome import BagResult, BagStatus, OutputCounts, TaskOutcome
-from tests.ops.fake_azure import RUN_ID, FakeAzure, Phase, Scenario, serve_fake_azure
+from tests.ops.fake_azure import (
+    BATCH_BUSY,
+    BATCH_FORBIDDEN,
+    RUN_ID,
+    BatchFault,
+    FakeAzure,
+    Phase,
+    Scenario,
+    serve_fake_azure,
+)
 from tests.ops.helpers import RecordingCredential, stack_outputs
 
 STDOUT_URL = "https://stbatchrosbagdev.blob.core.windows.net/adfjobs/c0ffee/output/stdout.txt"
@@ -319,6 +329,91 @@ def test_a_refused_start_exits_1_with_azures_reason(
 
     assert code == 1
     assert out == ""
-    assert err.startswith("ops run: Azure refused the request: (AuthorizationFailed)")
-    assert "pipelines/createrun/action" in err
+    assert err.splitlines() == [
+        "ops run: Azure refused the request (403 AuthorizationFailed) "
+        "(Microsoft.DataFactory/factories/pipelines/createrun/action): grant the caller "
+        "Data Factory Contributor on the factory adf-rosbag-dev"
+    ]  # one line: the cause and the fix
     assert fake.paths("GET") == []  # nothing followed after a run that never started
+
+
+def with_batch_fault(scenario: Scenario, fault: BatchFault) -> Scenario:
+    return dataclasses.replace(scenario, batch_fault=fault)
+
+
+@pytest.mark.parametrize("fake", [with_batch_fault(SUCCESS, BATCH_FORBIDDEN)], indirect=True)
+def test_a_batch_403_names_the_missing_role_and_keeps_following_the_pipeline(
+    fake: FakeAzure, credential: RecordingCredential, tmp_path: Path
+) -> None:
+    code, out, err = run_ops(fake, credential, tmp_path)
+
+    assert code == 0, err + out  # the pipeline succeeded: that is the verdict
+    assert "Traceback" not in err
+    advice = [line for line in err.splitlines() if "Azure Batch Job Submitter" in line]
+    assert advice == [
+        "ops run: Batch refused to show the job's task counts "
+        "(403 InsufficientAccountPermissions): grant the caller Azure Batch Job Submitter on "
+        "the Batch account batchrosbagdev; following the pipeline without them"
+    ]  # once, not on every poll
+    progress = [line.split("] ", 1)[1] for line in err.splitlines() if line.startswith("[")]
+    assert progress[-1].split(" | ") == [
+        "pipeline Succeeded", "extract-bags Succeeded",
+        "tasks unknown (Batch 403 InsufficientAccountPermissions)",
+    ]  # fmt: skip
+    assert f"Pipeline run {RUN_ID} succeeded after 0:04:12" in out
+    assert "note        task counts unavailable: Batch answered 403" in out
+    assert "raw/jackal-imu-odom.bag" in out  # the bag report still comes from ADF
+
+
+@pytest.mark.parametrize(
+    "fake", [with_batch_fault(SUCCESS, dataclasses.replace(BATCH_BUSY, times=8))], indirect=True
+)
+@pytest.mark.usefixtures("no_retry_backoff")
+def test_a_batch_5xx_is_retried_then_reported_and_the_run_is_still_followed(
+    fake: FakeAzure, credential: RecordingCredential, tmp_path: Path
+) -> None:
+    code, out, err = run_ops(fake, credential, tmp_path)
+
+    assert code == 0, err + out
+    assert "Traceback" not in err
+    progress = [line.split("] ", 1)[1] for line in err.splitlines() if line.startswith("[")]
+    busy = "tasks unknown (Batch 503 ServerBusy, retrying)"
+    unknown = [line for line in progress if busy in line]
+    assert unknown, progress
+    assert progress[-1].endswith("tasks 4/4 done (0 failed), 0 running, 0 waiting")
+    assert fake.batch_faults_answered == 8  # two polls' worth of the SDK's four attempts
+    assert f"Batch job   {JOB_ID}: tasks 4/4 done (0 failed)" in out
+
+
+@pytest.mark.parametrize("fake", [dataclasses.replace(SUCCESS, pipeline_run_busy=8)], indirect=True)
+@pytest.mark.usefixtures("no_retry_backoff")
+def test_data_factory_5xx_while_following_is_retried_not_fatal(
+    fake: FakeAzure, credential: RecordingCredential, tmp_path: Path
+) -> None:
+    code, out, err = run_ops(fake, credential, tmp_path)
+
+    assert code == 0, err + out
+    waits = [line for line in err.splitlines() if "Data Factory did not answer" in line]
+    assert len(waits) == 2  # two polls' worth of the SDK's four attempts
+    assert waits[0].endswith("Data Factory did not answer (503 ServiceUnavailable): asking again")
+    assert f"Pipeline run {RUN_ID} succeeded" in out
+
+
+@pytest.mark.parametrize(
+    "fake", [dataclasses.replace(SUCCESS, pipeline_run_forbidden=True)], indirect=True
+)
+def test_losing_read_access_after_the_start_says_the_run_goes_on(
+    fake: FakeAzure, credential: RecordingCredential, tmp_path: Path
+) -> None:
+    code, out, err = run_ops(fake, credential, tmp_path)
+
+    assert code == 1
+    assert out == ""
+    assert err.splitlines()[1:] == [
+        f"Stopped following: pipeline run {RUN_ID} goes on. Cancel it with `az datafactory "
+        f"pipeline-run cancel --factory-name adf-rosbag-dev --resource-group rg-rosbag-dev "
+        f"--run-id {RUN_ID}`.",
+        "ops run: Azure refused the request (403 AuthorizationFailed) "
+        "(Microsoft.DataFactory/factories/pipelineruns/read): grant the caller "
+        "Data Factory Contributor on the factory adf-rosbag-dev",
+    ]
