@@ -25,6 +25,8 @@ PROJECT = "rosbag-batch"
 NFS_SKUS = ("Standard_LRS", "Standard_ZRS")
 SCHEDULE_FREQUENCIES = ("Minute", "Hour", "Day", "Week", "Month")
 IMAGE_BUILDERS = ("acr", "docker")
+# The kinds of principal a deployer can be; "" = work it out from the deployer's sign-in.
+DEPLOYER_PRINCIPAL_TYPES = ("", "User", "ServicePrincipal")
 # Docker's default bridge: a VNet overlapping it breaks container networking on the nodes.
 DOCKER_BRIDGE = ipaddress.ip_network("172.17.0.0/16")
 # Ranges a storage account IP rule refuses (private, shared, loopback, link-local, multicast).
@@ -79,6 +81,7 @@ class StackConfig:
     execution_max_nodes: int = 4
     execution_task_slots_per_node: int = 4
     image_builder: str = "acr"
+    deployer_principal_type: str = ""
     schedule_frequency: str = ""
     schedule_interval: int = 1
     schedule_start_time: str = ""
@@ -193,6 +196,12 @@ class StackConfig:
                 "imageBuilder",
                 f"{self.image_builder!r} is not a builder; expected one of "
                 + ", ".join(IMAGE_BUILDERS),
+            )
+        if self.deployer_principal_type not in DEPLOYER_PRINCIPAL_TYPES:
+            raise ConfigError(
+                "deployerPrincipalType",
+                f"{self.deployer_principal_type!r} is not a principal type; expected User, "
+                "ServicePrincipal, or empty to detect it from the sign-in",
             )
         self._validate_schedule()
 

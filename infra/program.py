@@ -14,7 +14,12 @@ import pulumi
 from pulumi_azure_native import authorization, resources
 
 from infra import naming
-from infra.components.access import AccessGrants, AccessGrantsArgs, Grant
+from infra.components.access import (
+    AccessGrants,
+    AccessGrantsArgs,
+    Grant,
+    deployer_principal_type,
+)
 from infra.components.artifacts import Artifacts, ArtifactsArgs
 from infra.components.batch import (
     BatchAccount,
@@ -210,6 +215,28 @@ def main() -> None:
         ),
     )
 
+    # The deployer uploads the orchestrator package with its own Entra ID token: in
+    # BatchAccountManagedIdentity mode the upload URL Batch returns carries no SAS
+    # (docs/azure-behaviour.md, "Batch management plane").
+    deployer_access = AccessGrants(
+        "deployer-access",
+        AccessGrantsArgs(
+            principal_id=client.object_id,
+            principal_type=client.client_id.apply(
+                lambda app: deployer_principal_type(app, config.deployer_principal_type)
+            ),
+            subscription_id=client.subscription_id,
+            grants=[
+                Grant(
+                    "batch-storage-blob",
+                    "Storage Blob Data Contributor",
+                    batch_storage.account_id,
+                    "pulumi up uploads the orchestrator package to auto-storage with Entra ID",
+                ),
+            ],
+        ),
+    )
+
     # The code this checkout ships, rebuilt only when its sources change (infra/dynamic/).
     artifacts = Artifacts(
         "artifacts",
@@ -220,6 +247,7 @@ def main() -> None:
             registry_login_server=registry.login_server,
             batch_account_name=account.name,
             image_builder=config.image_builder,
+            package_depends_on=list(deployer_access.assignments.values()),
         ),
     )
 

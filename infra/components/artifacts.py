@@ -40,6 +40,9 @@ class ArtifactsArgs:
     # changed (Pulumi's `replace_with`; without them, see docs/dynamic-providers.md).
     registry_resource: pulumi.Resource | None = None
     batch_account_resource: pulumi.Resource | None = None
+    # What the package upload needs first: the deployer's blob role on the auto-storage account
+    # (the upload URL carries no SAS in BatchAccountManagedIdentity mode).
+    package_depends_on: Sequence[pulumi.Resource] = ()
 
 
 class Artifacts(pulumi.ComponentResource):
@@ -58,13 +61,18 @@ class Artifacts(pulumi.ComponentResource):
     ) -> None:
         super().__init__("rosbag:artifacts:Artifacts", name, None, opts)
 
-        def child(replaced_with: pulumi.Resource | None) -> pulumi.ResourceOptions:
+        def child(
+            replaced_with: pulumi.Resource | None, depends_on: Sequence[pulumi.Resource] = ()
+        ) -> pulumi.ResourceOptions:
             if replaced_with is None:
-                return pulumi.ResourceOptions(parent=self)
+                return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on))
             # Delete first: the old resource names the same registry or account as the new one,
             # so deleting it after the new one was made would remove what was just published.
             return pulumi.ResourceOptions(
-                parent=self, replace_with=[replaced_with], delete_before_replace=True
+                parent=self,
+                depends_on=list(depends_on),
+                replace_with=[replaced_with],
+                delete_before_replace=True,
             )
 
         self.processor_image_build = ProcessorImage(
@@ -90,7 +98,7 @@ class Artifacts(pulumi.ComponentResource):
                 app_id=args.orchestrator_app_id,
                 keep_previous=args.keep_previous_packages,
             ),
-            child(args.batch_account_resource),
+            child(args.batch_account_resource, args.package_depends_on),
         )
         self.processor_image = self.processor_image_build.image
         self.orchestrator_app_id = args.orchestrator_app_id

@@ -11,6 +11,10 @@ loopback fake:
   scope is `<endpoint>/.default`.
 - otherwise `ARM_ENVIRONMENT` (the variable azure-native reads: `public`, `usgovernment`,
   `china`), and otherwise the Azure SDK's own `AZURE_SDK_CLOUD_CONF` (public cloud by default).
+
+Blob uploads go to URLs that Azure hands out. Some carry a SAS (ACR's build-source upload URL);
+some do not (a Batch application package's URL when auto-storage uses the Batch account's managed
+identity): those are reached with the deployer's own Entra ID token (`blob_client`).
 """
 
 from __future__ import annotations
@@ -20,9 +24,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
-from typing import Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from urllib.parse import parse_qs, urlsplit
 
 import pulumi
+
+if TYPE_CHECKING:
+    from azure.storage.blob import BlobClient
 
 # Pulumi's marker for a value not known during preview (pulumi.runtime.rpc.UNKNOWN).
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
@@ -71,6 +79,30 @@ def management_client(factory: Callable[..., ClientT], subscription_id: str) -> 
             yield client
         finally:
             client.close()
+
+
+def carries_sas(url: str) -> bool:
+    """Whether a blob URL authorizes itself: a SAS always carries its signature (`sig`)."""
+    return "sig" in parse_qs(urlsplit(url).query)
+
+
+@contextmanager
+def blob_client(url: str) -> Iterator[BlobClient]:
+    """A client for the blob at `url`: through its SAS if it has one, otherwise with the
+    deployer's Entra ID token (DefaultAzureCredential), which needs a blob data role there."""
+    from azure.storage.blob import BlobClient
+
+    if carries_sas(url):
+        with BlobClient.from_blob_url(url) as client:
+            yield client
+        return
+    from azure.identity import DefaultAzureCredential
+
+    with (
+        DefaultAzureCredential() as credential,
+        BlobClient.from_blob_url(url, credential=credential) as client,
+    ):
+        yield client
 
 
 def is_unknown(value: object) -> bool:

@@ -1,9 +1,12 @@
 """The orchestrator as a Batch application package, published only when its content hash changes.
 
-Publishing a version (AZURE-CHECKLIST.md §4): the application (allowUpdates) → package version
-create, which returns the upload URL (newer API versions return `storageUrl` only from this PUT) →
-upload the zip and check the stored size (a known CLI bug uploaded a path instead of the zip) →
-activate → make it the default version. The default moves only after activation succeeded, so a
+Publishing a version (docs/azure-behaviour.md, "Batch management plane"): the application
+(allowUpdates) → package version create, which returns the upload URL (newer API versions return
+`storageUrl` only from this PUT) → upload the zip and check the stored size (a known CLI bug
+uploaded a path instead of the zip) → activate → make it the default version. With auto-storage in
+`BatchAccountManagedIdentity` mode the URL carries no SAS, so the upload authenticates with the
+deployer's Entra ID token: the deployer needs Storage Blob Data Contributor on the auto-storage
+account (the program grants it). The default moves only after activation succeeded, so a
 failed upload or activation leaves the previous default in place (and removes the half-made
 version). The last `keep_previous` versions stay for rollback and for nodes still using them;
 older versions this resource published are deleted, and delete removes all of them.
@@ -23,7 +26,14 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
 from infra.dynamic import _package
-from infra.dynamic._azure import management_client, progress, text
+from infra.dynamic._azure import (
+    blob_client,
+    carries_sas,
+    management_client,
+    progress,
+    text,
+    wait_for,
+)
 from infra.dynamic._props import changed_keys, inputs_of
 from infra.naming import ORCHESTRATOR_APP_ID
 
@@ -107,7 +117,6 @@ def _publish(client: BatchManagementClient, acct: _Account, version: str, zip_pa
     """Create, upload and activate `version`; on failure remove what this call created."""
     from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
     from azure.mgmt.batch.models import ActivateApplicationPackageParameters
-    from azure.storage.blob import BlobClient
 
     args = (acct.resource_group, acct.name, acct.app_id, version)
     try:
@@ -127,10 +136,7 @@ def _publish(client: BatchManagementClient, acct: _Account, version: str, zip_pa
             raise PublishError(f"Batch returned no upload URL for {acct.app_id} {version}")
         size = zip_path.stat().st_size
         progress(f"uploading {acct.app_id} {version} ({size:,} bytes)")
-        blob = BlobClient.from_blob_url(package.storage_url)
-        with zip_path.open("rb") as data:
-            blob.upload_blob(data, overwrite=True, length=size)
-        stored = blob.get_blob_properties().size
+        stored = upload_file(package.storage_url, zip_path)
         if stored != size:
             raise PublishError(
                 f"uploaded {acct.app_id} {version} but the stored blob has {stored} bytes, "
@@ -139,12 +145,65 @@ def _publish(client: BatchManagementClient, acct: _Account, version: str, zip_pa
         client.application_package.activate(
             *args, parameters=ActivateApplicationPackageParameters(format="zip")
         )
-    except (HttpResponseError, PublishError) as error:
+    except (HttpResponseError, PublishError, TimeoutError) as error:
         _delete_version(client, acct, version)
         raise PublishError(
             f"publishing {acct.app_id} {version} failed; the default version is unchanged. "
             f"Cause: {error}"
         ) from error
+
+
+# Azure's codes for "authenticated, but no role allows this yet": a role assignment made moments
+# ago by the same `pulumi up` can take minutes to apply (learn.microsoft.com/azure/
+# role-based-access-control/troubleshooting, "Role assignment changes are not being detected").
+_NOT_YET_AUTHORIZED = frozenset({"AuthorizationPermissionMismatch", "AuthorizationFailure"})
+ROLE_PROPAGATION_SECONDS = 600.0
+ROLE_RETRY_SECONDS = 15.0
+
+
+def upload_file(
+    url: str,
+    path: Path,
+    *,
+    wait_seconds: float = ROLE_PROPAGATION_SECONDS,
+    retry_seconds: float = ROLE_RETRY_SECONDS,
+) -> int:
+    """Upload `path` to the blob at `url` (overwriting it) and return the size Azure stored.
+
+    With Entra ID (a URL without SAS), a 403 that means "no role yet" is retried until
+    `wait_seconds` have passed, with a message naming the role, because the deployer's grant may
+    be seconds old. Other errors, and any refusal of a SAS (whose rights never change), fail at
+    once.
+    """
+    from azure.core.exceptions import HttpResponseError
+
+    size = path.stat().st_size
+    retry_refusals = not carries_sas(url)
+    with blob_client(url) as blob:
+
+        def uploaded() -> bool:
+            try:
+                with path.open("rb") as data:
+                    blob.upload_blob(data, overwrite=True, length=size)
+            except HttpResponseError as error:
+                not_yet = error.status_code == 403 and error.error_code in _NOT_YET_AUTHORIZED
+                if not (retry_refusals and not_yet):
+                    raise
+                progress(
+                    f"{blob.account_name} refused the upload ({error.error_code}): waiting for "
+                    "the deployer's Storage Blob Data Contributor role there to take effect"
+                )
+                return False
+            return True
+
+        wait_for(
+            f"uploading {path.name} to {blob.account_name} (does the deployer hold Storage Blob "
+            "Data Contributor there?)",
+            uploaded,
+            timeout_seconds=wait_seconds,
+            interval_seconds=retry_seconds,
+        )
+        return int(blob.get_blob_properties().size)
 
 
 def _set_default(client: BatchManagementClient, acct: _Account, version: str) -> None:

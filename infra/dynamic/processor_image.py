@@ -21,7 +21,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
 from infra.dynamic import _tree
-from infra.dynamic._azure import management_client, progress, text, wait_for
+from infra.dynamic._azure import blob_client, management_client, progress, text, wait_for
 from infra.dynamic._props import changed_keys, inputs_of
 
 # Bump to rebuild every image after a change to how images are built (Pulumi does not notice
@@ -94,7 +94,6 @@ def _build_with_acr(props: dict[str, Any], tag: str, context: bytes) -> tuple[st
         DockerBuildRequest,
         PlatformProperties,
     )
-    from azure.storage.blob import BlobClient
 
     rg, registry = props["resource_group_name"], props["registry_name"]
     os_name, _, architecture = str(props["platform"]).partition("/")
@@ -103,7 +102,8 @@ def _build_with_acr(props: dict[str, Any], tag: str, context: bytes) -> tuple[st
         if not source.upload_url or not source.relative_path:
             raise BuildFailedError(f"registry {registry} returned no build-source upload URL")
         progress(f"uploading the processor build context ({len(context):,} bytes) to {registry}")
-        BlobClient.from_blob_url(source.upload_url).upload_blob(context, overwrite=True)
+        with blob_client(source.upload_url) as upload:  # a SAS URL: no role needed
+            upload.upload_blob(context, overwrite=True)
 
         request = DockerBuildRequest(
             source_location=source.relative_path,
@@ -136,7 +136,10 @@ def _build_with_acr(props: dict[str, Any], tag: str, context: bytes) -> tuple[st
         status = text(run.status)
         if status != "Succeeded":
             link = acr.runs.get_log_sas_url(rg, registry, run_id).log_link
-            log = BlobClient.from_blob_url(link).download_blob().readall() if link else b""
+            log = b""
+            if link:
+                with blob_client(link) as log_blob:
+                    log = log_blob.download_blob().readall()
             raise BuildFailedError(
                 f"ACR run {run_id} ended {status} building {props['repository']}:{tag}. "
                 f"Last lines of its log:\n{_tail(log.decode('utf-8', 'replace'))}"

@@ -75,6 +75,7 @@ def test_stack_file_values_override_schema_defaults() -> None:
         ({"scheduleFrequency": "Fortnight"}, "scheduleFrequency", "Minute, Hour"),
         ({"scheduleFrequency": "Day"}, "scheduleStartTime", "ISO 8601"),
         ({"imageBuilder": "kaniko"}, "imageBuilder", "acr, docker"),
+        ({"deployerPrincipalType": "Robot"}, "deployerPrincipalType", "User, ServicePrincipal"),
     ],
 )
 def test_bad_config_fails_before_any_resource(

@@ -7,9 +7,16 @@ from typing import Any
 
 import pytest
 
-from infra.components.access import ROLE_IDS, assignment_name
+from infra.components.access import ROLE_IDS, assignment_name, deployer_principal_type
 from infra.naming import app_package_env_var
-from infra.offline import MOCK_SUBSCRIPTION_ID, RecordedResource, Recording, stack_names
+from infra.offline import (
+    MOCK_DEPLOYER_OBJECT_ID,
+    MOCK_SUBSCRIPTION_ID,
+    RecordedResource,
+    Recording,
+    run_stack,
+    stack_names,
+)
 from tests.infra.conftest import DEPLOYER_IP
 
 STACKS = stack_names()
@@ -288,39 +295,59 @@ def test_autoscale_follows_config_and_goes_to_zero(rec: Recording) -> None:
         assert "fixedScale" not in pool.inputs["scaleSettings"]
 
 
-# (role, the one resource it is scoped to)
-EXPECTED_GRANTS = {
-    ("AcrPull", "registry-acr"),
-    ("Storage Blob Data Contributor", "batchstorage-account"),
-    ("Storage Blob Data Reader", "datalake-account"),
-    ("Key Vault Secrets User", "secrets-vault"),
-    ("Azure Batch Job Submitter", "batch-account"),
-    ("Contributor", "batch-account"),
+# Who holds which role where: principal (an identity's logical name, or "deployer") -> the set
+# of (role, the one resource it is scoped to). Nothing else is granted, to anyone.
+EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
+    "identity-uami": {
+        ("AcrPull", "registry-acr"),
+        ("Storage Blob Data Contributor", "batchstorage-account"),
+        ("Storage Blob Data Reader", "datalake-account"),
+        ("Key Vault Secrets User", "secrets-vault"),
+        ("Azure Batch Job Submitter", "batch-account"),
+        ("Contributor", "batch-account"),
+    },
+    # pulumi up uploads the orchestrator package with Entra ID (no SAS in the upload URL).
+    "deployer": {("Storage Blob Data Contributor", "batchstorage-account")},
 }
 ROLE_DEFINITIONS = f"/subscriptions/{MOCK_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/"
 
 
-def test_role_assignments_are_least_privilege_and_explained(rec: Recording) -> None:
+def granted_roles(rec: Recording) -> dict[str, set[tuple[str, str]]]:
+    """What the recording grants, shaped like EXPECTED_GRANTS; checks each assignment too."""
     role_by_definition = {
         f"{ROLE_DEFINITIONS}roleDefinitions/{guid}": role for role, guid in ROLE_IDS.items()
     }
     resource_by_id = {r.id: r for r in rec.resources if r.custom}
-    principal = identity(rec).state["principalId"]
-    granted = set()
+    principals = {i.state["principalId"]: i.name for i in rec.of_type(UAMI)}
+    principals[MOCK_DEPLOYER_OBJECT_ID] = "deployer"
+    granted: dict[str, set[tuple[str, str]]] = {}
     for assignment in rec.of_type(ROLE):
         inputs = assignment.inputs
         role = role_by_definition[inputs["roleDefinitionId"]]
-        assert inputs["principalId"] == principal
+        holder = principals[inputs["principalId"]]
+        # Identities are service principals; so is the mocks' deployer (its client id is no
+        # user sign-in app). A wrong type is refused by Azure (UnmatchedPrincipalType).
         assert inputs["principalType"] == "ServicePrincipal"
         assert inputs["description"], f"{assignment.name} has no reason"
-        # Scoped to one resource of the stack, never the group or the subscription.
-        granted.add((role, resource_by_id[inputs["scope"]].name))
         # Deterministic name: a re-run updates in place instead of duplicating.
         assert inputs["roleAssignmentName"] == assignment_name(
-            inputs["scope"], ROLE_IDS[role], principal
+            inputs["scope"], ROLE_IDS[role], inputs["principalId"]
         )
-    assert granted == EXPECTED_GRANTS
-    assert len(rec.of_type(ROLE)) == len(EXPECTED_GRANTS)
+        # Scoped to one resource of the stack, never the group or the subscription.
+        granted.setdefault(holder, set()).add((role, resource_by_id[inputs["scope"]].name))
+    return granted
+
+
+def test_role_assignments_are_least_privilege_and_explained(rec: Recording) -> None:
+    assert granted_roles(rec) == EXPECTED_GRANTS
+    assert len(rec.of_type(ROLE)) == sum(len(g) for g in EXPECTED_GRANTS.values())
+
+
+def test_the_package_is_uploaded_after_the_deployer_holds_its_blob_role(rec: Recording) -> None:
+    package = rec.one("pulumi-python:dynamic/rosbag:OrchestratorPackage")
+    [grant] = [r for r in rec.of_type(ROLE) if r.name.startswith("deployer-access-")]
+    assert grant.inputs["principalId"] == MOCK_DEPLOYER_OBJECT_ID
+    assert grant.urn in package.options.depends_on
 
 
 def test_batch_account_waits_for_its_storage_access(rec: Recording) -> None:
@@ -412,3 +439,23 @@ def test_the_activity_is_wired_to_this_stacks_resources(rec: Recording) -> None:
     # The activity and the orchestrator pool reference the same package version.
     assert app_package_env_var("orchestrator", version) in activity["command"]
     assert pools(rec)["orchestrator"].inputs["applicationPackages"][0]["version"] == version
+
+
+@pytest.mark.parametrize(
+    ("configured", "client_id", "expected"),
+    [
+        ("", "04b07795-8ddb-461a-bbee-02f9e1bf7b46", "User"),  # az login as a person
+        ("", "5a8e0b3c-0000-4000-8000-00000000c1c1", "ServicePrincipal"),  # CI's own app
+        ("User", "5a8e0b3c-0000-4000-8000-00000000c1c1", "User"),
+    ],
+)
+def test_the_deployers_principal_type_follows_its_sign_in(
+    configured: str, client_id: str, expected: str
+) -> None:
+    assert deployer_principal_type(client_id, configured) == expected
+
+
+def test_the_deployer_principal_type_can_be_set_by_config() -> None:
+    rec = run_stack("dev", config_overrides={"deployerPrincipalType": "User"})
+    [grant] = [r for r in rec.of_type(ROLE) if r.name.startswith("deployer-access-")]
+    assert grant.inputs["principalType"] == "User"
