@@ -125,7 +125,6 @@ def main() -> None:
         SecretsArgs(
             resource_group_name=rg,
             location=location,
-            vault_name=names.apply(lambda n: n.key_vault),
             tenant_id=client.tenant_id,
             purge_protection=config.key_vault_purge_protection,
             retention_days=config.key_vault_retention_days,

@@ -78,9 +78,9 @@ class AccessGrantsArgs:
     subscription_id: pulumi.Input[str]
     grants: Sequence[Grant]
     # Managed identities are service principals; saying so skips the directory lookup that fails
-    # while a brand-new identity is still replicating. None for a principal whose kind the
-    # program cannot know (the deployer: a user or a service principal): Azure looks it up.
-    principal_type: authorization.PrincipalType | None = (
+    # while a brand-new identity is still replicating. The deployer's comes from
+    # deployer_principal_type.
+    principal_type: pulumi.Input[authorization.PrincipalType] = (
         authorization.PrincipalType.SERVICE_PRINCIPAL
     )
 

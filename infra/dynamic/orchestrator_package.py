@@ -186,11 +186,12 @@ def upload_file(
                 with path.open("rb") as data:
                     blob.upload_blob(data, overwrite=True, length=size)
             except HttpResponseError as error:
-                not_yet = error.status_code == 403 and error.error_code in _NOT_YET_AUTHORIZED
+                code = getattr(error, "error_code", None)  # set by azure-storage-blob
+                not_yet = error.status_code == 403 and code in _NOT_YET_AUTHORIZED
                 if not (retry_refusals and not_yet):
                     raise
                 progress(
-                    f"{blob.account_name} refused the upload ({error.error_code}): waiting for "
+                    f"{blob.account_name} refused the upload ({code}): waiting for "
                     "the deployer's Storage Blob Data Contributor role there to take effect"
                 )
                 return False

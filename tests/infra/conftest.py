@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from infra.offline import Recording, run_stack, stack_names
+from tests.infra.azure_rules import Subscription
 
 # A public address for tests that open the data lake firewall (nothing is ever sent to it).
 DEPLOYER_IP = "203.0.113.7"
@@ -20,3 +21,9 @@ def recordings() -> dict[str, Recording]:
 def dev_with_sample() -> Recording:
     """The dev stack as the README tells a user to run it: their IP let through the firewall."""
     return run_stack("dev", config_overrides={"deployerIpRanges": [DEPLOYER_IP]})
+
+
+@pytest.fixture
+def azure(monkeypatch: pytest.MonkeyPatch) -> Subscription:
+    """An empty subscription that refuses what Azure refuses (tests/infra/azure_rules.py)."""
+    return Subscription(monkeypatch=monkeypatch)

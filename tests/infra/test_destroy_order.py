@@ -5,7 +5,7 @@ between inputs, and its parent), so "A is gone before B" is "B is among A's tran
 dependencies". These tests pin the orders a clean destroy needs (docs/operations.md):
 the schedule trigger stopped before it is deleted and before the factory goes, the pools gone
 before the network and the data lake they mount, role assignments gone before the identity,
-the resource group last; and the Key Vault purge behaviour each stack's config asks for.
+the resource group last; and the Key Vault purge protection each stack's config asks for.
 """
 
 from __future__ import annotations
@@ -165,8 +165,7 @@ def test_key_vault_purge_protection_follows_the_stack_config(rec: Recording) -> 
     if protected:
         assert vault["enablePurgeProtection"] is True
     else:
-        # Azure rejects `false` once set, and an unset flag leaves the vault purgeable: the
-        # documented `az keyvault purge` after destroy frees the name for the next `up`.
+        # Azure rejects `false` once set: an unset flag is how a stack says "no protection".
         assert "enablePurgeProtection" not in vault
 
 
