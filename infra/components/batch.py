@@ -22,18 +22,15 @@ from pulumi_azure_native import batch
 
 from infra import naming
 
-# Azure refuses to update these on an existing pool (PropertyCannotBeUpdated, checklist pitfall
-# 2) or applies them only to new nodes, so a change replaces the pool. Pool ids are fixed, so the
-# old pool must go first. This is also how a new orchestrator package version reaches nodes.
-POOL_REPLACE_ON = [
-    "applicationPackages",
-    "deploymentConfiguration",
-    "networkConfiguration",
-    "mountConfiguration",
-    "identity",
-    "vmSize",
-    "taskSlotsPerNode",
-]
+# Every change replaces a pool, deleting the old one first (pool ids are fixed). azure-native
+# updates a pool by sending its whole body, and Batch refuses any update that carries a
+# networkConfiguration, changed or not ("PropertyCannotBeUpdated": Azure/Batch#153,
+# Azure/terraform-provider-azapi#263); most other fields "can be updated only when the pool is
+# empty" anyway (azure-batch models/_models.py:6094, BatchPoolUpdateOptions), and application
+# packages and identities reach only nodes that join later. Both pools scale to zero when idle,
+# so a replacement costs nothing but the next run's node start; a run in flight is killed with
+# its node, and ADF's retry resumes its Batch job (docs/infrastructure.md, "Pools").
+POOL_REPLACE_ON = ["*"]
 
 ORCHESTRATOR_IMAGE = batch.ImageReferenceArgs(
     publisher="canonical", offer="ubuntu-24_04-lts", sku="server", version="latest"

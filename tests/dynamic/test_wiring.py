@@ -74,7 +74,7 @@ def test_a_new_package_version_reaches_the_orchestrator_nodes(
     # (delete first: the pool id is fixed); an activity killed by that is retried by ADF and
     # resumes its Batch job, whose id comes from the run id.
     pool = stacks[stack].one(POOL, "orchestrator")
-    assert "applicationPackages" in pool.options.replace_on_changes
+    assert pool.options.replace_on_changes == ("*",)  # any change, the package reference too
     assert pool.options.delete_before_replace
 
 

@@ -83,27 +83,42 @@ class Subscription:
 
     def up(self, stack: str, config_overrides: Mapping[str, Any] | None = None) -> Recording:
         previous = {r.urn: r for r in self.state.resources} if self.state else {}
-        if self.monkeypatch is None:
-            raise RuntimeError("Subscription needs a MonkeyPatch (use the `azure` fixture)")
-        # run_stack builds `OfflineMocks(location)` by name: these rules ride on it.
-        self.monkeypatch.setattr(offline, "OfflineMocks", _rule_mocks(self, previous))
-        recording = run_stack(stack, config_overrides=config_overrides)
-        plan: dict[str, str] = {}
+        recording, plan = self._run(stack, config_overrides, previous, renamed=set())
+        # A replaced auto-named resource gets a new name from Pulumi (that is what lets the new
+        # one exist beside the old): run again with those names fresh, as the engine would.
+        replaced = {
+            r.name
+            for r in recording.of_type(VAULT)
+            if plan.get(r.urn) == "replace" and "vaultName" not in r.inputs
+        }
+        if replaced:
+            recording, plan = self._run(stack, config_overrides, previous, renamed=replaced)
         for resource in recording.resources:
-            if not resource.custom:
-                continue
-            old = previous.get(resource.urn)
-            if old is None:
-                plan[resource.urn] = "create"
-                continue
-            action = _action(old, resource)
-            plan[resource.urn] = action
-            if action == "update":
+            if plan.get(resource.urn) == "update":
                 for rule in UPDATE_RULES:
-                    rule(self, old, resource)
+                    rule(self, previous[resource.urn], resource)
         self.plans.append(plan)
         self.state = recording
         return recording
+
+    def _run(
+        self,
+        stack: str,
+        config_overrides: Mapping[str, Any] | None,
+        previous: Mapping[str, RecordedResource],
+        renamed: set[str],
+    ) -> tuple[Recording, dict[str, str]]:
+        if self.monkeypatch is None:
+            raise RuntimeError("Subscription needs a MonkeyPatch (use the `azure` fixture)")
+        # run_stack builds `OfflineMocks(location)` by name: these rules ride on it.
+        self.monkeypatch.setattr(offline, "OfflineMocks", _rule_mocks(self, previous, renamed))
+        recording = run_stack(stack, config_overrides=config_overrides)
+        plan = {
+            r.urn: _action(previous[r.urn], r) if r.urn in previous else "create"
+            for r in recording.resources
+            if r.custom
+        }
+        return recording, plan
 
     # ---- pulumi destroy -----------------------------------------------------------------------
 
@@ -125,14 +140,14 @@ class Subscription:
 
 
 def _rule_mocks(
-    subscription: Subscription, previous: Mapping[str, RecordedResource]
+    subscription: Subscription, previous: Mapping[str, RecordedResource], renamed: set[str]
 ) -> type[offline.OfflineMocks]:
     """The offline mocks, plus the create rules and Pulumi-like auto-naming of vaults."""
 
     class RuleMocks(offline.OfflineMocks):
         def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
             if args.typ == VAULT and not args.inputs.get("vaultName"):
-                args = _autonamed_vault(args, previous)
+                args = _autonamed_vault(args, {} if args.name in renamed else previous)
             resource_id, state = super().new_resource(args)
             if args.typ == VAULT:
                 _create_vault(subscription, args.name, str(state["name"]), previous)
@@ -148,7 +163,7 @@ def _autonamed_vault(
     kept = next(
         (r.state["name"] for r in previous.values() if r.type == VAULT and r.name == args.name),
         None,
-    )
+    )  # an update keeps the name; a create or a replacement (previous={}) draws a new one
     name = kept or f"{args.name}{secrets.token_hex(4)}"
     return pulumi_mocks.MockResourceArgs(
         typ=args.typ,
@@ -243,8 +258,29 @@ def _vault_retention_is_fixed(
         )
 
 
+def _pool_update_carries_the_network(
+    sub: Subscription, old: RecordedResource, new: RecordedResource
+) -> None:
+    if new.type != POOL or "networkConfiguration" not in new.inputs:
+        return
+    # azure-native updates a pool with its whole body, and Batch refuses any update carrying a
+    # networkConfiguration, changed or not: "PropertyCannotBeUpdated" (Azure/Batch#153,
+    # Azure/terraform-provider-azapi#263). Batch's own update rules say most pool fields "can be
+    # updated only when the pool is empty" (azure-batch models/_models.py:6094,
+    # BatchPoolUpdateOptions).
+    sub.refuse(
+        "update",
+        new.name,
+        "PropertyCannotBeUpdated",
+        "networkConfiguration cannot be updated on an existing pool; changed: "
+        + ", ".join(changed_paths(_comparable(old.inputs), _comparable(new.inputs))),
+        "Azure/Batch#153; Azure/terraform-provider-azapi#263",
+    )
+
+
 UPDATE_RULES: list[Callable[[Subscription, RecordedResource, RecordedResource], None]] = [
     _vault_retention_is_fixed,
+    _pool_update_carries_the_network,
 ]
 
 
