@@ -247,6 +247,10 @@ def main() -> None:
             batch_account_name=account.name,
             image_builder=config.image_builder,
             package_depends_on=list(deployer_access.assignments.values()),
+            # A replaced registry or account comes back empty under the same name: build the
+            # image and publish the package into the new one (Pulumi's replaceWith).
+            registry_resource=registry.resource,
+            batch_account_resource=account.resource,
         ),
     )
 

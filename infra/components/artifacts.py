@@ -35,9 +35,9 @@ class ArtifactsArgs:
     processor_repository: str = PROCESSOR_REPOSITORY
     orchestrator_app_id: str = ORCHESTRATOR_APP_ID
     keep_previous_packages: int = 2
-    # The azure-native Registry and BatchAccount resources, when the caller has them: if one is
-    # replaced, the new (empty) one gets the image or package again although nothing else
-    # changed (Pulumi's `replace_with`; without them, see docs/dynamic-providers.md).
+    # The azure-native Registry and BatchAccount resources: if one is replaced, the new (empty)
+    # one gets the image or package again although nothing else changed (Pulumi's
+    # `replace_with`, which needs a Pulumi CLI from December 2025 or later).
     registry_resource: pulumi.Resource | None = None
     batch_account_resource: pulumi.Resource | None = None
     # What the package upload needs first: the deployer's blob role on the auto-storage account

@@ -80,6 +80,7 @@ class BatchAccountArgs:
 
 
 class BatchAccount(pulumi.ComponentResource):
+    resource: batch.BatchAccount  # for `replace_with`: what lives in it goes with it
     id: pulumi.Output[str]
     name: pulumi.Output[str]
     endpoint: pulumi.Output[str]  # https://<account>.<region>.batch.azure.com
@@ -115,6 +116,7 @@ class BatchAccount(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
+        self.resource = account
         self.id = account.id
         self.name = account.name
         self.endpoint = account.account_endpoint.apply(lambda host: f"https://{host}")

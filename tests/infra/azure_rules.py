@@ -35,6 +35,10 @@ from infra.offline import MOCK_DEPLOYER_OBJECT_ID, RecordedResource, Recording, 
 VAULT = "azure-native:keyvault:Vault"
 SECRET = "azure-native:keyvault:Secret"
 POOL = "azure-native:batch:Pool"
+REGISTRY = "azure-native:containerregistry:Registry"
+BATCH_ACCOUNT = "azure-native:batch:BatchAccount"
+IMAGE = "pulumi-python:dynamic/rosbag:ProcessorImage"
+PACKAGE = "pulumi-python:dynamic/rosbag:OrchestratorPackage"
 ROLE = "azure-native:authorization:RoleAssignment"
 # Built-in roles with Microsoft.KeyVault/vaults/secrets/delete as a data action
 # (learn.microsoft.com/azure/role-based-access-control/built-in-roles/security).
@@ -72,6 +76,8 @@ class Subscription:
     refusals: list[Refusal] = field(default_factory=list)
     state: Recording | None = None  # what the last `up` left
     plans: list[dict[str, str]] = field(default_factory=list)  # urn -> create|update|replace
+    # urn -> the URNs of its `replaceWith` option (infra.offline does not record that option)
+    replace_with: dict[str, tuple[str, ...]] = field(default_factory=dict)
     monkeypatch: pytest.MonkeyPatch | None = None
 
     def refuse(self, operation: str, resource: str, code: str, message: str, source: str) -> None:
@@ -81,7 +87,14 @@ class Subscription:
 
     # ---- pulumi up ----------------------------------------------------------------------------
 
-    def up(self, stack: str, config_overrides: Mapping[str, Any] | None = None) -> Recording:
+    def up(
+        self,
+        stack: str,
+        config_overrides: Mapping[str, Any] | None = None,
+        replace: tuple[str, ...] = (),
+    ) -> Recording:
+        """`pulumi up`; `replace` lists logical names to replace, as `pulumi up --replace` does
+        (or Azure-side drift that forces a new resource)."""
         previous = {r.urn: r for r in self.state.resources} if self.state else {}
         recording, plan = self._run(stack, config_overrides, previous, renamed=set())
         # A replaced auto-named resource gets a new name from Pulumi (that is what lets the new
@@ -93,6 +106,9 @@ class Subscription:
         }
         if replaced:
             recording, plan = self._run(stack, config_overrides, previous, renamed=replaced)
+        self._replace(recording, plan, replace)
+        for rule in PLAN_RULES:
+            rule(self, recording, plan)
         for resource in recording.resources:
             if plan.get(resource.urn) == "update":
                 for rule in UPDATE_RULES:
@@ -110,8 +126,10 @@ class Subscription:
     ) -> tuple[Recording, dict[str, str]]:
         if self.monkeypatch is None:
             raise RuntimeError("Subscription needs a MonkeyPatch (use the `azure` fixture)")
-        # run_stack builds `OfflineMocks(location)` by name: these rules ride on it.
+        # run_stack builds `OfflineMocks(location)` and `_RecordingMonitor(...)` by name: these
+        # rules ride on them.
         self.monkeypatch.setattr(offline, "OfflineMocks", _rule_mocks(self, previous, renamed))
+        self.monkeypatch.setattr(offline, "_RecordingMonitor", _replace_with_monitor(self))
         recording = run_stack(stack, config_overrides=config_overrides)
         plan = {
             r.urn: _action(previous[r.urn], r) if r.urn in previous else "create"
@@ -119,6 +137,21 @@ class Subscription:
             if r.custom
         }
         return recording, plan
+
+    def _replace(self, recording: Recording, plan: dict[str, str], names: tuple[str, ...]) -> None:
+        """Mark `names` replaced, then everything whose replaceWith names a replaced resource
+        (pulumi.com/docs/iac/concepts/resources/options/replacewith)."""
+        for resource in recording.resources:
+            if resource.name in names and plan.get(resource.urn) not in (None, "create"):
+                plan[resource.urn] = "replace"
+        changed = True
+        while changed:
+            changed = False
+            for urn, targets in self.replace_with.items():
+                if plan.get(urn) not in (None, "replace", "create") and any(
+                    plan.get(t) == "replace" for t in targets
+                ):
+                    plan[urn], changed = "replace", True
 
     # ---- pulumi destroy -----------------------------------------------------------------------
 
@@ -154,6 +187,16 @@ def _rule_mocks(
             return resource_id, state
 
     return RuleMocks
+
+
+def _replace_with_monitor(subscription: Subscription) -> type[Any]:
+    class Monitor(offline._RecordingMonitor):  # pyright: ignore[reportPrivateUsage]
+        def RegisterResource(self, request: Any) -> Any:
+            response = super().RegisterResource(request)
+            subscription.replace_with[response.urn] = tuple(getattr(request, "replace_with", ()))
+            return response
+
+    return Monitor
 
 
 def _autonamed_vault(
@@ -319,6 +362,45 @@ def _secret_delete_needs_a_data_role(
             "the deployer holds no Key Vault data role allowing secrets/delete on the vault",
             "pulumi-azure-native#2374; Azure/terraform-provider-azapi#879",
         )
+
+
+def _replaced_containers_are_refilled(
+    sub: Subscription, recording: Recording, plan: Mapping[str, str]
+) -> None:
+    """A replaced registry or Batch account comes back empty under the same name, so the
+    resources living in it must be made again."""
+    pairs = (
+        # A pool referencing a package version the account does not hold fails to create:
+        # InvalidApplicationPackageReferences (learn.microsoft.com/azure/batch/
+        # batch-application-packages).
+        (PACKAGE, BATCH_ACCOUNT, "batch_account_name", "InvalidApplicationPackageReferences"),
+        # Nodes prefetching an image the registry does not hold fail to start
+        # (learn.microsoft.com/azure/batch/batch-docker-container-workloads).
+        (IMAGE, REGISTRY, "registry_name", "ManifestUnknown"),
+    )
+    for dependent_type, container_type, key, code in pairs:
+        for dependent in recording.of_type(dependent_type):
+            for container in recording.of_type(container_type):
+                if container.state["name"] != dependent.inputs.get(key):
+                    continue
+                if plan.get(container.urn) == "replace" and plan.get(dependent.urn) not in (
+                    "replace",
+                    "create",
+                ):
+                    sub.refuse(
+                        "up",
+                        dependent.name,
+                        code,
+                        f"{container.name} was replaced (empty) but {dependent.name} was not "
+                        "made again in it",
+                        "learn.microsoft.com/azure/batch/batch-application-packages; "
+                        "learn.microsoft.com/azure/batch/batch-docker-container-workloads",
+                    )
+
+
+PLAN_RULES: list[Callable[[Subscription, Recording, Mapping[str, str]], None]] = [
+    _replaced_containers_are_refilled,
+]
 
 
 DELETE_RULES: list[Callable[[Subscription, Recording, RecordedResource], None]] = [
