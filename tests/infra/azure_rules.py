@@ -190,7 +190,7 @@ def _rule_mocks(
 
 
 def _replace_with_monitor(subscription: Subscription) -> type[Any]:
-    class Monitor(offline._RecordingMonitor):  # pyright: ignore[reportPrivateUsage]
+    class Monitor(offline._RecordingMonitor):  # a private class: see the module docstring
         def RegisterResource(self, request: Any) -> Any:
             response = super().RegisterResource(request)
             subscription.replace_with[response.urn] = tuple(getattr(request, "replace_with", ()))
