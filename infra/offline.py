@@ -288,8 +288,8 @@ def _dynamic_outputs(typ: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     outputs), shaped like the real values so downstream inputs read naturally offline."""
     if typ == "pulumi-python:dynamic/rosbag:ProcessorImage":
         digest = "sha256:" + hashlib.sha256(str(inputs.get("source_hash")).encode()).hexdigest()
-        image = f"{inputs.get('login_server')}/{inputs.get('repository')}:{inputs.get('tag')}"
-        return {"image": f"{image}@{digest}", "digest": digest, "build_id": "offline"}
+        image = f"{inputs.get('login_server')}/{inputs.get('repository')}@{digest}"
+        return {"image": image, "digest": digest, "build_id": "offline"}
     if typ == "pulumi-python:dynamic/rosbag:OrchestratorPackage":
         account = _BATCH.format(
             subscription=MOCK_SUBSCRIPTION_ID,

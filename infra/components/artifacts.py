@@ -2,7 +2,7 @@
 application package, each rebuilt only when its sources change (infra/dynamic/).
 
 Drop-in for the program's artifacts seam (infra/program.py `ArtifactRefs`): `processor_image`
-(with tag and digest) and `orchestrator_package_version` are Outputs, and `pool_dependencies`
+(`name@digest`) and `orchestrator_package_version` are Outputs, and `pool_dependencies`
 holds the package resource, because a pool referencing a version that is not yet activated fails
 with InvalidApplicationPackageReferences.
 """
@@ -48,7 +48,7 @@ class ArtifactsArgs:
 class Artifacts(pulumi.ComponentResource):
     """The processor image and the orchestrator package, built from this checkout."""
 
-    processor_image: pulumi.Output[str]  # <login server>/processor:<tag>@sha256:<digest>
+    processor_image: pulumi.Output[str]  # <login server>/processor@sha256:<digest>
     orchestrator_app_id: str
     orchestrator_package_version: pulumi.Output[str]
     orchestrator_application_id: pulumi.Output[str]  # ARM id, for pool package references

@@ -81,8 +81,11 @@ def _tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-def _image_ref(login_server: str, repository: str, tag: str, digest: str) -> str:
-    return f"{login_server}/{repository}:{tag}@{digest}"
+def _image_ref(login_server: str, repository: str, digest: str) -> str:
+    """`name@digest`: the image pinned by content alone. A tag beside the digest says nothing more
+    (the digest wins in Docker's reference grammar) and whether Batch parses `name:tag@digest` is
+    not documented; the tag stays an output of its own."""
+    return f"{login_server}/{repository}@{digest}"
 
 
 def _build_with_acr(props: dict[str, Any], tag: str, context: bytes) -> tuple[str, str]:
@@ -207,7 +210,7 @@ class ProcessorImageProvider(ResourceProvider):
         archive = _tree.tar_gz(context.files)
         builder = _build_with_docker if props["builder"] == "docker" else _build_with_acr
         digest, build_id = builder(props, context.tag, archive)
-        image = _image_ref(props["login_server"], props["repository"], context.tag, digest)
+        image = _image_ref(props["login_server"], props["repository"], digest)
         progress(f"processor image ready: {image}")
         return {**inputs_of(props), "image": image, "digest": digest, "build_id": build_id}
 
@@ -278,7 +281,7 @@ def image_props(args: ProcessorImageArgs) -> dict[str, Any]:
 
 
 class ProcessorImage(Resource, module="rosbag", name="ProcessorImage"):
-    """The processor image in ACR; `image` is `<login server>/<repository>:<tag>@<digest>`."""
+    """The processor image in ACR; `image` is `<login server>/<repository>@<digest>`."""
 
     image: pulumi.Output[str]
     tag: pulumi.Output[str]

@@ -21,7 +21,7 @@ def _digest_placeholder(source_hash: str) -> str:
 
 def _processor_image(inputs: Mapping[str, Any]) -> dict[str, Any]:
     digest = _digest_placeholder(str(inputs["source_hash"]))
-    image = f"{inputs['login_server']}/{inputs['repository']}:{inputs['tag']}@{digest}"
+    image = f"{inputs['login_server']}/{inputs['repository']}@{digest}"
     return {"image": image, "digest": digest, "build_id": "offline"}
 
 

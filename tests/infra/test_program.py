@@ -271,7 +271,7 @@ def test_execution_pool_pulls_and_prefetches_the_image_with_the_identity(rec: Re
             {"registryServer": registry, "identityReference": {"resourceId": identity(rec).id}}
         ],
     }
-    assert rec.outputs["processorImage"].value.startswith(f"{registry}/processor:")
+    assert rec.outputs["processorImage"].value.startswith(f"{registry}/processor@sha256:")
 
 
 def test_autoscale_follows_config_and_goes_to_zero(rec: Recording) -> None:
