@@ -37,6 +37,7 @@ class DataLake(pulumi.ComponentResource):
     account_id: pulumi.Output[str]
     account_name: pulumi.Output[str]
     dfs_endpoint: pulumi.Output[str]
+    container_id: pulumi.Output[str]  # role scope for what reads or writes blobs in it
     container_name: pulumi.Output[str]
     nfs_source: pulumi.Output[str]
 
@@ -110,6 +111,7 @@ class DataLake(pulumi.ComponentResource):
         self.account_id = account.id
         self.account_name = account.name
         self.dfs_endpoint = account.primary_endpoints.dfs
+        self.container_id = container.id
         self.container_name = container.name
         # Only the container root can be mounted: <account>.blob.core.windows.net:/<account>/<c>
         self.nfs_source = pulumi.Output.concat(
@@ -120,6 +122,7 @@ class DataLake(pulumi.ComponentResource):
                 "account_id": self.account_id,
                 "account_name": self.account_name,
                 "dfs_endpoint": self.dfs_endpoint,
+                "container_id": self.container_id,
                 "container_name": self.container_name,
                 "nfs_source": self.nfs_source,
             }

@@ -3,11 +3,15 @@ requirement that Azure would otherwise only reveal at `pulumi up` (AZURE-CHECKLI
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import fields
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
 from infra.components.access import ROLE_IDS, assignment_name, deployer_principal_type
+from infra.components.data_factory import DataFactoryArgs
+from infra.components.identity import Identities
 from infra.naming import app_package_env_var
 from infra.offline import (
     MOCK_DEPLOYER_OBJECT_ID,
@@ -17,6 +21,7 @@ from infra.offline import (
     run_stack,
     stack_names,
 )
+from infra.program import factory_identities
 from tests.infra.conftest import DEPLOYER_IP
 
 STACKS = stack_names()
@@ -31,8 +36,19 @@ def rec(request: pytest.FixtureRequest, recordings: dict[str, Recording]) -> Rec
     return recordings[request.param]
 
 
-def identity(rec: Recording) -> RecordedResource:
-    return rec.one(UAMI)
+def identity(rec: Recording, role: str) -> RecordedResource:
+    """One of the stack's identities: execution, orchestrator, batch-account or factory."""
+    return rec.one(UAMI, f"identity-{role}")
+
+
+def test_four_identities_one_per_job(rec: Recording) -> None:
+    names = sorted(i.name for i in rec.of_type(UAMI))
+    assert names == [
+        "identity-batch-account",
+        "identity-execution",
+        "identity-factory",
+        "identity-orchestrator",
+    ]
 
 
 def pools(rec: Recording) -> dict[str, RecordedResource]:
@@ -169,21 +185,39 @@ def test_registry_has_no_admin_user(rec: Recording) -> None:
     assert "roleAssignmentMode" not in registry  # ABAC mode would ignore AcrPull
 
 
-def test_batch_account_uses_the_identity_for_auto_storage_and_aad_only(rec: Recording) -> None:
+def test_batch_account_uses_its_identity_for_auto_storage_and_aad_only(rec: Recording) -> None:
     account = rec.one("azure-native:batch:BatchAccount")
-    uami = identity(rec)
     inputs = account.inputs
     assert inputs["poolAllocationMode"] == "BatchService"
-    assert inputs["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [uami.id]}
+    assert inputs["identity"] == {
+        "type": "UserAssigned",
+        "userAssignedIdentities": [identity(rec, "batch-account").id],
+    }
+    # Nodes reach auto-storage (the package) as the orchestrator pool's identity, which must
+    # therefore be that pool's (pulumi_azure_native/batch/_inputs.py:255).
     assert inputs["autoStorage"] == {
         "storageAccountId": rec.one(ACCOUNT, "batchstorage-account").id,
         "authenticationMode": "BatchAccountManagedIdentity",
-        "nodeIdentityReference": {"resourceId": uami.id},
+        "nodeIdentityReference": {"resourceId": identity(rec, "orchestrator").id},
     }
     assert inputs["allowedAuthenticationModes"] == ["AAD", "TaskAuthenticationToken"]
 
 
-def test_pools_share_network_identity_and_the_nfs_mount(rec: Recording) -> None:
+def test_each_pool_carries_only_its_own_identity(rec: Recording) -> None:
+    # Any task on a node can get a token for the pool's identities (docs/azure-behaviour.md).
+    for pool_id, role in (("orchestrator", "orchestrator"), ("execution", "execution")):
+        assert pools(rec)[pool_id].inputs["identity"] == {
+            "type": "UserAssigned",
+            "userAssignedIdentities": [identity(rec, role).id],
+        }
+    env = {
+        e["name"]: e["value"]
+        for e in pools(rec)["orchestrator"].inputs["startTask"]["environmentSettings"]
+    }
+    assert env["AZURE_CLIENT_ID"] == identity(rec, "orchestrator").state["clientId"]
+
+
+def test_pools_share_network_and_the_nfs_mount(rec: Recording) -> None:
     by_id = pools(rec)
     assert set(by_id) == {"orchestrator", "execution"}
     lake = rec.one(ACCOUNT, "datalake-account").state["name"]
@@ -194,10 +228,6 @@ def test_pools_share_network_identity_and_the_nfs_mount(rec: Recording) -> None:
         assert network["subnetId"] == subnet.id
         assert network["publicIPAddressConfiguration"] == {"provision": "NoPublicIPAddresses"}
         assert inputs["targetNodeCommunicationMode"] == "Simplified"
-        assert inputs["identity"] == {
-            "type": "UserAssigned",
-            "userAssignedIdentities": [identity(rec).id],
-        }
         assert inputs["mountConfiguration"] == [
             {
                 "nfsMountConfiguration": {
@@ -230,7 +260,8 @@ def grant_urns(rec: Recording, component: str) -> set[str]:
 def test_pools_wait_for_the_role_assignments_and_the_data_lake(rec: Recording) -> None:
     lake = rec.one(ACCOUNT, "datalake-account")
     for pool in pools(rec).values():
-        assert grant_urns(rec, "resource-access") <= set(pool.options.depends_on)
+        assert grant_urns(rec, "execution-access") <= set(pool.options.depends_on)
+        assert grant_urns(rec, "orchestrator-access") <= set(pool.options.depends_on)
         assert lake.urn in pool.options.depends_on
 
 
@@ -268,7 +299,10 @@ def test_execution_pool_pulls_and_prefetches_the_image_with_the_identity(rec: Re
         "type": "DockerCompatible",
         "containerImageNames": [rec.outputs["processorImage"].value],
         "containerRegistries": [
-            {"registryServer": registry, "identityReference": {"resourceId": identity(rec).id}}
+            {
+                "registryServer": registry,
+                "identityReference": {"resourceId": identity(rec, "execution").id},
+            }
         ],
     }
     assert rec.outputs["processorImage"].value.startswith(f"{registry}/processor@sha256:")
@@ -292,17 +326,28 @@ def test_autoscale_follows_config_and_goes_to_zero(rec: Recording) -> None:
 # Who holds which role where: principal (an identity's logical name, or "deployer") -> the set
 # of (role, the one resource it is scoped to). Nothing else is granted, to anyone.
 EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
-    "identity-uami": {
+    # Parses untrusted bags: pulls its image and writes its logs, nothing else, nowhere else.
+    "identity-execution": {
         ("AcrPull", "registry-acr"),
-        ("Storage Blob Data Contributor", "batchstorage-account"),
-        ("Storage Blob Data Reader", "datalake-account"),
-        ("Key Vault Secrets User", "secrets-vault"),
+        ("Storage Blob Data Contributor", "batchstorage-task-logs"),
+    },
+    "identity-orchestrator": {
         ("Azure Batch Job Submitter", "batch-account"),
-        ("Contributor", "batch-account"),
+        ("Key Vault Secrets User", "secrets-vault"),
+        ("Storage Blob Data Reader", "batchstorage-account"),
+        ("Storage Blob Data Contributor", "batchstorage-adfjobs"),
+    },
+    "identity-batch-account": {("Storage Blob Data Contributor", "batchstorage-account")},
+    "identity-factory": {
+        ("Azure Batch Job Submitter", "batch-account"),
+        ("Storage Blob Data Contributor", "batchstorage-adfjobs"),
+        ("Storage Blob Data Reader", "datalake-container"),
     },
     # pulumi up uploads the orchestrator package with Entra ID (no SAS in the upload URL).
     "deployer": {("Storage Blob Data Contributor", "batchstorage-account")},
 }
+# Roles that manage resources (control-plane actions beyond reading) rather than data.
+MANAGEMENT_ROLES = {"Contributor", "Owner", "Azure Batch Account Contributor"}
 ROLE_DEFINITIONS = f"/subscriptions/{MOCK_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/"
 
 
@@ -337,6 +382,17 @@ def test_role_assignments_are_least_privilege_and_explained(rec: Recording) -> N
     assert len(rec.of_type(ROLE)) == sum(len(g) for g in EXPECTED_GRANTS.values())
 
 
+def test_no_identity_holds_a_management_role_and_the_execution_one_nothing_on_batch(
+    rec: Recording,
+) -> None:
+    granted = granted_roles(rec)
+    assert not {role for roles in granted.values() for role, _ in roles} & MANAGEMENT_ROLES
+    assert {scope for _, scope in granted["identity-execution"]} == {
+        "registry-acr",
+        "batchstorage-task-logs",
+    }
+
+
 def test_the_package_is_uploaded_after_the_deployer_holds_its_blob_role(rec: Recording) -> None:
     package = rec.one("pulumi-python:dynamic/rosbag:OrchestratorPackage")
     [grant] = [r for r in rec.of_type(ROLE) if r.name.startswith("deployer-access-")]
@@ -346,12 +402,12 @@ def test_the_package_is_uploaded_after_the_deployer_holds_its_blob_role(rec: Rec
 
 def test_batch_account_waits_for_its_storage_access(rec: Recording) -> None:
     account = rec.one("azure-native:batch:BatchAccount")
-    assert grant_urns(rec, "resource-access") <= set(account.options.depends_on)
+    assert grant_urns(rec, "batch-account-access") <= set(account.options.depends_on)
 
 
-def test_factory_uses_the_shared_identity(rec: Recording) -> None:
+def test_the_factory_carries_its_own_identity(rec: Recording) -> None:
     factory = rec.one("azure-native:datafactory:Factory").inputs
-    assert identity(rec).id in factory["identity"]["userAssignedIdentities"]
+    assert list(factory["identity"]["userAssignedIdentities"]) == [identity(rec, "factory").id]
     batch_ls = next(
         ls
         for ls in rec.of_type("azure-native:datafactory:LinkedService")
@@ -415,14 +471,17 @@ def test_the_activity_is_wired_to_this_stacks_resources(rec: Recording) -> None:
     # each must be the value of the resource this stack declares, not a literal.
     [activity] = rec.one("azure-native:datafactory:Pipeline").inputs["activities"]
     props = activity["extendedProperties"]
-    uami = identity(rec)
     batch_storage = rec.one(ACCOUNT, "batchstorage-account").state["name"]
     assert props["batchAccountEndpoint"] == rec.outputs["batchAccountEndpoint"].value
     assert props["executionPoolId"] == "execution"
     assert props["processorImage"] == rec.outputs["processorImage"].value
     assert props["registryServer"] == rec.outputs["registryLoginServer"].value
-    assert props["identityResourceId"] == uami.id
-    assert props["identityClientId"] == uami.state["clientId"]
+    # The orchestrator signs in as its own identity; its tasks run as the execution identity.
+    assert props["identityClientId"] == identity(rec, "orchestrator").state["clientId"]
+    if "execution_identity_id" in {f.name for f in fields(DataFactoryArgs)}:
+        assert props["identityResourceId"] == identity(rec, "execution").id
+    else:  # DataFactoryArgs before it took the four identity names (infra.program docstring)
+        assert props["identityResourceId"] == identity(rec, "factory").id
     assert props["mountPath"] == "data"
     assert props["taskLogsContainerUrl"] == (
         f"https://{batch_storage}.blob.core.windows.net/task-logs"
@@ -453,3 +512,19 @@ def test_the_deployer_principal_type_can_be_set_by_config() -> None:
     rec = run_stack("dev", config_overrides={"deployerPrincipalType": "User"})
     [grant] = [r for r in rec.of_type(ROLE) if r.name.startswith("deployer-access-")]
     assert grant.inputs["principalType"] == "User"
+
+
+def test_the_data_factory_gets_each_identity_under_its_own_name() -> None:
+    # What infra/program.py hands DataFactoryArgs (the names it takes once it has all four).
+    def fake(role: str) -> SimpleNamespace:
+        return SimpleNamespace(id=f"{role}-id", client_id=f"{role}-client", principal_id="")
+
+    identities = SimpleNamespace(
+        **{role: fake(role) for role in ("execution", "orchestrator", "batch_account", "factory")}
+    )
+    assert factory_identities(cast(Identities, identities)) == {
+        "factory_identity_id": "factory-id",
+        "factory_identity_client_id": "factory-client",
+        "orchestrator_identity_client_id": "orchestrator-client",
+        "execution_identity_id": "execution-id",
+    }
