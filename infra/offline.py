@@ -164,6 +164,7 @@ _ARM_IDS: dict[str, str] = {
     "azure-native:datafactory:CredentialOperation": _FACTORY + "/credentials/{credentialName}",
     "azure-native:datafactory:LinkedService": _FACTORY + "/linkedservices/{linkedServiceName}",
     "azure-native:datafactory:Pipeline": _FACTORY + "/pipelines/{pipelineName}",
+    "azure-native:datafactory:Dataset": _FACTORY + "/datasets/{datasetName}",
     "azure-native:datafactory:Trigger": _FACTORY + "/triggers/{triggerName}",
 }
 
@@ -304,6 +305,8 @@ def _dynamic_outputs(typ: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         }
     if typ == "pulumi-python:dynamic/rosbag:TriggerState":
         return {"runtime_state": "Started" if inputs.get("enabled") else "Stopped"}
+    if typ == "pulumi-python:dynamic/rosbag:SampleSeed":
+        return {"run_id": "offline"}
     return {}
 
 

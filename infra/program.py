@@ -31,14 +31,21 @@ from infra.components.batch import (
     PoolSizing,
 )
 from infra.components.batch_storage import BatchStorage, BatchStorageArgs
-from infra.components.data_factory import DataFactory, DataFactoryArgs, ScheduleArgs
+from infra.components.data_factory import (
+    DATA_LAKE_LINKED_SERVICE,
+    STAGING_LINKED_SERVICE,
+    DataFactory,
+    DataFactoryArgs,
+    ScheduleArgs,
+)
 from infra.components.data_lake import DataLake, DataLakeArgs
 from infra.components.identity import Identities, IdentitiesArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.registry import Registry, RegistryArgs
+from infra.components.sample_data import SampleData, SampleDataArgs
 from infra.components.secrets import Secrets, SecretsArgs
-from infra.config import StackConfig, storage_ip_rule
+from infra.config import StackConfig, storage_ip_rule, uploader_principal
 from infra.dynamic.trigger_state import TriggerState, TriggerStateArgs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -109,12 +116,6 @@ def main() -> None:
         "identity", IdentitiesArgs(resource_group_name=rg, location=location, tags=tags)
     )
 
-    if config.upload_sample_bag and not config.deployer_ip_ranges:
-        pulumi.log.warn(
-            "the sample bag is not uploaded: the data lake firewall only admits the deployer "
-            "from rosbag-batch:deployerIpRanges. Set it to your public IP: pulumi config set "
-            "--path 'rosbag-batch:deployerIpRanges[0]' \"$(curl -s https://api.ipify.org)\""
-        )
     lake = DataLake(
         "datalake",
         DataLakeArgs(
@@ -124,11 +125,8 @@ def main() -> None:
             sku=config.data_lake_sku,
             subnet_id=net.subnet_id,
             container_name=naming.DATA_CONTAINER,
-            deployer_ip_rules=[storage_ip_rule(r) for r in config.deployer_ip_ranges],
+            ip_rules=[storage_ip_rule(r) for r in config.uploader_ip_ranges],
             protect=config.protect_data_lake,
-            sample=(naming.RAW_PATH + SAMPLE_BAG.name, SAMPLE_BAG)
-            if config.sample_bag_enabled
-            else None,
             tags=tags,
         ),
     )
@@ -139,6 +137,8 @@ def main() -> None:
             location=location,
             account_name=names.apply(lambda n: n.batch_storage),
             task_logs_container=naming.TASK_LOGS_CONTAINER,
+            adf_jobs_container=naming.ADF_JOBS_CONTAINER,
+            samples_container=naming.SAMPLES_CONTAINER,
             tags=tags,
         ),
     )
@@ -258,7 +258,7 @@ def main() -> None:
             ],
         ),
     )
-    AccessGrants(
+    factory_access = AccessGrants(
         "factory-access",
         AccessGrantsArgs(
             principal_id=identities.factory.principal_id,
@@ -280,14 +280,41 @@ def main() -> None:
                     "ADF stages each run's runtime files in adfjobs and reads its outputs",
                 ),
                 Grant(
-                    "lake-read",
-                    "Storage Blob Data Reader",
+                    "lake-write",
+                    "Storage Blob Data Contributor",
                     lake.container_id,
-                    "The data-lake linked service reads the data container",
+                    "Copies the sample bag into raw/; the data-lake linked service",
+                ),
+                Grant(
+                    "samples-read",
+                    "Storage Blob Data Reader",
+                    batch_storage.samples_container_id,
+                    "Reads the sample bag pulumi up put there, to copy it into the data lake",
                 ),
             ],
         ),
     )
+
+    # People and robots that upload bags (docs/operations.md, "Bags in"): the network they come
+    # from is in the data lake firewall (uploaderIpRanges), and this lets them write.
+    for entry in config.uploader_principals:
+        kind, object_id = uploader_principal(entry)
+        AccessGrants(
+            f"uploader-{object_id}",
+            AccessGrantsArgs(
+                principal_id=object_id,
+                principal_type=authorization.PrincipalType(kind),
+                subscription_id=client.subscription_id,
+                grants=[
+                    Grant(
+                        "lake-write",
+                        "Storage Blob Data Contributor",
+                        lake.container_id,
+                        "Uploads bags to raw/ and reads the extracted tables",
+                    )
+                ],
+            ),
+        )
 
     # The deployer uploads the orchestrator package with its own Entra ID token: in
     # BatchAccountManagedIdentity mode the upload URL Batch returns carries no SAS
@@ -390,6 +417,27 @@ def main() -> None:
             tags=tags,
         ),
     )
+
+    if config.upload_sample_bag:
+        # The data lake admits no shared key and no deployer IP: the factory copies the sample
+        # in, through the trusted-services bypass, with its identity.
+        SampleData(
+            "sample",
+            SampleDataArgs(
+                subscription_id=client.subscription_id,
+                resource_group_name=rg,
+                factory_name=factory.factory_name,
+                staging_linked_service=STAGING_LINKED_SERVICE,
+                data_lake_linked_service=DATA_LAKE_LINKED_SERVICE,
+                staging_blob_endpoint=batch_storage.blob_endpoint,
+                samples_container=naming.SAMPLES_CONTAINER,
+                data_lake_account_name=lake.account_name,
+                data_container=naming.DATA_CONTAINER,
+                raw_path=naming.RAW_PATH,
+                sample=SAMPLE_BAG,
+                depends_on=[factory, factory_access, deployer_access],
+            ),
+        )
 
     if schedule is not None:
         # ADF creates triggers Stopped; this starts it, and stops it before changes and destroy.

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -103,6 +104,60 @@ def blob_client(url: str) -> Iterator[BlobClient]:
         BlobClient.from_blob_url(url, credential=credential) as client,
     ):
         yield client
+
+
+# Azure's codes for "authenticated, but no role allows this yet": a role assignment made moments
+# ago by the same `pulumi up` can take minutes to apply (learn.microsoft.com/azure/
+# role-based-access-control/troubleshooting, "Role assignment changes are not being detected").
+_NOT_YET_AUTHORIZED = frozenset({"AuthorizationPermissionMismatch", "AuthorizationFailure"})
+ROLE_PROPAGATION_SECONDS = 600.0
+ROLE_RETRY_SECONDS = 15.0
+
+
+def upload_file(
+    url: str,
+    path: Path,
+    *,
+    wait_seconds: float = ROLE_PROPAGATION_SECONDS,
+    retry_seconds: float = ROLE_RETRY_SECONDS,
+) -> int:
+    """Upload `path` to the blob at `url` (overwriting it) and return the size Azure stored.
+
+    With Entra ID (a URL without SAS), a 403 that means "no role yet" is retried until
+    `wait_seconds` have passed, with a message naming the role, because the deployer's grant may
+    be seconds old. Other errors, and any refusal of a SAS (whose rights never change), fail at
+    once.
+    """
+    from azure.core.exceptions import HttpResponseError
+
+    size = path.stat().st_size
+    retry_refusals = not carries_sas(url)
+    with blob_client(url) as blob:
+
+        def uploaded() -> bool:
+            try:
+                with path.open("rb") as data:
+                    blob.upload_blob(data, overwrite=True, length=size)
+            except HttpResponseError as error:
+                code = getattr(error, "error_code", None)  # set by azure-storage-blob
+                not_yet = error.status_code == 403 and code in _NOT_YET_AUTHORIZED
+                if not (retry_refusals and not_yet):
+                    raise
+                progress(
+                    f"{blob.account_name} refused the upload ({code}): waiting for "
+                    "the deployer's Storage Blob Data Contributor role there to take effect"
+                )
+                return False
+            return True
+
+        wait_for(
+            f"uploading {path.name} to {blob.account_name} (does the deployer hold Storage Blob "
+            "Data Contributor there?)",
+            uploaded,
+            timeout_seconds=wait_seconds,
+            interval_seconds=retry_seconds,
+        )
+        return int(blob.get_blob_properties().size)
 
 
 def is_unknown(value: object) -> bool:

@@ -43,10 +43,15 @@ def _trigger_state(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {"runtime_state": "Started" if inputs.get("enabled") else "Stopped"}
 
 
+def _sample_seed(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {"run_id": "offline"}
+
+
 _SIMULATORS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     TYPE_PREFIX + "ProcessorImage": _processor_image,
     TYPE_PREFIX + "OrchestratorPackage": _orchestrator_package,
     TYPE_PREFIX + "TriggerState": _trigger_state,
+    TYPE_PREFIX + "SampleSeed": _sample_seed,
 }
 
 

@@ -6,7 +6,9 @@ call:
   reads the uploaded blob back and refuses anything that is not a zip, as Batch does);
 - ACR build-source upload URLs, scheduled Docker build runs (the run reads the uploaded context
   from Azurite and fails when the Dockerfile is missing), run status and log SAS URLs;
-- ADF trigger get/start/stop;
+- ADF trigger get/start/stop, and runs of the Copy pipelines a test declares (`CopyPipeline`): a
+  run reads its source blob from Azurite and writes its sink blob there, and fails, as ADF's Copy
+  does, when the source does not exist;
 - an App Service style managed-identity token endpoint, so DefaultAzureCredential itself runs. It
   mints JWTs for the audience asked for (ARM, or storage for Azurite); ARM refuses a token for
   another audience, as it does ("InvalidAuthenticationTokenAudience").
@@ -47,9 +49,8 @@ LOGS_CONTAINER = "run-logs"
 _PREFIX = r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers"
 _APP = _PREFIX + r"/Microsoft\.Batch/batchAccounts/(?P<acct>[^/]+)/applications/(?P<app>[^/]+)"
 _REGISTRY = _PREFIX + r"/Microsoft\.ContainerRegistry/registries/(?P<reg>[^/]+)"
-_TRIGGER = (
-    _PREFIX + r"/Microsoft\.DataFactory/factories/(?P<factory>[^/]+)/triggers/(?P<trigger>[^/]+)"
-)
+_FACTORY = _PREFIX + r"/Microsoft\.DataFactory/factories/(?P<factory>[^/]+)"
+_TRIGGER = _FACTORY + r"/triggers/(?P<trigger>[^/]+)"
 
 # The Batch account's data plane (the tests use the fake's address as the account endpoint).
 
@@ -73,6 +74,29 @@ class Faults:
     fail_activation: bool = False
     build_status: str = "Succeeded"  # the final status of every scheduled run
     build_log: str = "Step 1/3 : FROM python:3.12-slim\nSuccessfully built\n"
+    pipeline_failure: str = ""  # when set, every pipeline run fails with this message
+
+
+@dataclass(frozen=True)
+class CopyPipeline:
+    """A pipeline with one Copy activity from a blob to a blob (containers in Azurite)."""
+
+    source_container: str
+    source_blob: str
+    sink_container: str
+    sink_blob: str
+
+
+@dataclass
+class PipelineRun:
+    pipeline: str
+    statuses: list[str]
+    message: str = ""
+    polls: int = 0
+
+    @property
+    def status(self) -> str:
+        return self.statuses[min(self.polls, len(self.statuses) - 1)]
 
 
 @dataclass
@@ -111,6 +135,8 @@ class FakeArm:
     source_uploads: dict[str, str] = field(default_factory=dict)  # relative path -> blob
     runs: dict[str, Run] = field(default_factory=dict)
     triggers: dict[str, str] = field(default_factory=dict)  # name -> runtimeState
+    pipelines: dict[str, CopyPipeline] = field(default_factory=dict)  # name -> definition
+    pipeline_runs: dict[str, PipelineRun] = field(default_factory=dict)
     missing_accounts: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -146,6 +172,8 @@ class FakeArm:
                 ("GET", _TRIGGER + "$", self._get_trigger),
                 ("POST", _TRIGGER + "/start$", self._start_trigger),
                 ("POST", _TRIGGER + "/stop$", self._stop_trigger),
+                ("POST", _FACTORY + r"/pipelines/(?P<pipeline>[^/]+)/createRun$", self._run),
+                ("GET", _FACTORY + r"/pipelineruns/(?P<run>[^/]+)$", self._get_pipeline_run),
             ]
             for verb, pattern, handler in routes:
                 match = re.match(pattern, path)
@@ -321,6 +349,38 @@ class FakeArm:
         self._trigger_state(trigger)
         self.triggers[trigger] = "Stopped"
         return 200, None
+
+    def _run(self, pipeline: str, body: Any, **_: str) -> tuple[int, Any]:
+        if pipeline not in self.pipelines:
+            raise ArmError(404, "PipelineNotFound", f"pipeline {pipeline} does not exist")
+        copy = self.pipelines[pipeline]
+        run_id = str(uuid.uuid4())
+        data = self.azurite.read(copy.source_container, copy.source_blob)
+        final, message = "Succeeded", ""
+        if self.faults.pipeline_failure:
+            final, message = "Failed", self.faults.pipeline_failure
+        elif data is None:
+            final = "Failed"
+            message = (
+                "ErrorCode=UserErrorSourceBlobNotExists,'The required Blob is missing. "
+                f"ContainerName: {copy.source_container}, path: {copy.source_blob}.'"
+            )
+        else:
+            self.azurite.write(copy.sink_container, copy.sink_blob, data)
+        self.pipeline_runs[run_id] = PipelineRun(pipeline, ["Queued", "InProgress", final], message)
+        return 200, {"runId": run_id}
+
+    def _get_pipeline_run(self, run: str, body: Any, **_: str) -> tuple[int, Any]:
+        if run not in self.pipeline_runs:
+            raise ArmError(404, "PipelineRunNotFound", f"run {run} does not exist")
+        state = self.pipeline_runs[run]
+        state.polls += 1
+        return 200, {
+            "runId": run,
+            "pipelineName": state.pipeline,
+            "status": state.status,
+            "message": state.message if state.status == "Failed" else "",
+        }
 
 
 def _handler_for(fake: FakeArm) -> type[BaseHTTPRequestHandler]:

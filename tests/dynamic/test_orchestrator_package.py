@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.core.exceptions import HttpResponseError
 
 from infra.dynamic import orchestrator_package as op
 from tests.dynamic.fake_arm import FakeArm, Package
@@ -241,67 +238,3 @@ def test_with_storage_keys_the_sas_url_is_used_and_no_storage_token_is_asked_for
     op.OrchestratorPackageProvider().create(_props(source, wheelhouse))
     assert "https://storage.azure.com" not in fake_arm.token_audiences
     assert [p.state for p in fake_arm.packages.values()] == ["Active"]
-
-
-class _NotYetAuthorized(HttpResponseError):
-    def __init__(self) -> None:
-        super().__init__(message="This request is not authorized to perform this operation.")
-        self.status_code = 403
-        self.error_code = "AuthorizationPermissionMismatch"
-
-
-class _FlakyBlob:
-    """A blob that refuses the first `refusals` uploads as a role that is not yet applied does."""
-
-    account_name = "rbdevbatch123"
-
-    def __init__(self, refusals: int) -> None:
-        self.refusals, self.uploads, self.data = refusals, 0, b""
-
-    def upload_blob(self, data: Any, overwrite: bool, length: int) -> None:
-        self.uploads += 1
-        if self.uploads <= self.refusals:
-            raise _NotYetAuthorized()
-        self.data = data.read()
-
-    def get_blob_properties(self) -> Any:
-        return type("Properties", (), {"size": len(self.data)})()
-
-
-@pytest.mark.parametrize("refusals, succeeds", [(2, True), (1000, False)])
-def test_an_upload_waits_for_a_fresh_role_assignment_then_gives_up_naming_the_role(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusals: int, succeeds: bool
-) -> None:
-    blob = _FlakyBlob(refusals)
-
-    @contextmanager
-    def flaky_client(url: str) -> Iterator[_FlakyBlob]:
-        yield blob
-
-    monkeypatch.setattr(op, "blob_client", flaky_client)
-    path = tmp_path / "package.zip"
-    path.write_bytes(b"PK" + b"\0" * 100)
-    url = "https://rbdevbatch123.blob.core.windows.net/app-packages/p.zip"
-    if succeeds:
-        assert op.upload_file(url, path, wait_seconds=5, retry_seconds=0.01) == 102
-        assert blob.uploads == 3
-    else:
-        with pytest.raises(TimeoutError, match="Storage Blob Data Contributor"):
-            op.upload_file(url, path, wait_seconds=0.05, retry_seconds=0.01)
-
-
-def test_a_refused_sas_upload_is_not_retried(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    blob = _FlakyBlob(1)
-
-    @contextmanager
-    def flaky_client(url: str) -> Iterator[_FlakyBlob]:
-        yield blob
-
-    monkeypatch.setattr(op, "blob_client", flaky_client)
-    path = tmp_path / "package.zip"
-    path.write_bytes(b"PK")
-    with pytest.raises(HttpResponseError):
-        op.upload_file("https://a.blob.core.windows.net/c/p.zip?sv=1&sig=abc", path)
-    assert blob.uploads == 1

@@ -24,7 +24,7 @@ def stacks() -> dict[str, Recording]:
 
 
 def _activity(recording: Recording) -> dict:
-    [activity] = recording.one(PIPELINE).inputs["activities"]
+    [activity] = recording.one(PIPELINE, "datafactory-pipeline").inputs["activities"]
     return activity
 
 

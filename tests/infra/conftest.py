@@ -8,19 +8,10 @@ import pytest
 from infra.offline import Recording, run_stack, stack_names
 from tests.infra.azure_rules import Subscription
 
-# A public address for tests that open the data lake firewall (nothing is ever sent to it).
-DEPLOYER_IP = "203.0.113.7"
-
 
 @pytest.fixture(scope="session")
 def recordings() -> dict[str, Recording]:
     return {stack: run_stack(stack) for stack in stack_names()}
-
-
-@pytest.fixture(scope="session")
-def dev_with_sample() -> Recording:
-    """The dev stack as the README tells a user to run it: their IP let through the firewall."""
-    return run_stack("dev", config_overrides={"deployerIpRanges": [DEPLOYER_IP]})
 
 
 @pytest.fixture

@@ -106,7 +106,11 @@ def test_a_schedule_trigger_is_stopped_before_it_and_the_factory_are_deleted(
     # Destroy: the state resource goes first (its delete stops the trigger), then the trigger,
     # then the pipeline it runs and the factory.
     assert deleted_before(scheduled, state, trigger)
-    assert deleted_before(scheduled, trigger, scheduled.one("azure-native:datafactory:Pipeline"))
+    assert deleted_before(
+        scheduled,
+        trigger,
+        scheduled.one("azure-native:datafactory:Pipeline", "datafactory-pipeline"),
+    )
     assert deleted_before(scheduled, trigger, scheduled.one(FACTORY))
     # The trigger is replaced (never updated in place) and deleted before its replacement.
     assert trigger.options.delete_before_replace

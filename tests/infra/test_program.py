@@ -22,13 +22,13 @@ from infra.offline import (
     stack_names,
 )
 from infra.program import factory_identities
-from tests.infra.conftest import DEPLOYER_IP
 
 STACKS = stack_names()
 ACCOUNT = "azure-native:storage:StorageAccount"
 POOL = "azure-native:batch:Pool"
 ROLE = "azure-native:authorization:RoleAssignment"
 UAMI = "azure-native:managedidentity:UserAssignedIdentity"
+DATASET = "azure-native:datafactory:Dataset"
 
 
 @pytest.fixture(params=STACKS)
@@ -127,27 +127,61 @@ def test_prod_protects_the_data_lake_and_purge_protects_the_vault(
     )
 
 
-def test_without_deployer_ranges_no_sample_and_no_shared_keys(
-    recordings: dict[str, Recording],
-) -> None:
-    dev = recordings["dev"]
-    assert dev.of_type("azure-native:storage:Blob") == []
-    lake = dev.one(ACCOUNT, "datalake-account").inputs
+def test_the_data_lake_takes_no_shared_key_and_opens_to_no_ip_by_default(rec: Recording) -> None:
+    assert rec.of_type("azure-native:storage:Blob") == []  # it would upload with the key
+    lake = rec.one(ACCOUNT, "datalake-account").inputs
     assert lake["allowSharedKeyAccess"] is False
     assert lake["networkRuleSet"].get("ipRules", []) == []
 
 
-def test_sample_bag_goes_to_raw_through_the_deployer_rule(dev_with_sample: Recording) -> None:
-    blob = dev_with_sample.one("azure-native:storage:Blob")
-    assert blob.inputs["blobName"] == "raw/gps-navsatfix.bag"
-    assert blob.inputs["containerName"] == "data"
-    assert blob.options.retain_on_delete
-    lake = dev_with_sample.one(ACCOUNT, "datalake-account").inputs
-    assert lake["networkRuleSet"]["ipRules"] == [
-        {"iPAddressOrRange": DEPLOYER_IP, "action": "Allow"}
-    ]
-    # azure-native's Blob uploads with the listed account key (pulumi-azure-native#2015).
-    assert lake["allowSharedKeyAccess"] is True
+SEED = "pulumi-python:dynamic/rosbag:SampleSeed"
+
+
+def test_a_default_dev_up_seeds_the_sample_bag_into_raw(recordings: dict[str, Recording]) -> None:
+    dev = recordings["dev"]
+    [seed] = dev.of_type(SEED)
+    lake = dev.one(ACCOUNT, "datalake-account").state["name"]
+    assert seed.inputs["destination"] == f"{lake}/data/raw/gps-navsatfix.bag"
+    batch_storage = dev.one(ACCOUNT, "batchstorage-account").state["name"]
+    assert seed.inputs["staging_blob_url"] == (
+        f"https://{batch_storage}.blob.core.windows.net/samples/gps-navsatfix.bag"
+    )
+    # The pipeline it runs: one binary copy from there to there, through the factory's linked
+    # services (which authenticate with the factory's identity).
+    pipeline = dev.one("azure-native:datafactory:Pipeline", "sample-pipeline")
+    assert seed.inputs["pipeline_name"] == pipeline.state["name"]
+    [copy] = pipeline.inputs["activities"]
+    assert copy["type"] == "Copy"
+    datasets = {d.inputs["datasetName"]: d.inputs["properties"] for d in dev.of_type(DATASET)}
+    source = datasets[copy["inputs"][0]["referenceName"]]
+    sink = datasets[copy["outputs"][0]["referenceName"]]
+    assert source["linkedServiceName"]["referenceName"] == "staging-blob"
+    assert source["location"] == {
+        "type": "AzureBlobStorageLocation",
+        "container": "samples",
+        "fileName": "gps-navsatfix.bag",
+    }
+    assert sink["linkedServiceName"]["referenceName"] == "data-lake"
+    assert sink["location"] == {
+        "type": "AzureBlobFSLocation",
+        "fileSystem": "data",
+        "folderPath": "raw",
+        "fileName": "gps-navsatfix.bag",
+    }
+    linked = {
+        ls.inputs["linkedServiceName"]: ls
+        for ls in dev.of_type("azure-native:datafactory:LinkedService")
+    }
+    assert {"staging-blob", "data-lake"} <= set(linked)
+    # Runs after the linked services, the factory identity's roles and the deployer's.
+    needs = set(seed.options.depends_on)
+    assert {linked["staging-blob"].urn, linked["data-lake"].urn} <= needs
+    assert grant_urns(dev, "factory-access") <= needs
+    assert grant_urns(dev, "deployer-access") <= needs
+
+
+def test_prod_seeds_no_sample(recordings: dict[str, Recording]) -> None:
+    assert recordings["prod"].of_type(SEED) == []
 
 
 def test_batch_storage_has_the_task_logs_container(rec: Recording) -> None:
@@ -341,7 +375,9 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
     "identity-factory": {
         ("Azure Batch Job Submitter", "batch-account"),
         ("Storage Blob Data Contributor", "batchstorage-adfjobs"),
-        ("Storage Blob Data Reader", "datalake-container"),
+        # The seed pipeline reads the sample from Batch storage and writes it into raw/.
+        ("Storage Blob Data Reader", "batchstorage-samples"),
+        ("Storage Blob Data Contributor", "datalake-container"),
     },
     # pulumi up uploads the orchestrator package with Entra ID (no SAS in the upload URL).
     "deployer": {("Storage Blob Data Contributor", "batchstorage-account")},
@@ -469,7 +505,9 @@ def test_physical_names_are_derived_and_stable(recordings: dict[str, Recording])
 def test_the_activity_is_wired_to_this_stacks_resources(rec: Recording) -> None:
     # docs/contracts.md §3 values, as the orchestrator will read them from activity.json:
     # each must be the value of the resource this stack declares, not a literal.
-    [activity] = rec.one("azure-native:datafactory:Pipeline").inputs["activities"]
+    [activity] = rec.one("azure-native:datafactory:Pipeline", "datafactory-pipeline").inputs[
+        "activities"
+    ]
     props = activity["extendedProperties"]
     batch_storage = rec.one(ACCOUNT, "batchstorage-account").state["name"]
     assert props["batchAccountEndpoint"] == rec.outputs["batchAccountEndpoint"].value
