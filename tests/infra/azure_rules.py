@@ -13,6 +13,10 @@ Resources Azure keeps after a delete (soft-deleted Key Vaults) stay in the subsc
 later `up` sees them, as a real one does. A refused operation is recorded in `refusals` (what
 Azure would answer) rather than raised, so a test can show every one at once.
 
+It rides on infra.offline: `run_stack` builds `OfflineMocks` and `_RecordingMonitor` by name, so
+the subscription patches both (the monitor only to see each resource's `replaceWith`, which the
+recording does not keep).
+
 Pulumi's auto-naming is simulated as Pulumi does it: the logical name and a random suffix, new for
 every create (pulumi.com/docs/iac/concepts/resources/names, "Autonaming"); the offline mocks'
 stand-in is deterministic instead, for stable previews.
