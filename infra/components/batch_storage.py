@@ -56,30 +56,20 @@ class BatchStorage(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=child,
         )
-        logs = storage.BlobContainer(
-            f"{name}-task-logs",
-            resource_group_name=args.resource_group_name,
-            account_name=account.name,
-            container_name=args.task_logs_container,
-            public_access=storage.PublicAccess.NONE,
-            opts=child,
-        )
-        adf_jobs = storage.BlobContainer(
-            f"{name}-adfjobs",
-            resource_group_name=args.resource_group_name,
-            account_name=account.name,
-            container_name=args.adf_jobs_container,
-            public_access=storage.PublicAccess.NONE,
-            opts=child,
-        )
-        samples = storage.BlobContainer(
-            f"{name}-samples",
-            resource_group_name=args.resource_group_name,
-            account_name=account.name,
-            container_name=args.samples_container,
-            public_access=storage.PublicAccess.NONE,
-            opts=child,
-        )
+
+        def container(suffix: str, container_name: str) -> storage.BlobContainer:
+            return storage.BlobContainer(
+                f"{name}-{suffix}",
+                resource_group_name=args.resource_group_name,
+                account_name=account.name,
+                container_name=container_name,
+                public_access=storage.PublicAccess.NONE,
+                opts=child,
+            )
+
+        logs = container("task-logs", args.task_logs_container)
+        adf_jobs = container("adfjobs", args.adf_jobs_container)
+        samples = container("samples", args.samples_container)
         self.account_id = account.id
         self.blob_endpoint = account.primary_endpoints.blob
         self.task_logs_container_id = logs.id

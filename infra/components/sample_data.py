@@ -72,38 +72,43 @@ class SampleData(pulumi.ComponentResource):
         folder = args.raw_path.strip("/")
 
         # Binary datasets copy the file byte for byte (no parsing, no schema).
-        source = adf.Dataset(
-            f"{name}-source",
-            resource_group_name=args.resource_group_name,
-            factory_name=args.factory_name,
-            dataset_name=SOURCE_DATASET,
-            properties=adf.BinaryDatasetArgs(
-                type="Binary",
-                linked_service_name=_linked_service(args.staging_linked_service),
-                location=adf.AzureBlobStorageLocationArgs(
-                    type="AzureBlobStorageLocation",
-                    container=args.samples_container,
-                    file_name=bag,
+        def dataset(
+            suffix: str,
+            dataset_name: str,
+            linked_service: str,
+            location: adf.AzureBlobStorageLocationArgs | adf.AzureBlobFSLocationArgs,
+        ) -> adf.Dataset:
+            return adf.Dataset(
+                f"{name}-{suffix}",
+                resource_group_name=args.resource_group_name,
+                factory_name=args.factory_name,
+                dataset_name=dataset_name,
+                properties=adf.BinaryDatasetArgs(
+                    type="Binary",
+                    linked_service_name=_linked_service(linked_service),
+                    location=location,
                 ),
+                opts=after,
+            )
+
+        source = dataset(
+            "source",
+            SOURCE_DATASET,
+            args.staging_linked_service,
+            adf.AzureBlobStorageLocationArgs(
+                type="AzureBlobStorageLocation", container=args.samples_container, file_name=bag
             ),
-            opts=after,
         )
-        destination = adf.Dataset(
-            f"{name}-destination",
-            resource_group_name=args.resource_group_name,
-            factory_name=args.factory_name,
-            dataset_name=DESTINATION_DATASET,
-            properties=adf.BinaryDatasetArgs(
-                type="Binary",
-                linked_service_name=_linked_service(args.data_lake_linked_service),
-                location=adf.AzureBlobFSLocationArgs(
-                    type="AzureBlobFSLocation",
-                    file_system=args.data_container,
-                    folder_path=folder,
-                    file_name=bag,
-                ),
+        destination = dataset(
+            "destination",
+            DESTINATION_DATASET,
+            args.data_lake_linked_service,
+            adf.AzureBlobFSLocationArgs(
+                type="AzureBlobFSLocation",
+                file_system=args.data_container,
+                folder_path=folder,
+                file_name=bag,
             ),
-            opts=after,
         )
         pipeline = adf.Pipeline(
             f"{name}-pipeline",

@@ -28,9 +28,16 @@ def bag(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def pipeline(fake_arm: FakeArm) -> CopyPipeline:
+def samples(azurite: Azurite) -> str:
+    """The Batch storage container the bag goes to (the stack creates it)."""
+    azurite.ensure_container("samples")
+    return "samples"
+
+
+@pytest.fixture
+def pipeline(fake_arm: FakeArm, samples: str) -> CopyPipeline:
     # What infra/components/sample_data.py declares: samples/<bag> -> data/raw/<bag>.
-    copy = CopyPipeline("samples", BAG, "data", f"raw/{BAG}")
+    copy = CopyPipeline(samples, BAG, "data", f"raw/{BAG}")
     fake_arm.pipelines[PIPELINE] = copy
     return copy
 
@@ -54,7 +61,6 @@ def _props(azurite: Azurite, bag: Path, **overrides: Any) -> dict[str, Any]:
 def test_create_uploads_with_entra_id_and_the_pipeline_puts_the_bag_into_raw(
     fake_arm: FakeArm, azurite: Azurite, bag: Path, pipeline: CopyPipeline
 ) -> None:
-    azurite.ensure_container("samples")
     outs = ss.SampleSeedProvider().create(_props(azurite, bag)).outs or {}
     assert azurite.read("data", f"raw/{BAG}") == bag.read_bytes()
     assert "https://storage.azure.com" in fake_arm.token_audiences  # no SAS, no key
@@ -65,7 +71,6 @@ def test_create_uploads_with_entra_id_and_the_pipeline_puts_the_bag_into_raw(
 def test_an_unchanged_up_runs_nothing(
     fake_arm: FakeArm, azurite: Azurite, bag: Path, pipeline: CopyPipeline
 ) -> None:
-    azurite.ensure_container("samples")
     provider = ss.SampleSeedProvider()
     outs = provider.create(_props(azurite, bag)).outs or {}
     fake_arm.clear_calls()
@@ -76,7 +81,6 @@ def test_an_unchanged_up_runs_nothing(
 def test_a_new_sample_is_copied_again(
     fake_arm: FakeArm, azurite: Azurite, bag: Path, pipeline: CopyPipeline
 ) -> None:
-    azurite.ensure_container("samples")
     provider = ss.SampleSeedProvider()
     outs = provider.create(_props(azurite, bag)).outs or {}
     bag.write_bytes(bag.read_bytes() + b"\0")
@@ -88,7 +92,6 @@ def test_a_new_sample_is_copied_again(
 def test_a_failed_run_fails_the_deployment_with_adfs_reason(
     fake_arm: FakeArm, azurite: Azurite, bag: Path, pipeline: CopyPipeline
 ) -> None:
-    azurite.ensure_container("samples")
     fake_arm.faults.pipeline_failure = (
         "ErrorCode=AdlsGen2OperationFailed,'This request is not authorized to perform this "
         "operation using this permission.'"
@@ -98,9 +101,8 @@ def test_a_failed_run_fails_the_deployment_with_adfs_reason(
 
 
 def test_a_missing_pipeline_is_an_error_naming_it(
-    fake_arm: FakeArm, azurite: Azurite, bag: Path
+    fake_arm: FakeArm, azurite: Azurite, bag: Path, samples: str
 ) -> None:
-    azurite.ensure_container("samples")
     with pytest.raises(Exception, match="pipeline seed-sample does not exist"):
         ss.SampleSeedProvider().create(_props(azurite, bag))
 
@@ -108,7 +110,6 @@ def test_a_missing_pipeline_is_an_error_naming_it(
 def test_delete_leaves_the_bag(
     fake_arm: FakeArm, azurite: Azurite, bag: Path, pipeline: CopyPipeline
 ) -> None:
-    azurite.ensure_container("samples")
     provider = ss.SampleSeedProvider()
     outs = provider.create(_props(azurite, bag)).outs or {}
     provider.delete("id", outs)
