@@ -25,6 +25,19 @@ PROJECT = "rosbag-batch"
 NFS_SKUS = ("Standard_LRS", "Standard_ZRS")
 SCHEDULE_FREQUENCIES = ("Minute", "Hour", "Day", "Week", "Month")
 IMAGE_BUILDERS = ("acr", "docker")
+# The kinds of principal a deployer can be; "" = work it out from the deployer's sign-in.
+DEPLOYER_PRINCIPAL_TYPES = ("", "User", "ServicePrincipal")
+# What an uploader can be: Azure refuses a role assignment whose principalType is wrong.
+UPLOADER_PRINCIPAL_TYPES = ("User", "Group", "ServicePrincipal")
+_OBJECT_ID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+# Keys that were renamed: an old key gets a message naming the new one.
+RENAMED_KEYS = {
+    "deployerIpRanges": (
+        "uploaderIpRanges",
+        "the deployer no longer needs the data lake firewall (the sample bag is copied in by the "
+        "Data Factory); the ranges are now for the people and robots that upload bags",
+    ),
+}
 # Docker's default bridge: a VNet overlapping it breaks container networking on the nodes.
 DOCKER_BRIDGE = ipaddress.ip_network("172.17.0.0/16")
 # Ranges a storage account IP rule refuses (private, shared, loopback, link-local, multicast).
@@ -65,7 +78,8 @@ class StackConfig:
     location: str
     vnet_address_space: str = "10.40.0.0/16"
     subnet_address_prefix: str = "10.40.0.0/22"
-    deployer_ip_ranges: tuple[str, ...] = ()
+    uploader_ip_ranges: tuple[str, ...] = ()
+    uploader_principals: tuple[str, ...] = ()  # "<User|Group|ServicePrincipal>:<object id>"
     upload_sample_bag: bool = True
     data_lake_sku: str = "Standard_LRS"
     protect_data_lake: bool = False
@@ -79,6 +93,7 @@ class StackConfig:
     execution_max_nodes: int = 4
     execution_task_slots_per_node: int = 4
     image_builder: str = "acr"
+    deployer_principal_type: str = ""
     schedule_frequency: str = ""
     schedule_interval: int = 1
     schedule_start_time: str = ""
@@ -88,11 +103,6 @@ class StackConfig:
         if not self.schedule_frequency:
             return None
         return Schedule(self.schedule_frequency, self.schedule_interval, self.schedule_start_time)
-
-    @property
-    def sample_bag_enabled(self) -> bool:
-        """The data lake's firewall only lets the deployer's upload through from listed ranges."""
-        return self.upload_sample_bag and bool(self.deployer_ip_ranges)
 
     @staticmethod
     def from_pulumi() -> StackConfig:
@@ -109,6 +119,9 @@ class StackConfig:
     @staticmethod
     def from_values(location: str, raw: Mapping[str, str]) -> StackConfig:
         """Build from raw config text (what the CLI passes): parse, then validate."""
+        for old in sorted(set(raw) & set(RENAMED_KEYS)):
+            new, why = RENAMED_KEYS[old]
+            raise ConfigError(old, f"was renamed {new}: {why}. Set {new} instead")
         unknown = sorted(set(raw) - set(CONFIG_KEYS))
         if unknown:
             known = ", ".join(sorted(CONFIG_KEYS))
@@ -150,8 +163,10 @@ class StackConfig:
                 f"{subnet} has {capacity} usable addresses but the pools may grow to {nodes} "
                 "nodes; expected a larger subnet or smaller orchestratorMaxNodes/executionMaxNodes",
             )
-        for text in self.deployer_ip_ranges:
+        for text in self.uploader_ip_ranges:
             storage_ip_rule(text)
+        for text in self.uploader_principals:
+            uploader_principal(text)
         if self.data_lake_sku not in NFS_SKUS:
             raise ConfigError(
                 "dataLakeSku",
@@ -193,6 +208,12 @@ class StackConfig:
                 "imageBuilder",
                 f"{self.image_builder!r} is not a builder; expected one of "
                 + ", ".join(IMAGE_BUILDERS),
+            )
+        if self.deployer_principal_type not in DEPLOYER_PRINCIPAL_TYPES:
+            raise ConfigError(
+                "deployerPrincipalType",
+                f"{self.deployer_principal_type!r} is not a principal type; expected User, "
+                "ServicePrincipal, or empty to detect it from the sign-in",
             )
         self._validate_schedule()
 
@@ -260,13 +281,26 @@ def _string_list(key: str, text: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def uploader_principal(text: str) -> tuple[str, str]:
+    """An uploader entry as (principal type, object id): `Group:<object id>` and the like."""
+    kind, _, object_id = text.strip().partition(":")
+    if kind not in UPLOADER_PRINCIPAL_TYPES or not _OBJECT_ID.fullmatch(object_id):
+        raise ConfigError(
+            "uploaderPrincipals",
+            f"{text!r} is not <type>:<object id>; expected e.g. Group:<object id>, with type one "
+            f"of {', '.join(UPLOADER_PRINCIPAL_TYPES)} (Azure refuses a role assignment whose "
+            "type does not match; find the id with `az ad group show -g <name> --query id`)",
+        )
+    return kind, object_id.lower()
+
+
 def storage_ip_rule(text: str) -> str:
-    """A deployer range as a storage firewall accepts it: public IPv4, a bare address or /0-/30."""
+    """An uploader range as a storage firewall accepts it: public IPv4, a bare address or /0-/30."""
     try:
         network = ipaddress.ip_network(text if "/" in text else f"{text}/32", strict=True)
     except ValueError:
         raise ConfigError(
-            "deployerIpRanges",
+            "uploaderIpRanges",
             f"{text!r} is not an IPv4 address or CIDR range; expected e.g. 203.0.113.7 or "
             "203.0.113.0/24",
         ) from None
@@ -275,7 +309,7 @@ def storage_ip_rule(text: str) -> str:
     )
     if reserved or network.prefixlen == 31:
         raise ConfigError(
-            "deployerIpRanges",
+            "uploaderIpRanges",
             f"{text!r} is not usable in a storage firewall rule; expected public IPv4 addresses "
             "or CIDR ranges up to /30, e.g. 203.0.113.7 (find yours: curl -s https://api.ipify.org)",
         )

@@ -49,6 +49,8 @@ RAW_PATH = "raw/"
 EXTRACTED_PATH = "extracted/"
 MOUNT_PATH = "data"  # nfsMountConfiguration.relativeMountPath on both pools
 TASK_LOGS_CONTAINER = "task-logs"
+ADF_JOBS_CONTAINER = "adfjobs"  # where ADF's Custom activity keeps each run's files
+SAMPLES_CONTAINER = "samples"  # Batch storage: the sample bag on its way to the data lake
 APP_INSIGHTS_SECRET_NAME = "appinsights-connection-string"
 ORCHESTRATOR_POOL_ID = "orchestrator"
 EXECUTION_POOL_ID = "execution"
@@ -58,10 +60,6 @@ PROCESSOR_REPOSITORY = "processor"
 _NAME_RULES: dict[str, tuple[str, str]] = {
     "storage account": (r"[a-z0-9]{3,24}", "3-24 lower-case letters and digits"),
     "container registry": (r"[a-zA-Z0-9]{5,50}", "5-50 letters and digits"),
-    "key vault": (
-        r"[a-zA-Z](?!.*--)[a-zA-Z0-9-]{1,22}[a-zA-Z0-9]",
-        "3-24 letters, digits and single hyphens, starting with a letter",
-    ),
     "batch account": (r"[a-z0-9]{3,24}", "3-24 lower-case letters and digits"),
 }
 
@@ -70,12 +68,13 @@ _NAME_RULES: dict[str, tuple[str, str]] = {
 class PhysicalNames:
     """Deterministic names for resources Azure names globally: the same stack in the same
     subscription always gets the same names (a re-run never orphans one), and two stacks or two
-    subscriptions never collide (the suffix hashes all three)."""
+    subscriptions never collide (the suffix hashes all three). The Key Vault is not among them:
+    a destroyed vault keeps its name while soft-deleted, so it is auto-named (infra/components/
+    secrets.py)."""
 
     data_lake: str
     batch_storage: str
     registry: str
-    key_vault: str
     batch_account: str
 
     @staticmethod
@@ -87,7 +86,6 @@ class PhysicalNames:
             data_lake=f"rb{short}lake{suffix}",
             batch_storage=f"rb{short}batch{suffix}",
             registry=f"rb{short}acr{suffix}",
-            key_vault=f"rb-{short}-kv-{suffix}",
             batch_account=f"rb{short}{suffix}",
         )
         names.validate()
@@ -98,7 +96,6 @@ class PhysicalNames:
             ("storage account", self.data_lake),
             ("storage account", self.batch_storage),
             ("container registry", self.registry),
-            ("key vault", self.key_vault),
             ("batch account", self.batch_account),
         ):
             pattern, rule = _NAME_RULES[kind]

@@ -164,6 +164,7 @@ _ARM_IDS: dict[str, str] = {
     "azure-native:datafactory:CredentialOperation": _FACTORY + "/credentials/{credentialName}",
     "azure-native:datafactory:LinkedService": _FACTORY + "/linkedservices/{linkedServiceName}",
     "azure-native:datafactory:Pipeline": _FACTORY + "/pipelines/{pipelineName}",
+    "azure-native:datafactory:Dataset": _FACTORY + "/datasets/{datasetName}",
     "azure-native:datafactory:Trigger": _FACTORY + "/triggers/{triggerName}",
 }
 
@@ -288,8 +289,8 @@ def _dynamic_outputs(typ: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
     outputs), shaped like the real values so downstream inputs read naturally offline."""
     if typ == "pulumi-python:dynamic/rosbag:ProcessorImage":
         digest = "sha256:" + hashlib.sha256(str(inputs.get("source_hash")).encode()).hexdigest()
-        image = f"{inputs.get('login_server')}/{inputs.get('repository')}:{inputs.get('tag')}"
-        return {"image": f"{image}@{digest}", "digest": digest, "build_id": "offline"}
+        image = f"{inputs.get('login_server')}/{inputs.get('repository')}@{digest}"
+        return {"image": image, "digest": digest, "build_id": "offline"}
     if typ == "pulumi-python:dynamic/rosbag:OrchestratorPackage":
         account = _BATCH.format(
             subscription=MOCK_SUBSCRIPTION_ID,
@@ -304,6 +305,8 @@ def _dynamic_outputs(typ: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
         }
     if typ == "pulumi-python:dynamic/rosbag:TriggerState":
         return {"runtime_state": "Started" if inputs.get("enabled") else "Stopped"}
+    if typ == "pulumi-python:dynamic/rosbag:SampleSeed":
+        return {"run_id": "offline"}
     return {}
 
 

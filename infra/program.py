@@ -8,13 +8,20 @@ the Data Factory last.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
+from typing import Any
 
 import pulumi
 from pulumi_azure_native import authorization, resources
 
 from infra import naming
-from infra.components.access import AccessGrants, AccessGrantsArgs, Grant
+from infra.components.access import (
+    AccessGrants,
+    AccessGrantsArgs,
+    Grant,
+    deployer_principal_type,
+)
 from infra.components.artifacts import Artifacts, ArtifactsArgs
 from infra.components.batch import (
     BatchAccount,
@@ -24,19 +31,55 @@ from infra.components.batch import (
     PoolSizing,
 )
 from infra.components.batch_storage import BatchStorage, BatchStorageArgs
-from infra.components.data_factory import DataFactory, DataFactoryArgs, ScheduleArgs
+from infra.components.data_factory import (
+    DATA_LAKE_LINKED_SERVICE,
+    STAGING_LINKED_SERVICE,
+    DataFactory,
+    DataFactoryArgs,
+    ScheduleArgs,
+)
 from infra.components.data_lake import DataLake, DataLakeArgs
-from infra.components.identity import SharedIdentity, SharedIdentityArgs
+from infra.components.identity import Identities, IdentitiesArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import Network, NetworkArgs
 from infra.components.registry import Registry, RegistryArgs
+from infra.components.sample_data import SampleData, SampleDataArgs
 from infra.components.secrets import Secrets, SecretsArgs
-from infra.config import StackConfig, storage_ip_rule
+from infra.config import StackConfig, storage_ip_rule, uploader_principal
 from infra.dynamic.trigger_state import TriggerState, TriggerStateArgs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # A real 15 s GPS recording (37 kB, Apache-2.0; provenance in tests/data/bags/PROVENANCE.md).
 SAMPLE_BAG = REPO_ROOT / "tests" / "data" / "bags" / "gps-navsatfix.bag"
+
+
+def factory_identities(identities: Identities) -> dict[str, pulumi.Input[str]]:
+    """Which identity the Data Factory component uses for what (DataFactoryArgs)."""
+    return {
+        # The factory's own identity: the credential of its linked services.
+        "factory_identity_id": identities.factory.id,
+        "factory_identity_client_id": identities.factory.client_id,
+        # What the activity tells the orchestrator: the client id it signs in with, and the
+        # identity its tasks use on the execution pool (registry pulls, task log uploads).
+        "orchestrator_identity_client_id": identities.orchestrator.client_id,
+        "execution_identity_id": identities.execution.id,
+    }
+
+
+def data_factory_args(**values: Any) -> DataFactoryArgs:
+    """DataFactoryArgs from the four identity names above.
+
+    Until DataFactoryArgs takes them (another change to infra/components/data_factory.py), they
+    map onto its older pair, where one identity was the factory's and the activity's: the factory
+    keeps its own identity, and the orchestrator's client id is what the activity passes on. Once
+    it takes them, this is DataFactoryArgs(**values) and can go.
+    """
+    known = {f.name for f in fields(DataFactoryArgs)}
+    if "factory_identity_id" not in known:
+        values["identity_id"] = values.pop("factory_identity_id")
+        values["identity_client_id"] = values.pop("orchestrator_identity_client_id")
+        del values["factory_identity_client_id"], values["execution_identity_id"]
+    return DataFactoryArgs(**values)
 
 
 def main() -> None:
@@ -69,16 +112,10 @@ def main() -> None:
             tags=tags,
         ),
     )
-    identity = SharedIdentity(
-        "identity", SharedIdentityArgs(resource_group_name=rg, location=location, tags=tags)
+    identities = Identities(
+        "identity", IdentitiesArgs(resource_group_name=rg, location=location, tags=tags)
     )
 
-    if config.upload_sample_bag and not config.deployer_ip_ranges:
-        pulumi.log.warn(
-            "the sample bag is not uploaded: the data lake firewall only admits the deployer "
-            "from rosbag-batch:deployerIpRanges. Set it to your public IP: pulumi config set "
-            "--path 'rosbag-batch:deployerIpRanges[0]' \"$(curl -s https://api.ipify.org)\""
-        )
     lake = DataLake(
         "datalake",
         DataLakeArgs(
@@ -88,11 +125,8 @@ def main() -> None:
             sku=config.data_lake_sku,
             subnet_id=net.subnet_id,
             container_name=naming.DATA_CONTAINER,
-            deployer_ip_rules=[storage_ip_rule(r) for r in config.deployer_ip_ranges],
+            ip_rules=[storage_ip_rule(r) for r in config.uploader_ip_ranges],
             protect=config.protect_data_lake,
-            sample=(naming.RAW_PATH + SAMPLE_BAG.name, SAMPLE_BAG)
-            if config.sample_bag_enabled
-            else None,
             tags=tags,
         ),
     )
@@ -103,6 +137,8 @@ def main() -> None:
             location=location,
             account_name=names.apply(lambda n: n.batch_storage),
             task_logs_container=naming.TASK_LOGS_CONTAINER,
+            adf_jobs_container=naming.ADF_JOBS_CONTAINER,
+            samples_container=naming.SAMPLES_CONTAINER,
             tags=tags,
         ),
     )
@@ -120,7 +156,6 @@ def main() -> None:
         SecretsArgs(
             resource_group_name=rg,
             location=location,
-            vault_name=names.apply(lambda n: n.key_vault),
             tenant_id=client.tenant_id,
             purge_protection=config.key_vault_purge_protection,
             retention_days=config.key_vault_retention_days,
@@ -139,36 +174,39 @@ def main() -> None:
         ),
     )
 
-    # Everything the identity needs before the Batch account and pools exist.
-    resource_access = AccessGrants(
-        "resource-access",
+    # Each identity holds exactly what its job needs, each role scoped to the one resource it is
+    # for and carrying its reason (docs/infrastructure.md, "Identities and roles"). Grants on
+    # storage, registry and vault come before their users: the Batch account checks its
+    # auto-storage access when it is created, and nodes pull, download and read as they join.
+    account_access = AccessGrants(
+        "batch-account-access",
         AccessGrantsArgs(
-            principal_id=identity.principal_id,
+            principal_id=identities.batch_account.principal_id,
             subscription_id=client.subscription_id,
             grants=[
                 Grant(
-                    "acr-pull",
-                    "AcrPull",
-                    registry.id,
-                    "Execution pool nodes pull the processor image",
-                ),
-                Grant(
-                    "batch-storage-blob",
+                    "auto-storage",
                     "Storage Blob Data Contributor",
                     batch_storage.account_id,
-                    "Batch auto-storage (app packages), ADF staging, task log output files",
+                    "Batch manages its auto-storage (package containers and blobs) as the account",
+                ),
+            ],
+        ),
+    )
+    execution_access = AccessGrants(
+        "execution-access",
+        AccessGrantsArgs(
+            principal_id=identities.execution.principal_id,
+            subscription_id=client.subscription_id,
+            grants=[
+                Grant(
+                    "acr-pull", "AcrPull", registry.id, "Execution nodes pull the processor image"
                 ),
                 Grant(
-                    "lake-blob-read",
-                    "Storage Blob Data Reader",
-                    lake.account_id,
-                    "ADF's ADLS linked service reads the data lake (NFS itself ignores RBAC)",
-                ),
-                Grant(
-                    "vault-secrets",
-                    "Key Vault Secrets User",
-                    secrets.vault_id,
-                    "The orchestrator reads the Application Insights connection string",
+                    "task-logs",
+                    "Storage Blob Data Contributor",
+                    batch_storage.task_logs_container_id,
+                    "Processor tasks upload their stdout/stderr to task-logs (output files)",
                 ),
             ],
         ),
@@ -180,31 +218,121 @@ def main() -> None:
             resource_group_name=rg,
             location=location,
             account_name=names.apply(lambda n: n.batch_account),
-            identity_id=identity.id,
+            identity_id=identities.batch_account.id,
+            node_identity_id=identities.orchestrator.id,
             auto_storage_account_id=batch_storage.account_id,
-            depends_on=[resource_access],
+            depends_on=[account_access],
             tags=tags,
         ),
     )
-    AccessGrants(
-        "batch-access",
+    orchestrator_access = AccessGrants(
+        "orchestrator-access",
         AccessGrantsArgs(
-            principal_id=identity.principal_id,
+            principal_id=identities.orchestrator.principal_id,
             subscription_id=client.subscription_id,
             grants=[
                 Grant(
                     "job-submitter",
                     "Azure Batch Job Submitter",
                     account.id,
-                    "The orchestrator creates its jobs and tasks on the execution pool",
+                    "Creates its job and tasks, reads their counts, terminates its job",
                 ),
                 Grant(
-                    # Microsoft's documented role for the Custom activity; a narrower Batch
-                    # role is UNCONFIRMED for ADF (checklist §5), so this one is kept.
-                    "adf-batch",
-                    "Contributor",
+                    "vault-secrets",
+                    "Key Vault Secrets User",
+                    secrets.vault_id,
+                    "Reads the Application Insights connection string",
+                ),
+                Grant(
+                    "package-read",
+                    "Storage Blob Data Reader",
+                    batch_storage.account_id,
+                    "The auto-storage node identity: nodes download the application package",
+                ),
+                Grant(
+                    "adf-jobs",
+                    "Storage Blob Data Contributor",
+                    batch_storage.adf_jobs_container_id,
+                    "The activity's runtime files and stdout/stderr in adfjobs (UNCONFIRMED)",
+                ),
+            ],
+        ),
+    )
+    factory_access = AccessGrants(
+        "factory-access",
+        AccessGrantsArgs(
+            principal_id=identities.factory.principal_id,
+            subscription_id=client.subscription_id,
+            grants=[
+                Grant(
+                    # Batch's data plane authorizes job and task calls by data actions, and
+                    # Contributor has none; this is the built-in role holding jobs/* (and
+                    # pools/read) without the rights to change pools or the account.
+                    "job-submitter",
+                    "Azure Batch Job Submitter",
                     account.id,
-                    "ADF's Custom activity submits its task to the orchestrator pool",
+                    "The Custom activity submits its job and task to the orchestrator pool",
+                ),
+                Grant(
+                    "adf-jobs",
+                    "Storage Blob Data Contributor",
+                    batch_storage.adf_jobs_container_id,
+                    "ADF stages each run's runtime files in adfjobs and reads its outputs",
+                ),
+                Grant(
+                    "lake-write",
+                    "Storage Blob Data Contributor",
+                    lake.container_id,
+                    "Copies the sample bag into raw/; the data-lake linked service",
+                ),
+                Grant(
+                    "samples-read",
+                    "Storage Blob Data Reader",
+                    batch_storage.samples_container_id,
+                    "Reads the sample bag pulumi up put there, to copy it into the data lake",
+                ),
+            ],
+        ),
+    )
+
+    # People and robots that upload bags (docs/operations.md, "Bags in"): the network they come
+    # from is in the data lake firewall (uploaderIpRanges), and this lets them write.
+    for entry in config.uploader_principals:
+        kind, object_id = uploader_principal(entry)
+        AccessGrants(
+            f"uploader-{object_id}",
+            AccessGrantsArgs(
+                principal_id=object_id,
+                principal_type=authorization.PrincipalType(kind),
+                subscription_id=client.subscription_id,
+                grants=[
+                    Grant(
+                        "lake-write",
+                        "Storage Blob Data Contributor",
+                        lake.container_id,
+                        "Uploads bags to raw/ and reads the extracted tables",
+                    )
+                ],
+            ),
+        )
+
+    # The deployer uploads the orchestrator package with its own Entra ID token: in
+    # BatchAccountManagedIdentity mode the upload URL Batch returns carries no SAS
+    # (docs/azure-behaviour.md, "Batch management plane").
+    deployer_access = AccessGrants(
+        "deployer-access",
+        AccessGrantsArgs(
+            principal_id=client.object_id,
+            principal_type=client.client_id.apply(
+                lambda app: deployer_principal_type(app, config.deployer_principal_type)
+            ),
+            subscription_id=client.subscription_id,
+            grants=[
+                Grant(
+                    "batch-storage-blob",
+                    "Storage Blob Data Contributor",
+                    batch_storage.account_id,
+                    "pulumi up uploads the orchestrator package to auto-storage with Entra ID",
                 ),
             ],
         ),
@@ -220,6 +348,11 @@ def main() -> None:
             registry_login_server=registry.login_server,
             batch_account_name=account.name,
             image_builder=config.image_builder,
+            package_depends_on=list(deployer_access.assignments.values()),
+            # A replaced registry or account comes back empty under the same name: build the
+            # image and publish the package into the new one (Pulumi's replaceWith).
+            registry_resource=registry.resource,
+            batch_account_resource=account.resource,
         ),
     )
 
@@ -230,8 +363,9 @@ def main() -> None:
             account_name=account.name,
             account_id=account.id,
             subnet_id=net.subnet_id,
-            identity_id=identity.id,
-            identity_client_id=identity.client_id,
+            orchestrator_identity_id=identities.orchestrator.id,
+            orchestrator_identity_client_id=identities.orchestrator.client_id,
+            execution_identity_id=identities.execution.id,
             nfs_source=lake.nfs_source,
             registry_server=registry.login_server,
             processor_image=artifacts.processor_image,
@@ -250,18 +384,17 @@ def main() -> None:
             ),
             # Nodes need AcrPull and blob access when they join; the data lake's VNet rule
             # must exist before a node mounts it.
-            depends_on=[resource_access, lake, *artifacts.pool_dependencies],
+            depends_on=[execution_access, orchestrator_access, lake, *artifacts.pool_dependencies],
         ),
     )
 
     schedule = config.schedule
     factory = DataFactory(
         "datafactory",
-        DataFactoryArgs(
+        data_factory_args(
+            **factory_identities(identities),
             resource_group_name=rg,
             location=location,
-            identity_id=identity.id,
-            identity_client_id=identity.client_id,
             batch_account_name=account.name,
             batch_account_endpoint=account.endpoint,
             orchestrator_pool_id=pools.orchestrator_pool_id,
@@ -284,6 +417,27 @@ def main() -> None:
             tags=tags,
         ),
     )
+
+    if config.upload_sample_bag:
+        # The data lake admits no shared key and no deployer IP: the factory copies the sample
+        # in, through the trusted-services bypass, with its identity.
+        SampleData(
+            "sample",
+            SampleDataArgs(
+                subscription_id=client.subscription_id,
+                resource_group_name=rg,
+                factory_name=factory.factory_name,
+                staging_linked_service=STAGING_LINKED_SERVICE,
+                data_lake_linked_service=DATA_LAKE_LINKED_SERVICE,
+                staging_blob_endpoint=batch_storage.blob_endpoint,
+                samples_container=naming.SAMPLES_CONTAINER,
+                data_lake_account_name=lake.account_name,
+                data_container=naming.DATA_CONTAINER,
+                raw_path=naming.RAW_PATH,
+                sample=SAMPLE_BAG,
+                depends_on=[factory, factory_access, deployer_access],
+            ),
+        )
 
     if schedule is not None:
         # ADF creates triggers Stopped; this starts it, and stops it before changes and destroy.

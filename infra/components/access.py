@@ -1,4 +1,4 @@
-"""Role assignments for the shared identity: one per (role, resource), each scoped to the single
+"""Role assignments for one principal: one per (role, resource), each scoped to the single
 resource that needs it and carrying its reason (also written to the assignment's description)."""
 
 from __future__ import annotations
@@ -26,6 +26,33 @@ ROLE_IDS: dict[str, str] = {
 _ASSIGNMENT_NAMESPACE = uuid.UUID("0b6f5a52-8f4e-4c11-9a55-3a3f6d1c2e77")
 
 
+# The public client apps people sign in through (first-party Microsoft application ids): a
+# deployer signed in through one of them is a user; any other client id is a service principal
+# or managed identity signing in as itself (CI).
+_USER_SIGN_IN_APPS = frozenset(
+    {
+        "04b07795-8ddb-461a-bbee-02f9e1bf7b46",  # Azure CLI
+        "1950a258-227b-4e31-a9cf-717495945fc2",  # Azure PowerShell
+        "aebc6443-996d-45c2-90f0-388ff96faa56",  # Visual Studio Code
+    }
+)
+
+
+def deployer_principal_type(client_id: str, configured: str = "") -> authorization.PrincipalType:
+    """The principalType of the deployer's role assignments.
+
+    It must be right: azure-native sends `User` when none is given
+    (pulumi_azure_native/authorization/role_assignment.py:261), and Azure refuses an assignment
+    whose principalType differs from the principal's ("UnmatchedPrincipalType",
+    Azure/modern-web-app-pattern-dotnet#129).
+    """
+    if configured:
+        return authorization.PrincipalType(configured)
+    if client_id.lower() in _USER_SIGN_IN_APPS:
+        return authorization.PrincipalType.USER
+    return authorization.PrincipalType.SERVICE_PRINCIPAL
+
+
 def assignment_name(scope: str, role_guid: str, principal_id: str) -> str:
     return str(uuid.uuid5(_ASSIGNMENT_NAMESPACE, f"{scope.lower()}|{role_guid}|{principal_id}"))
 
@@ -50,6 +77,12 @@ class AccessGrantsArgs:
     principal_id: pulumi.Input[str]
     subscription_id: pulumi.Input[str]
     grants: Sequence[Grant]
+    # Managed identities are service principals; saying so skips the directory lookup that fails
+    # while a brand-new identity is still replicating. The deployer's comes from
+    # deployer_principal_type.
+    principal_type: pulumi.Input[authorization.PrincipalType] = (
+        authorization.PrincipalType.SERVICE_PRINCIPAL
+    )
 
 
 class AccessGrants(pulumi.ComponentResource):
@@ -74,9 +107,7 @@ class AccessGrants(pulumi.ComponentResource):
                     lambda sub, r=grant.role: role_definition_id(sub, r)
                 ),
                 principal_id=args.principal_id,
-                # Managed identities are service principals; saying so skips the directory
-                # lookup that fails while a brand-new identity is still replicating.
-                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
+                principal_type=args.principal_type,
                 description=grant.reason,
                 opts=pulumi.ResourceOptions(parent=self),
             )

@@ -2,7 +2,7 @@
 application package, each rebuilt only when its sources change (infra/dynamic/).
 
 Drop-in for the program's artifacts seam (infra/program.py `ArtifactRefs`): `processor_image`
-(with tag and digest) and `orchestrator_package_version` are Outputs, and `pool_dependencies`
+(`name@digest`) and `orchestrator_package_version` are Outputs, and `pool_dependencies`
 holds the package resource, because a pool referencing a version that is not yet activated fails
 with InvalidApplicationPackageReferences.
 """
@@ -35,17 +35,20 @@ class ArtifactsArgs:
     processor_repository: str = PROCESSOR_REPOSITORY
     orchestrator_app_id: str = ORCHESTRATOR_APP_ID
     keep_previous_packages: int = 2
-    # The azure-native Registry and BatchAccount resources, when the caller has them: if one is
-    # replaced, the new (empty) one gets the image or package again although nothing else
-    # changed (Pulumi's `replace_with`; without them, see docs/dynamic-providers.md).
+    # The azure-native Registry and BatchAccount resources: if one is replaced, the new (empty)
+    # one gets the image or package again although nothing else changed (Pulumi's
+    # `replace_with`, which needs a Pulumi CLI from December 2025 or later).
     registry_resource: pulumi.Resource | None = None
     batch_account_resource: pulumi.Resource | None = None
+    # What the package upload needs first: the deployer's blob role on the auto-storage account
+    # (the upload URL carries no SAS in BatchAccountManagedIdentity mode).
+    package_depends_on: Sequence[pulumi.Resource] = ()
 
 
 class Artifacts(pulumi.ComponentResource):
     """The processor image and the orchestrator package, built from this checkout."""
 
-    processor_image: pulumi.Output[str]  # <login server>/processor:<tag>@sha256:<digest>
+    processor_image: pulumi.Output[str]  # <login server>/processor@sha256:<digest>
     orchestrator_app_id: str
     orchestrator_package_version: pulumi.Output[str]
     orchestrator_application_id: pulumi.Output[str]  # ARM id, for pool package references
@@ -58,13 +61,18 @@ class Artifacts(pulumi.ComponentResource):
     ) -> None:
         super().__init__("rosbag:artifacts:Artifacts", name, None, opts)
 
-        def child(replaced_with: pulumi.Resource | None) -> pulumi.ResourceOptions:
+        def child(
+            replaced_with: pulumi.Resource | None, depends_on: Sequence[pulumi.Resource] = ()
+        ) -> pulumi.ResourceOptions:
             if replaced_with is None:
-                return pulumi.ResourceOptions(parent=self)
+                return pulumi.ResourceOptions(parent=self, depends_on=list(depends_on))
             # Delete first: the old resource names the same registry or account as the new one,
             # so deleting it after the new one was made would remove what was just published.
             return pulumi.ResourceOptions(
-                parent=self, replace_with=[replaced_with], delete_before_replace=True
+                parent=self,
+                depends_on=list(depends_on),
+                replace_with=[replaced_with],
+                delete_before_replace=True,
             )
 
         self.processor_image_build = ProcessorImage(
@@ -90,7 +98,7 @@ class Artifacts(pulumi.ComponentResource):
                 app_id=args.orchestrator_app_id,
                 keep_previous=args.keep_previous_packages,
             ),
-            child(args.batch_account_resource),
+            child(args.batch_account_resource, args.package_depends_on),
         )
         self.processor_image = self.processor_image_build.image
         self.orchestrator_app_id = args.orchestrator_app_id

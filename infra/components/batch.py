@@ -1,10 +1,11 @@
 """The Batch account and its two pools.
 
-Account: BatchService allocation, the shared identity, auto-storage reached with that identity
-(`BatchAccountManagedIdentity` + node identity), Entra ID and task tokens only (no shared keys).
+Account: BatchService allocation, its own identity, auto-storage reached with that identity
+(`BatchAccountManagedIdentity`) and, from nodes, with the orchestrator's identity (the node
+identity reference), Entra ID and task tokens only (no shared keys).
 
-Pools (both in the subnet, no public IPs, simplified node communication, the shared identity,
-the data lake NFS-mounted at `$AZ_BATCH_NODE_MOUNTS_DIR/data`, autoscale to zero when idle):
+Pools (both in the subnet, no public IPs, simplified node communication, each with its own
+identity, the data lake NFS-mounted at `$AZ_BATCH_NODE_MOUNTS_DIR/data`, autoscale to zero):
 - orchestrator: Ubuntu 24.04 VM image, the `orchestrator` application package at an explicit
   version; its start task prepares the mount and runs the package's self-check (the package is
   self-contained, so nothing is pip-installed into Ubuntu's externally managed Python).
@@ -22,18 +23,15 @@ from pulumi_azure_native import batch
 
 from infra import naming
 
-# Azure refuses to update these on an existing pool (PropertyCannotBeUpdated, checklist pitfall
-# 2) or applies them only to new nodes, so a change replaces the pool. Pool ids are fixed, so the
-# old pool must go first. This is also how a new orchestrator package version reaches nodes.
-POOL_REPLACE_ON = [
-    "applicationPackages",
-    "deploymentConfiguration",
-    "networkConfiguration",
-    "mountConfiguration",
-    "identity",
-    "vmSize",
-    "taskSlotsPerNode",
-]
+# Every change replaces a pool, deleting the old one first (pool ids are fixed). azure-native
+# updates a pool by sending its whole body, and Batch refuses any update that carries a
+# networkConfiguration, changed or not ("PropertyCannotBeUpdated": Azure/Batch#153,
+# Azure/terraform-provider-azapi#263); most other fields "can be updated only when the pool is
+# empty" anyway (azure-batch models/_models.py:6094, BatchPoolUpdateOptions), and application
+# packages and identities reach only nodes that join later. Both pools scale to zero when idle,
+# so a replacement costs nothing but the next run's node start; a run in flight is killed with
+# its node, and ADF's retry resumes its Batch job (docs/infrastructure.md, "Pools").
+POOL_REPLACE_ON = ["*"]
 
 ORCHESTRATOR_IMAGE = batch.ImageReferenceArgs(
     publisher="canonical", offer="ubuntu-24_04-lts", sku="server", version="latest"
@@ -74,7 +72,11 @@ class BatchAccountArgs:
     resource_group_name: pulumi.Input[str]
     location: str
     account_name: pulumi.Input[str]
-    identity_id: pulumi.Input[str]
+    identity_id: pulumi.Input[str]  # the account's own identity: it manages auto-storage
+    # The identity nodes use to reach auto-storage (application packages). "The identity
+    # referenced here must be assigned to pools which have compute nodes that need access to
+    # auto-storage" (pulumi_azure_native/batch/_inputs.py:255): the orchestrator pool's.
+    node_identity_id: pulumi.Input[str]
     auto_storage_account_id: pulumi.Input[str]
     # Batch checks auto-storage access with the identity when the account is created, so the
     # role assignment must exist first (a component's own depends_on doesn't reach its children).
@@ -83,6 +85,7 @@ class BatchAccountArgs:
 
 
 class BatchAccount(pulumi.ComponentResource):
+    resource: batch.BatchAccount  # for `replace_with`: what lives in it goes with it
     id: pulumi.Output[str]
     name: pulumi.Output[str]
     endpoint: pulumi.Output[str]  # https://<account>.<region>.batch.azure.com
@@ -105,7 +108,7 @@ class BatchAccount(pulumi.ComponentResource):
                 storage_account_id=args.auto_storage_account_id,
                 authentication_mode=batch.AutoStorageAuthenticationMode.BATCH_ACCOUNT_MANAGED_IDENTITY,
                 node_identity_reference=batch.ComputeNodeIdentityReferenceArgs(
-                    resource_id=args.identity_id
+                    resource_id=args.node_identity_id
                 ),
             ),
             # Entra ID for every caller (ADF, the orchestrator, ops); task tokens for tasks.
@@ -118,6 +121,7 @@ class BatchAccount(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
+        self.resource = account
         self.id = account.id
         self.name = account.name
         self.endpoint = account.account_endpoint.apply(lambda host: f"https://{host}")
@@ -137,8 +141,10 @@ class BatchPoolsArgs:
     account_name: pulumi.Input[str]
     account_id: pulumi.Input[str]
     subnet_id: pulumi.Input[str]
-    identity_id: pulumi.Input[str]
-    identity_client_id: pulumi.Input[str]
+    # Each pool carries only its own identity: any task on a node can get its token.
+    orchestrator_identity_id: pulumi.Input[str]
+    orchestrator_identity_client_id: pulumi.Input[str]
+    execution_identity_id: pulumi.Input[str]
     nfs_source: pulumi.Input[str]
     registry_server: pulumi.Input[str]
     processor_image: pulumi.Input[str]
@@ -167,11 +173,14 @@ class BatchPools(pulumi.ComponentResource):
             replace_on_changes=POOL_REPLACE_ON,
             delete_before_replace=True,
         )
+
         # Settings both pools share, passed by name below so the type checker sees each one.
-        identity = batch.BatchPoolIdentityArgs(
-            type=batch.PoolIdentityType.USER_ASSIGNED,
-            user_assigned_identities=[args.identity_id],
-        )
+        def identity(identity_id: pulumi.Input[str]) -> batch.BatchPoolIdentityArgs:
+            return batch.BatchPoolIdentityArgs(
+                type=batch.PoolIdentityType.USER_ASSIGNED,
+                user_assigned_identities=[identity_id],
+            )
+
         network = batch.NetworkConfigurationArgs(
             subnet_id=args.subnet_id,
             public_ip_address_configuration=batch.PublicIPAddressConfigurationArgs(
@@ -229,7 +238,7 @@ class BatchPools(pulumi.ComponentResource):
                 max_task_retry_count=2,
                 environment_settings=[
                     batch.EnvironmentSettingArgs(
-                        name="AZURE_CLIENT_ID", value=args.identity_client_id
+                        name="AZURE_CLIENT_ID", value=args.orchestrator_identity_client_id
                     ),
                     batch.EnvironmentSettingArgs(name="KEY_VAULT_URI", value=args.key_vault_uri),
                     batch.EnvironmentSettingArgs(
@@ -240,7 +249,7 @@ class BatchPools(pulumi.ComponentResource):
             scale_settings=_autoscale(args.orchestrator),
             resource_group_name=args.resource_group_name,
             account_name=args.account_name,
-            identity=identity,
+            identity=identity(args.orchestrator_identity_id),
             network_configuration=network,
             target_node_communication_mode=batch.NodeCommunicationMode.SIMPLIFIED,
             mount_configuration=mounts,
@@ -264,7 +273,7 @@ class BatchPools(pulumi.ComponentResource):
                             batch.ContainerRegistryArgs(
                                 registry_server=args.registry_server,
                                 identity_reference=batch.ComputeNodeIdentityReferenceArgs(
-                                    resource_id=args.identity_id
+                                    resource_id=args.execution_identity_id
                                 ),
                             )
                         ],
@@ -280,7 +289,7 @@ class BatchPools(pulumi.ComponentResource):
             scale_settings=_autoscale(args.execution),
             resource_group_name=args.resource_group_name,
             account_name=args.account_name,
-            identity=identity,
+            identity=identity(args.execution_identity_id),
             network_configuration=network,
             target_node_communication_mode=batch.NodeCommunicationMode.SIMPLIFIED,
             mount_configuration=mounts,

@@ -1,15 +1,15 @@
-"""The data lake: an ADLS Gen2 account with Blob NFS 3.0, the `data` container, a sample bag.
+"""The data lake: an ADLS Gen2 account with Blob NFS 3.0 and the `data` container.
 
 NFS 3.0 is authorised by network rules only (no keys, no Entra ID), so the account denies every
-network except the pools' subnet (service endpoint rule), trusted Azure services (ADF's ADLS
-linked service) and the deployer ranges from config.
+network except the pools' subnet (service endpoint rule), trusted Azure services (the factory,
+which also seeds the sample bag: infra/components/sample_data.py) and the IP ranges from config.
+Shared keys are off: everything that reaches blobs uses Entra ID.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pulumi
 from pulumi_azure_native import storage
@@ -26,10 +26,8 @@ class DataLakeArgs:
     sku: str
     subnet_id: pulumi.Input[str]
     container_name: str
-    deployer_ip_rules: Sequence[str] = ()  # already in storage-rule form (see config)
+    ip_rules: Sequence[str] = ()  # uploaders' ranges, already in storage-rule form (see config)
     protect: bool = False
-    # (blob name, local file) put into the container at deploy; None = no sample
-    sample: tuple[str, Path] | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -37,6 +35,7 @@ class DataLake(pulumi.ComponentResource):
     account_id: pulumi.Output[str]
     account_name: pulumi.Output[str]
     dfs_endpoint: pulumi.Output[str]
+    container_id: pulumi.Output[str]  # role scope for what reads or writes blobs in it
     container_name: pulumi.Output[str]
     nfs_source: pulumi.Output[str]
 
@@ -60,10 +59,8 @@ class DataLake(pulumi.ComponentResource):
             enable_https_traffic_only=True,
             minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
             allow_blob_public_access=False,
-            # pulumi-azure-native's Blob resource uploads with the account key it lists at
-            # deploy (pulumi-azure-native#2015), so shared keys are on only while this stack
-            # uploads a sample; nothing else uses keys (ADF: managed identity, pools: NFS).
-            allow_shared_key_access=args.sample is not None,
+            # Nothing uses keys: ADF and uploaders sign in with Entra ID, pools use NFS.
+            allow_shared_key_access=False,
             network_rule_set=storage.NetworkRuleSetArgs(
                 default_action=storage.DefaultAction.DENY,  # NFS requires Deny + a VNet rule
                 bypass=storage.Bypass.AZURE_SERVICES,
@@ -75,7 +72,7 @@ class DataLake(pulumi.ComponentResource):
                 ],
                 ip_rules=[
                     storage.IPRuleArgs(i_p_address_or_range=rule, action=storage.Action.ALLOW)
-                    for rule in args.deployer_ip_rules
+                    for rule in args.ip_rules
                 ],
             ),
             tags=dict(args.tags),
@@ -91,25 +88,10 @@ class DataLake(pulumi.ComponentResource):
             public_access=storage.PublicAccess.NONE,
             opts=child,
         )
-        if args.sample is not None:
-            blob_name, path = args.sample
-            storage.Blob(
-                f"{name}-sample",
-                resource_group_name=args.resource_group_name,
-                account_name=account.name,
-                container_name=container.name,
-                blob_name=blob_name,
-                type=storage.BlobType.BLOCK,
-                content_type="application/octet-stream",
-                source=pulumi.FileAsset(str(path)),
-                # Data, not infrastructure: dropping the sample from config must not delete it
-                # (and could not, once the firewall opening and shared keys are gone).
-                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
-            )
-
         self.account_id = account.id
         self.account_name = account.name
         self.dfs_endpoint = account.primary_endpoints.dfs
+        self.container_id = container.id
         self.container_name = container.name
         # Only the container root can be mounted: <account>.blob.core.windows.net:/<account>/<c>
         self.nfs_source = pulumi.Output.concat(
@@ -120,6 +102,7 @@ class DataLake(pulumi.ComponentResource):
                 "account_id": self.account_id,
                 "account_name": self.account_name,
                 "dfs_endpoint": self.dfs_endpoint,
+                "container_id": self.container_id,
                 "container_name": self.container_name,
                 "nfs_source": self.nfs_source,
             }

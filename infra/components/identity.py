@@ -1,8 +1,15 @@
-"""The one user-assigned identity shared by the Batch account, both pools and the Data Factory.
+"""The stack's user-assigned identities, one per job, so each holds only what its job needs.
 
-One identity everywhere is the fix for ADF's "Cannot create Shared Access Signature unless
-Account Key credentials are used" (checklist pitfall 1): the factory's credential, the Batch
-account's auto-storage identity, the node identity and the pools' identity must all be the same.
+Any task on a Batch node can get a token for the pool's identities from the node's metadata
+endpoint, so what an identity may do, the code running there may do (docs/azure-behaviour.md,
+"Identities and roles"). The processor parses untrusted bags: its identity must not be able to
+touch the Batch account or anything else. Hence four identities:
+
+- `execution`: the execution pool's (processor containers). Pulls the image, writes task logs.
+- `orchestrator`: the orchestrator pool's. Submits and watches its Batch job, reads the App
+  Insights secret; it is also the auto-storage node identity (downloads the application package).
+- `batch_account`: the Batch account's, with which Batch manages its auto-storage account.
+- `factory`: the Data Factory's, the credential of its linked services.
 """
 
 from __future__ import annotations
@@ -15,31 +22,54 @@ from pulumi_azure_native import managedidentity
 
 
 @dataclass
-class SharedIdentityArgs:
+class IdentitiesArgs:
     resource_group_name: pulumi.Input[str]
     location: str
     tags: Mapping[str, str] = field(default_factory=dict)
 
 
-class SharedIdentity(pulumi.ComponentResource):
-    id: pulumi.Output[str]
-    principal_id: pulumi.Output[str]
-    client_id: pulumi.Output[str]
+@dataclass(frozen=True)
+class Identity:
+    """What the rest of the program needs of one user-assigned identity."""
+
+    id: pulumi.Output[str]  # ARM resource id (pool, account and factory identity references)
+    principal_id: pulumi.Output[str]  # the object id role assignments name
+    client_id: pulumi.Output[str]  # what code on a node passes to ManagedIdentityCredential
+
+
+class Identities(pulumi.ComponentResource):
+    execution: Identity
+    orchestrator: Identity
+    batch_account: Identity
+    factory: Identity
 
     def __init__(
-        self, name: str, args: SharedIdentityArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: IdentitiesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("rosbag:identity:SharedIdentity", name, None, opts)
-        identity = managedidentity.UserAssignedIdentity(
-            f"{name}-uami",
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            tags=dict(args.tags),
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-        self.id = identity.id
-        self.principal_id = identity.principal_id
-        self.client_id = identity.client_id
+        super().__init__("rosbag:identity:Identities", name, None, opts)
+
+        def identity(role: str) -> Identity:
+            uami = managedidentity.UserAssignedIdentity(
+                f"{name}-{role}",
+                resource_group_name=args.resource_group_name,
+                location=args.location,
+                tags=dict(args.tags),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            return Identity(uami.id, uami.principal_id, uami.client_id)
+
+        self.execution = identity("execution")
+        self.orchestrator = identity("orchestrator")
+        self.batch_account = identity("batch-account")
+        self.factory = identity("factory")
         self.register_outputs(
-            {"id": self.id, "principal_id": self.principal_id, "client_id": self.client_id}
+            {
+                role: {"id": i.id, "principal_id": i.principal_id, "client_id": i.client_id}
+                for role, i in (
+                    ("execution", self.execution),
+                    ("orchestrator", self.orchestrator),
+                    ("batch_account", self.batch_account),
+                    ("factory", self.factory),
+                )
+            }
         )

@@ -18,6 +18,7 @@ class RegistryArgs:
 
 
 class Registry(pulumi.ComponentResource):
+    resource: containerregistry.Registry  # for `replace_with`: what lives in it goes with it
     id: pulumi.Output[str]
     name: pulumi.Output[str]
     login_server: pulumi.Output[str]
@@ -40,6 +41,7 @@ class Registry(pulumi.ComponentResource):
             tags=dict(args.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.resource = registry
         self.id = registry.id
         self.name = registry.name
         self.login_server = registry.login_server

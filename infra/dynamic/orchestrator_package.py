@@ -1,9 +1,12 @@
 """The orchestrator as a Batch application package, published only when its content hash changes.
 
-Publishing a version (AZURE-CHECKLIST.md §4): the application (allowUpdates) → package version
-create, which returns the upload URL (newer API versions return `storageUrl` only from this PUT) →
-upload the zip and check the stored size (a known CLI bug uploaded a path instead of the zip) →
-activate → make it the default version. The default moves only after activation succeeded, so a
+Publishing a version (docs/azure-behaviour.md, "Batch management plane"): the application
+(allowUpdates) → package version create, which returns the upload URL (newer API versions return
+`storageUrl` only from this PUT) → upload the zip and check the stored size (a known CLI bug
+uploaded a path instead of the zip) → activate → make it the default version. With auto-storage in
+`BatchAccountManagedIdentity` mode the URL carries no SAS, so the upload authenticates with the
+deployer's Entra ID token: the deployer needs Storage Blob Data Contributor on the auto-storage
+account (the program grants it). The default moves only after activation succeeded, so a
 failed upload or activation leaves the previous default in place (and removes the half-made
 version). The last `keep_previous` versions stay for rollback and for nodes still using them;
 older versions this resource published are deleted, and delete removes all of them.
@@ -23,7 +26,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
 from infra.dynamic import _package
-from infra.dynamic._azure import management_client, progress, text
+from infra.dynamic._azure import management_client, progress, text, upload_file
 from infra.dynamic._props import changed_keys, inputs_of
 from infra.naming import ORCHESTRATOR_APP_ID
 
@@ -107,7 +110,6 @@ def _publish(client: BatchManagementClient, acct: _Account, version: str, zip_pa
     """Create, upload and activate `version`; on failure remove what this call created."""
     from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
     from azure.mgmt.batch.models import ActivateApplicationPackageParameters
-    from azure.storage.blob import BlobClient
 
     args = (acct.resource_group, acct.name, acct.app_id, version)
     try:
@@ -127,10 +129,7 @@ def _publish(client: BatchManagementClient, acct: _Account, version: str, zip_pa
             raise PublishError(f"Batch returned no upload URL for {acct.app_id} {version}")
         size = zip_path.stat().st_size
         progress(f"uploading {acct.app_id} {version} ({size:,} bytes)")
-        blob = BlobClient.from_blob_url(package.storage_url)
-        with zip_path.open("rb") as data:
-            blob.upload_blob(data, overwrite=True, length=size)
-        stored = blob.get_blob_properties().size
+        stored = upload_file(package.storage_url, zip_path)
         if stored != size:
             raise PublishError(
                 f"uploaded {acct.app_id} {version} but the stored blob has {stored} bytes, "
@@ -139,7 +138,7 @@ def _publish(client: BatchManagementClient, acct: _Account, version: str, zip_pa
         client.application_package.activate(
             *args, parameters=ActivateApplicationPackageParameters(format="zip")
         )
-    except (HttpResponseError, PublishError) as error:
+    except (HttpResponseError, PublishError, TimeoutError) as error:
         _delete_version(client, acct, version)
         raise PublishError(
             f"publishing {acct.app_id} {version} failed; the default version is unchanged. "

@@ -21,7 +21,7 @@ import pulumi
 from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider, UpdateResult
 
 from infra.dynamic import _tree
-from infra.dynamic._azure import management_client, progress, text, wait_for
+from infra.dynamic._azure import blob_client, management_client, progress, text, wait_for
 from infra.dynamic._props import changed_keys, inputs_of
 
 # Bump to rebuild every image after a change to how images are built (Pulumi does not notice
@@ -81,8 +81,11 @@ def _tail(text: str, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
 
 
-def _image_ref(login_server: str, repository: str, tag: str, digest: str) -> str:
-    return f"{login_server}/{repository}:{tag}@{digest}"
+def _image_ref(login_server: str, repository: str, digest: str) -> str:
+    """`name@digest`: the image pinned by content alone. A tag beside the digest says nothing more
+    (the digest wins in Docker's reference grammar) and whether Batch parses `name:tag@digest` is
+    not documented; the tag stays an output of its own."""
+    return f"{login_server}/{repository}@{digest}"
 
 
 def _build_with_acr(props: dict[str, Any], tag: str, context: bytes) -> tuple[str, str]:
@@ -94,7 +97,6 @@ def _build_with_acr(props: dict[str, Any], tag: str, context: bytes) -> tuple[st
         DockerBuildRequest,
         PlatformProperties,
     )
-    from azure.storage.blob import BlobClient
 
     rg, registry = props["resource_group_name"], props["registry_name"]
     os_name, _, architecture = str(props["platform"]).partition("/")
@@ -103,7 +105,8 @@ def _build_with_acr(props: dict[str, Any], tag: str, context: bytes) -> tuple[st
         if not source.upload_url or not source.relative_path:
             raise BuildFailedError(f"registry {registry} returned no build-source upload URL")
         progress(f"uploading the processor build context ({len(context):,} bytes) to {registry}")
-        BlobClient.from_blob_url(source.upload_url).upload_blob(context, overwrite=True)
+        with blob_client(source.upload_url) as upload:  # a SAS URL: no role needed
+            upload.upload_blob(context, overwrite=True)
 
         request = DockerBuildRequest(
             source_location=source.relative_path,
@@ -136,7 +139,10 @@ def _build_with_acr(props: dict[str, Any], tag: str, context: bytes) -> tuple[st
         status = text(run.status)
         if status != "Succeeded":
             link = acr.runs.get_log_sas_url(rg, registry, run_id).log_link
-            log = BlobClient.from_blob_url(link).download_blob().readall() if link else b""
+            log = b""
+            if link:
+                with blob_client(link) as log_blob:
+                    log = log_blob.download_blob().readall()
             raise BuildFailedError(
                 f"ACR run {run_id} ended {status} building {props['repository']}:{tag}. "
                 f"Last lines of its log:\n{_tail(log.decode('utf-8', 'replace'))}"
@@ -204,7 +210,7 @@ class ProcessorImageProvider(ResourceProvider):
         archive = _tree.tar_gz(context.files)
         builder = _build_with_docker if props["builder"] == "docker" else _build_with_acr
         digest, build_id = builder(props, context.tag, archive)
-        image = _image_ref(props["login_server"], props["repository"], context.tag, digest)
+        image = _image_ref(props["login_server"], props["repository"], digest)
         progress(f"processor image ready: {image}")
         return {**inputs_of(props), "image": image, "digest": digest, "build_id": build_id}
 
@@ -275,7 +281,7 @@ def image_props(args: ProcessorImageArgs) -> dict[str, Any]:
 
 
 class ProcessorImage(Resource, module="rosbag", name="ProcessorImage"):
-    """The processor image in ACR; `image` is `<login server>/<repository>:<tag>@<digest>`."""
+    """The processor image in ACR; `image` is `<login server>/<repository>@<digest>`."""
 
     image: pulumi.Output[str]
     tag: pulumi.Output[str]

@@ -21,7 +21,7 @@ def _digest_placeholder(source_hash: str) -> str:
 
 def _processor_image(inputs: Mapping[str, Any]) -> dict[str, Any]:
     digest = _digest_placeholder(str(inputs["source_hash"]))
-    image = f"{inputs['login_server']}/{inputs['repository']}:{inputs['tag']}@{digest}"
+    image = f"{inputs['login_server']}/{inputs['repository']}@{digest}"
     return {"image": image, "digest": digest, "build_id": "offline"}
 
 
@@ -43,10 +43,15 @@ def _trigger_state(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return {"runtime_state": "Started" if inputs.get("enabled") else "Stopped"}
 
 
+def _sample_seed(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {"run_id": "offline"}
+
+
 _SIMULATORS: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     TYPE_PREFIX + "ProcessorImage": _processor_image,
     TYPE_PREFIX + "OrchestratorPackage": _orchestrator_package,
     TYPE_PREFIX + "TriggerState": _trigger_state,
+    TYPE_PREFIX + "SampleSeed": _sample_seed,
 }
 
 

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import trustme
 
 from tests.dynamic.azurite import Azurite, running_azurite
 from tests.dynamic.fake_arm import IDENTITY_HEADER, FakeArm, running_fake_arm
@@ -30,19 +31,26 @@ _AZURE_VARIABLES = (
 
 
 @pytest.fixture(scope="session")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
-    with running_azurite(tmp_path_factory.mktemp("azurite")) as instance:
+def loopback_ca() -> trustme.CA:
+    """One throwaway CA for Azurite's and the fake ARM's certificates, so one bundle trusts both."""
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory, loopback_ca: trustme.CA) -> Iterator[Azurite]:
+    folder = tmp_path_factory.mktemp("azurite")
+    with running_azurite(folder, loopback_ca, folder / "loopback-ca.pem") as instance:
         yield instance
 
 
 @pytest.fixture
 def fake_arm(
-    azurite: Azurite, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    azurite: Azurite, loopback_ca: trustme.CA, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[FakeArm]:
     """A fresh fake ARM, with the environment pointing DefaultAzureCredential and every
     management client at it (and nowhere else)."""
-    ca_file = tmp_path / "fake-arm-ca.pem"
-    with running_fake_arm(azurite, ca_file) as fake:
+    ca_file = Path(azurite.ca_file)
+    with running_fake_arm(azurite, loopback_ca) as fake:
         for name in _AZURE_VARIABLES:
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("AZURE_RESOURCE_MANAGER_ENDPOINT", fake.base_url)

@@ -2,12 +2,16 @@
 throwaway CA (azure-core sends bearer tokens only over https), keeping state and recording every
 call:
 
-- Batch applications and package versions (create hands out a real SAS URL into Azurite; activate
+- Batch applications and package versions (create hands out the blob URL in Azurite; activate
   reads the uploaded blob back and refuses anything that is not a zip, as Batch does);
 - ACR build-source upload URLs, scheduled Docker build runs (the run reads the uploaded context
   from Azurite and fails when the Dockerfile is missing), run status and log SAS URLs;
-- ADF trigger get/start/stop;
-- an App Service style managed-identity token endpoint, so DefaultAzureCredential itself runs.
+- ADF trigger get/start/stop, and runs of the Copy pipelines a test declares (`CopyPipeline`): a
+  run reads its source blob from Azurite and writes its sink blob there, and fails, as ADF's Copy
+  does, when the source does not exist;
+- an App Service style managed-identity token endpoint, so DefaultAzureCredential itself runs. It
+  mints JWTs for the audience asked for (ARM, or storage for Azurite); ARM refuses a token for
+  another audience, as it does ("InvalidAuthenticationTokenAudience").
 
 `Faults` makes a service misbehave the way the tests need.
 """
@@ -27,14 +31,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.dynamic.azurite import Azurite
+import trustme
+
+from tests.dynamic.azurite import Azurite, entra_token, token_claims
 from tests.loopback_tls import LoopbackTlsServer
 
 IDENTITY_HEADER = "fake-identity-header"
+# Who DefaultAzureCredential signs in as here: the deployer running `pulumi up`.
+DEPLOYER_OBJECT_ID = "d0d0d0d0-0000-4000-8000-00000000d0d0"
 PACKAGES_CONTAINER = "app-packages"
 SOURCES_CONTAINER = "build-sources"
 LOGS_CONTAINER = "run-logs"
@@ -42,9 +49,8 @@ LOGS_CONTAINER = "run-logs"
 _PREFIX = r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers"
 _APP = _PREFIX + r"/Microsoft\.Batch/batchAccounts/(?P<acct>[^/]+)/applications/(?P<app>[^/]+)"
 _REGISTRY = _PREFIX + r"/Microsoft\.ContainerRegistry/registries/(?P<reg>[^/]+)"
-_TRIGGER = (
-    _PREFIX + r"/Microsoft\.DataFactory/factories/(?P<factory>[^/]+)/triggers/(?P<trigger>[^/]+)"
-)
+_FACTORY = _PREFIX + r"/Microsoft\.DataFactory/factories/(?P<factory>[^/]+)"
+_TRIGGER = _FACTORY + r"/triggers/(?P<trigger>[^/]+)"
 
 # The Batch account's data plane (the tests use the fake's address as the account endpoint).
 
@@ -64,10 +70,33 @@ class Call:
 
 @dataclass
 class Faults:
-    package_upload_read_only: bool = False  # package SAS URLs refuse writes
+    package_upload_read_only: bool = False  # package upload URLs refuse writes
     fail_activation: bool = False
     build_status: str = "Succeeded"  # the final status of every scheduled run
     build_log: str = "Step 1/3 : FROM python:3.12-slim\nSuccessfully built\n"
+    pipeline_failure: str = ""  # when set, every pipeline run fails with this message
+
+
+@dataclass(frozen=True)
+class CopyPipeline:
+    """A pipeline with one Copy activity from a blob to a blob (containers in Azurite)."""
+
+    source_container: str
+    source_blob: str
+    sink_container: str
+    sink_blob: str
+
+
+@dataclass
+class PipelineRun:
+    pipeline: str
+    statuses: list[str]
+    message: str = ""
+    polls: int = 0
+
+    @property
+    def status(self) -> str:
+        return self.statuses[min(self.polls, len(self.statuses) - 1)]
 
 
 @dataclass
@@ -95,14 +124,19 @@ class FakeArm:
     azurite: Azurite
     base_url: str = ""
     login_server: str = "rbdevacr.azurecr.io"
+    # The Batch account's auto-storage authenticationMode (the program sets the identity mode).
+    auto_storage_mode: str = "BatchAccountManagedIdentity"
     faults: Faults = field(default_factory=Faults)
     calls: list[Call] = field(default_factory=list)
     token_requests: int = 0
+    token_audiences: list[str] = field(default_factory=list)  # what each token was asked for
     applications: dict[str, dict[str, Any]] = field(default_factory=dict)
     packages: dict[tuple[str, str], Package] = field(default_factory=dict)
     source_uploads: dict[str, str] = field(default_factory=dict)  # relative path -> blob
     runs: dict[str, Run] = field(default_factory=dict)
     triggers: dict[str, str] = field(default_factory=dict)  # name -> runtimeState
+    pipelines: dict[str, CopyPipeline] = field(default_factory=dict)  # name -> definition
+    pipeline_runs: dict[str, PipelineRun] = field(default_factory=dict)
     missing_accounts: set[str] = field(default_factory=set)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -138,6 +172,8 @@ class FakeArm:
                 ("GET", _TRIGGER + "$", self._get_trigger),
                 ("POST", _TRIGGER + "/start$", self._start_trigger),
                 ("POST", _TRIGGER + "/stop$", self._stop_trigger),
+                ("POST", _FACTORY + r"/pipelines/(?P<pipeline>[^/]+)/createRun$", self._run),
+                ("GET", _FACTORY + r"/pipelineruns/(?P<run>[^/]+)$", self._get_pipeline_run),
             ]
             for verb, pattern, handler in routes:
                 match = re.match(pattern, path)
@@ -209,9 +245,17 @@ class FakeArm:
             raise ArmError(409, "ApplicationPackageAlreadyExists", f"{app} {ver} exists")
         blob = f"{app}-{ver}-{uuid.uuid4().hex[:8]}.zip"
         self.packages[(app, ver)] = Package(state="Pending", blob=blob)
-        url = self.azurite.sas_url(
-            PACKAGES_CONTAINER, blob, writable=not self.faults.package_upload_read_only
-        )
+        self.azurite.ensure_container(PACKAGES_CONTAINER)
+        # "If the auto storage account was configured to use storage keys, the URL returned will
+        # contain a SAS" (azure-mgmt-batch operations/_operations.py:3056, ApplicationPackage
+        # create): with BatchAccountManagedIdentity it is a plain blob URL, and the uploader
+        # needs its own Entra ID token and a blob data role on the auto-storage account.
+        if self.faults.package_upload_read_only:
+            url = self.azurite.sas_url(PACKAGES_CONTAINER, blob, writable=False)
+        elif self.auto_storage_mode == "StorageKeys":
+            url = self.azurite.sas_url(PACKAGES_CONTAINER, blob, writable=True)
+        else:
+            url = self.azurite.blob_url(PACKAGES_CONTAINER, blob)
         return 200, self._package_body(app, ver, storage_url=url)
 
     def _delete_package(self, app: str, ver: str, body: Any, **_: str) -> tuple[int, Any]:
@@ -306,6 +350,38 @@ class FakeArm:
         self.triggers[trigger] = "Stopped"
         return 200, None
 
+    def _run(self, pipeline: str, body: Any, **_: str) -> tuple[int, Any]:
+        if pipeline not in self.pipelines:
+            raise ArmError(404, "PipelineNotFound", f"pipeline {pipeline} does not exist")
+        copy = self.pipelines[pipeline]
+        run_id = str(uuid.uuid4())
+        data = self.azurite.read(copy.source_container, copy.source_blob)
+        final, message = "Succeeded", ""
+        if self.faults.pipeline_failure:
+            final, message = "Failed", self.faults.pipeline_failure
+        elif data is None:
+            final = "Failed"
+            message = (
+                "ErrorCode=UserErrorSourceBlobNotExists,'The required Blob is missing. "
+                f"ContainerName: {copy.source_container}, path: {copy.source_blob}.'"
+            )
+        else:
+            self.azurite.write(copy.sink_container, copy.sink_blob, data)
+        self.pipeline_runs[run_id] = PipelineRun(pipeline, ["Queued", "InProgress", final], message)
+        return 200, {"runId": run_id}
+
+    def _get_pipeline_run(self, run: str, body: Any, **_: str) -> tuple[int, Any]:
+        if run not in self.pipeline_runs:
+            raise ArmError(404, "PipelineRunNotFound", f"run {run} does not exist")
+        state = self.pipeline_runs[run]
+        state.polls += 1
+        return 200, {
+            "runId": run,
+            "pipelineName": state.pipeline,
+            "status": state.status,
+            "message": state.message if state.status == "Failed" else "",
+        }
+
 
 def _handler_for(fake: FakeArm) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
@@ -328,19 +404,34 @@ def _handler_for(fake: FakeArm) -> type[BaseHTTPRequestHandler]:
                     return
                 fake.token_requests += 1
                 resource = parse_qs(url.query).get("resource", [""])[0]
-                expires = int(datetime.now(UTC).timestamp()) + 3600
+                fake.token_audiences.append(resource)
+                token, expires = entra_token(resource, DEPLOYER_OBJECT_ID)
                 self._reply(
                     200,
                     {
-                        "access_token": "fake-arm-token",
+                        "access_token": token,
                         "expires_on": str(expires),
                         "resource": resource,
                         "token_type": "Bearer",
                     },
                 )
                 return
-            if self.headers.get("Authorization") != "Bearer fake-arm-token":
-                self._reply(401, {"error": {"code": "Unauthorized", "message": "no token"}})
+            header = self.headers.get("Authorization") or ""
+            if not header.startswith("Bearer "):
+                self._reply(401, {"error": {"code": "AuthenticationFailed", "message": "no token"}})
+                return
+            audience = str(token_claims(header.removeprefix("Bearer ")).get("aud", ""))
+            if audience.rstrip("/") != fake.base_url.rstrip("/"):
+                # ARM accepts only tokens issued for itself (a storage token is refused).
+                self._reply(
+                    401,
+                    {
+                        "error": {
+                            "code": "InvalidAuthenticationTokenAudience",
+                            "message": f"the token's audience {audience!r} is not ARM",
+                        }
+                    },
+                )
                 return
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
@@ -354,10 +445,9 @@ def _handler_for(fake: FakeArm) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def running_fake_arm(azurite: Azurite, ca_file: Path) -> Iterator[FakeArm]:
-    """Serve a FakeArm on a free loopback port over TLS; the CA goes to `ca_file`."""
-    server = LoopbackTlsServer()
-    server.write_ca(str(ca_file))
+def running_fake_arm(azurite: Azurite, ca: trustme.CA) -> Iterator[FakeArm]:
+    """Serve a FakeArm on a free loopback port over TLS, with a certificate signed by `ca`."""
+    server = LoopbackTlsServer(ca)
     fake = FakeArm(azurite)
     fake.base_url = server.url
     server.start(_handler_for(fake))

@@ -218,3 +218,23 @@ def test_sources_changing_mid_deployment_are_refused(
     with pytest.raises(RuntimeError, match="changed while the deployment was running"):
         op.OrchestratorPackageProvider().create(props)
     assert fake_arm.calls == []
+
+
+def test_the_upload_url_carries_no_sas_so_the_zip_goes_up_with_the_deployers_token(
+    fake_arm: FakeArm, source: Path, wheelhouse: Path
+) -> None:
+    # Auto-storage in BatchAccountManagedIdentity mode hands out a plain blob URL (the fake does,
+    # citing azure-mgmt-batch); Azurite refuses an anonymous PUT to it, as Azure does.
+    assert fake_arm.auto_storage_mode == "BatchAccountManagedIdentity"
+    op.OrchestratorPackageProvider().create(_props(source, wheelhouse))
+    assert "https://storage.azure.com" in fake_arm.token_audiences
+    assert [p.state for p in fake_arm.packages.values()] == ["Active"]
+
+
+def test_with_storage_keys_the_sas_url_is_used_and_no_storage_token_is_asked_for(
+    fake_arm: FakeArm, source: Path, wheelhouse: Path
+) -> None:
+    fake_arm.auto_storage_mode = "StorageKeys"
+    op.OrchestratorPackageProvider().create(_props(source, wheelhouse))
+    assert "https://storage.azure.com" not in fake_arm.token_audiences
+    assert [p.state for p in fake_arm.packages.values()] == ["Active"]

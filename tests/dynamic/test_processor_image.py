@@ -56,7 +56,8 @@ def test_acr_build_uploads_the_hashed_context_and_reports_tag_and_digest(
     outs = pi.ProcessorImageProvider().create(props).outs or {}
 
     tag = props["tag"]
-    assert outs["image"] == f"{LOGIN_SERVER}/processor:{tag}@{outs['digest']}"
+    # Pinned by digest alone: `name@digest` (docs/azure-behaviour.md, "Container Registry").
+    assert outs["image"] == f"{LOGIN_SERVER}/processor@{outs['digest']}"
     assert outs["digest"].startswith("sha256:")
     [schedule] = fake_arm.calls_to("POST", "/scheduleRun")
     assert schedule.body["type"] == "DockerBuildRequest"
@@ -93,7 +94,8 @@ def test_a_source_change_builds_a_new_tag(fake_arm: FakeArm, source: Path) -> No
 
     updated = up(provider, outs, news)
     assert updated["tag"] != outs["tag"]
-    assert updated["image"].startswith(f"{LOGIN_SERVER}/processor:{news['tag']}@sha256:")
+    assert updated["image"].startswith(f"{LOGIN_SERVER}/processor@sha256:")
+    assert updated["image"] != outs["image"]
     assert len(fake_arm.calls_to("POST", "/scheduleRun")) == 2
 
 
@@ -186,7 +188,7 @@ def test_docker_builder_builds_the_hashed_context_pushes_and_reads_the_digest(
     assert build == ["build", "--platform", "linux/amd64", "-f", "Dockerfile", "-t", ref, "-"]
     assert push == ["push", ref]
     assert inspect[:2] == ["image", "inspect"] and inspect[-1] == ref
-    assert outs["image"] == f"{ref}@sha256:{'ab' * 32}"
+    assert outs["image"] == f"{LOGIN_SERVER}/processor@sha256:{'ab' * 32}"
     assert outs["build_id"] == "docker"
 
 

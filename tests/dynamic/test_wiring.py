@@ -3,6 +3,8 @@ and the pipeline, and run in the order a deployment needs."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from infra import naming
@@ -22,7 +24,7 @@ def stacks() -> dict[str, Recording]:
 
 
 def _activity(recording: Recording) -> dict:
-    [activity] = recording.one(PIPELINE).inputs["activities"]
+    [activity] = recording.one(PIPELINE, "datafactory-pipeline").inputs["activities"]
     return activity
 
 
@@ -36,7 +38,8 @@ def test_the_execution_pool_and_the_tasks_use_the_built_image(
 ) -> None:
     recording = stacks[stack]
     image = recording.one(IMAGE).state["image"]
-    assert "@sha256:" in image and ":" in image.split("@")[0].rsplit("/", 1)[1]
+    # name@digest: no tag beside the digest (docs/azure-behaviour.md, "Container Registry").
+    assert re.fullmatch(r"[a-z0-9.]+\.azurecr\.io/processor@sha256:[0-9a-f]{64}", image)
 
     pool = recording.one(POOL, "execution")
     containers = pool.inputs["deploymentConfiguration"]["virtualMachineConfiguration"]
@@ -74,7 +77,7 @@ def test_a_new_package_version_reaches_the_orchestrator_nodes(
     # (delete first: the pool id is fixed); an activity killed by that is retried by ADF and
     # resumes its Batch job, whose id comes from the run id.
     pool = stacks[stack].one(POOL, "orchestrator")
-    assert "applicationPackages" in pool.options.replace_on_changes
+    assert pool.options.replace_on_changes == ("*",)  # any change, the package reference too
     assert pool.options.delete_before_replace
 
 

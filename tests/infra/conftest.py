@@ -6,9 +6,7 @@ from __future__ import annotations
 import pytest
 
 from infra.offline import Recording, run_stack, stack_names
-
-# A public address for tests that open the data lake firewall (nothing is ever sent to it).
-DEPLOYER_IP = "203.0.113.7"
+from tests.infra.azure_rules import Subscription
 
 
 @pytest.fixture(scope="session")
@@ -16,7 +14,7 @@ def recordings() -> dict[str, Recording]:
     return {stack: run_stack(stack) for stack in stack_names()}
 
 
-@pytest.fixture(scope="session")
-def dev_with_sample() -> Recording:
-    """The dev stack as the README tells a user to run it: their IP let through the firewall."""
-    return run_stack("dev", config_overrides={"deployerIpRanges": [DEPLOYER_IP]})
+@pytest.fixture
+def azure(monkeypatch: pytest.MonkeyPatch) -> Subscription:
+    """An empty subscription that refuses what Azure refuses (tests/infra/azure_rules.py)."""
+    return Subscription(monkeypatch=monkeypatch)

@@ -45,7 +45,7 @@ def test_stack_file_values_override_schema_defaults() -> None:
     assert dev["azure-native:location"] == "westeurope"
     assert dev["rosbag-batch:executionMaxNodes"] == "2"  # from Pulumi.dev.yaml
     assert dev["rosbag-batch:orchestratorMaxNodes"] == "1"  # schema default
-    assert dev["rosbag-batch:deployerIpRanges"] == "[]"  # arrays travel as JSON text
+    assert dev["rosbag-batch:uploaderIpRanges"] == "[]"  # arrays travel as JSON text
 
 
 @pytest.mark.parametrize(
@@ -66,15 +66,28 @@ def test_stack_file_values_override_schema_defaults() -> None:
         ({"executionTaskSlotsPerNode": 0}, "executionTaskSlotsPerNode", "1 to 256"),
         ({"executionMaxNodes": 2000}, "subnetAddressPrefix", "usable addresses"),
         ({"exectionMaxNodes": 3}, "exectionMaxNodes", "not a known key"),
-        ({"deployerIpRanges": ["10.1.2.3"]}, "deployerIpRanges", "public IPv4"),
-        ({"deployerIpRanges": ["my-laptop"]}, "deployerIpRanges", "not an IPv4 address"),
-        ({"deployerIpRanges": "203.0.113.7"}, "deployerIpRanges", "not a list of strings"),
+        ({"uploaderIpRanges": ["10.1.2.3"]}, "uploaderIpRanges", "public IPv4"),
+        ({"uploaderIpRanges": ["my-laptop"]}, "uploaderIpRanges", "not an IPv4 address"),
+        ({"uploaderIpRanges": "203.0.113.7"}, "uploaderIpRanges", "not a list of strings"),
+        ({"deployerIpRanges": ["203.0.113.7"]}, "deployerIpRanges", "renamed uploaderIpRanges"),
+        (
+            {"uploaderPrincipals": ["11111111-2222-3333-4444-555555555555"]},
+            "uploaderPrincipals",
+            "not <type>:<object id>",
+        ),
+        (
+            {"uploaderPrincipals": ["Robot:11111111-2222-3333-4444-555555555555"]},
+            "uploaderPrincipals",
+            "User, Group, ServicePrincipal",
+        ),
+        ({"uploaderPrincipals": ["Group:robots"]}, "uploaderPrincipals", "object id"),
         ({"dataLakeSku": "Standard_GRS"}, "dataLakeSku", "Standard_LRS, Standard_ZRS"),
         ({"keyVaultRetentionDays": 3}, "keyVaultRetentionDays", "7 to 90"),
         ({"protectDataLake": "yes"}, "protectDataLake", "true or false"),
         ({"scheduleFrequency": "Fortnight"}, "scheduleFrequency", "Minute, Hour"),
         ({"scheduleFrequency": "Day"}, "scheduleStartTime", "ISO 8601"),
         ({"imageBuilder": "kaniko"}, "imageBuilder", "acr, docker"),
+        ({"deployerPrincipalType": "Robot"}, "deployerPrincipalType", "User, ServicePrincipal"),
     ],
 )
 def test_bad_config_fails_before_any_resource(
@@ -98,11 +111,11 @@ def test_missing_location_names_the_key_and_the_fix() -> None:
 def test_good_values_are_typed() -> None:
     config = StackConfig.from_values(
         "westeurope",
-        {"deployerIpRanges": '["203.0.113.7/32", "198.51.100.0/24"]', "protectDataLake": "true"},
+        {"uploaderIpRanges": '["203.0.113.7/32", "198.51.100.0/24"]', "protectDataLake": "true"},
     )
-    assert config.deployer_ip_ranges == ("203.0.113.7/32", "198.51.100.0/24")
+    assert config.uploader_ip_ranges == ("203.0.113.7/32", "198.51.100.0/24")
     assert config.protect_data_lake is True
-    assert config.sample_bag_enabled
+    assert config.upload_sample_bag  # no longer tied to a firewall opening
 
 
 def test_prod_schedule_is_read() -> None:

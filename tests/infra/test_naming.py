@@ -152,7 +152,6 @@ def test_a_name_breaking_azure_rules_is_refused() -> None:
         data_lake="Has-Upper",
         batch_storage="ok123",
         registry="okregistry",
-        key_vault="kv-ok-1",
         batch_account="okbatch",
     )
     with pytest.raises(ValueError, match="storage account name 'Has-Upper'"):

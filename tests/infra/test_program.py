@@ -3,20 +3,32 @@ requirement that Azure would otherwise only reveal at `pulumi up` (AZURE-CHECKLI
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import fields
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
-from infra.components.access import ROLE_IDS, assignment_name
+from infra.components.access import ROLE_IDS, assignment_name, deployer_principal_type
+from infra.components.data_factory import DataFactoryArgs
+from infra.components.identity import Identities
 from infra.naming import app_package_env_var
-from infra.offline import MOCK_SUBSCRIPTION_ID, RecordedResource, Recording, stack_names
-from tests.infra.conftest import DEPLOYER_IP
+from infra.offline import (
+    MOCK_DEPLOYER_OBJECT_ID,
+    MOCK_SUBSCRIPTION_ID,
+    RecordedResource,
+    Recording,
+    run_stack,
+    stack_names,
+)
+from infra.program import factory_identities
 
 STACKS = stack_names()
 ACCOUNT = "azure-native:storage:StorageAccount"
 POOL = "azure-native:batch:Pool"
 ROLE = "azure-native:authorization:RoleAssignment"
 UAMI = "azure-native:managedidentity:UserAssignedIdentity"
+DATASET = "azure-native:datafactory:Dataset"
 
 
 @pytest.fixture(params=STACKS)
@@ -24,8 +36,19 @@ def rec(request: pytest.FixtureRequest, recordings: dict[str, Recording]) -> Rec
     return recordings[request.param]
 
 
-def identity(rec: Recording) -> RecordedResource:
-    return rec.one(UAMI)
+def identity(rec: Recording, role: str) -> RecordedResource:
+    """One of the stack's identities: execution, orchestrator, batch-account or factory."""
+    return rec.one(UAMI, f"identity-{role}")
+
+
+def test_four_identities_one_per_job(rec: Recording) -> None:
+    names = sorted(i.name for i in rec.of_type(UAMI))
+    assert names == [
+        "identity-batch-account",
+        "identity-execution",
+        "identity-factory",
+        "identity-orchestrator",
+    ]
 
 
 def pools(rec: Recording) -> dict[str, RecordedResource]:
@@ -104,27 +127,61 @@ def test_prod_protects_the_data_lake_and_purge_protects_the_vault(
     )
 
 
-def test_without_deployer_ranges_no_sample_and_no_shared_keys(
-    recordings: dict[str, Recording],
-) -> None:
-    dev = recordings["dev"]
-    assert dev.of_type("azure-native:storage:Blob") == []
-    lake = dev.one(ACCOUNT, "datalake-account").inputs
+def test_the_data_lake_takes_no_shared_key_and_opens_to_no_ip_by_default(rec: Recording) -> None:
+    assert rec.of_type("azure-native:storage:Blob") == []  # it would upload with the key
+    lake = rec.one(ACCOUNT, "datalake-account").inputs
     assert lake["allowSharedKeyAccess"] is False
     assert lake["networkRuleSet"].get("ipRules", []) == []
 
 
-def test_sample_bag_goes_to_raw_through_the_deployer_rule(dev_with_sample: Recording) -> None:
-    blob = dev_with_sample.one("azure-native:storage:Blob")
-    assert blob.inputs["blobName"] == "raw/gps-navsatfix.bag"
-    assert blob.inputs["containerName"] == "data"
-    assert blob.options.retain_on_delete
-    lake = dev_with_sample.one(ACCOUNT, "datalake-account").inputs
-    assert lake["networkRuleSet"]["ipRules"] == [
-        {"iPAddressOrRange": DEPLOYER_IP, "action": "Allow"}
-    ]
-    # azure-native's Blob uploads with the listed account key (pulumi-azure-native#2015).
-    assert lake["allowSharedKeyAccess"] is True
+SEED = "pulumi-python:dynamic/rosbag:SampleSeed"
+
+
+def test_a_default_dev_up_seeds_the_sample_bag_into_raw(recordings: dict[str, Recording]) -> None:
+    dev = recordings["dev"]
+    [seed] = dev.of_type(SEED)
+    lake = dev.one(ACCOUNT, "datalake-account").state["name"]
+    assert seed.inputs["destination"] == f"{lake}/data/raw/gps-navsatfix.bag"
+    batch_storage = dev.one(ACCOUNT, "batchstorage-account").state["name"]
+    assert seed.inputs["staging_blob_url"] == (
+        f"https://{batch_storage}.blob.core.windows.net/samples/gps-navsatfix.bag"
+    )
+    # The pipeline it runs: one binary copy from there to there, through the factory's linked
+    # services (which authenticate with the factory's identity).
+    pipeline = dev.one("azure-native:datafactory:Pipeline", "sample-pipeline")
+    assert seed.inputs["pipeline_name"] == pipeline.state["name"]
+    [copy] = pipeline.inputs["activities"]
+    assert copy["type"] == "Copy"
+    datasets = {d.inputs["datasetName"]: d.inputs["properties"] for d in dev.of_type(DATASET)}
+    source = datasets[copy["inputs"][0]["referenceName"]]
+    sink = datasets[copy["outputs"][0]["referenceName"]]
+    assert source["linkedServiceName"]["referenceName"] == "staging-blob"
+    assert source["location"] == {
+        "type": "AzureBlobStorageLocation",
+        "container": "samples",
+        "fileName": "gps-navsatfix.bag",
+    }
+    assert sink["linkedServiceName"]["referenceName"] == "data-lake"
+    assert sink["location"] == {
+        "type": "AzureBlobFSLocation",
+        "fileSystem": "data",
+        "folderPath": "raw",
+        "fileName": "gps-navsatfix.bag",
+    }
+    linked = {
+        ls.inputs["linkedServiceName"]: ls
+        for ls in dev.of_type("azure-native:datafactory:LinkedService")
+    }
+    assert {"staging-blob", "data-lake"} <= set(linked)
+    # Runs after the linked services, the factory identity's roles and the deployer's.
+    needs = set(seed.options.depends_on)
+    assert {linked["staging-blob"].urn, linked["data-lake"].urn} <= needs
+    assert grant_urns(dev, "factory-access") <= needs
+    assert grant_urns(dev, "deployer-access") <= needs
+
+
+def test_prod_seeds_no_sample(recordings: dict[str, Recording]) -> None:
+    assert recordings["prod"].of_type(SEED) == []
 
 
 def test_batch_storage_has_the_task_logs_container(rec: Recording) -> None:
@@ -162,21 +219,39 @@ def test_registry_has_no_admin_user(rec: Recording) -> None:
     assert "roleAssignmentMode" not in registry  # ABAC mode would ignore AcrPull
 
 
-def test_batch_account_uses_the_identity_for_auto_storage_and_aad_only(rec: Recording) -> None:
+def test_batch_account_uses_its_identity_for_auto_storage_and_aad_only(rec: Recording) -> None:
     account = rec.one("azure-native:batch:BatchAccount")
-    uami = identity(rec)
     inputs = account.inputs
     assert inputs["poolAllocationMode"] == "BatchService"
-    assert inputs["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [uami.id]}
+    assert inputs["identity"] == {
+        "type": "UserAssigned",
+        "userAssignedIdentities": [identity(rec, "batch-account").id],
+    }
+    # Nodes reach auto-storage (the package) as the orchestrator pool's identity, which must
+    # therefore be that pool's (pulumi_azure_native/batch/_inputs.py:255).
     assert inputs["autoStorage"] == {
         "storageAccountId": rec.one(ACCOUNT, "batchstorage-account").id,
         "authenticationMode": "BatchAccountManagedIdentity",
-        "nodeIdentityReference": {"resourceId": uami.id},
+        "nodeIdentityReference": {"resourceId": identity(rec, "orchestrator").id},
     }
     assert inputs["allowedAuthenticationModes"] == ["AAD", "TaskAuthenticationToken"]
 
 
-def test_pools_share_network_identity_and_the_nfs_mount(rec: Recording) -> None:
+def test_each_pool_carries_only_its_own_identity(rec: Recording) -> None:
+    # Any task on a node can get a token for the pool's identities (docs/azure-behaviour.md).
+    for pool_id, role in (("orchestrator", "orchestrator"), ("execution", "execution")):
+        assert pools(rec)[pool_id].inputs["identity"] == {
+            "type": "UserAssigned",
+            "userAssignedIdentities": [identity(rec, role).id],
+        }
+    env = {
+        e["name"]: e["value"]
+        for e in pools(rec)["orchestrator"].inputs["startTask"]["environmentSettings"]
+    }
+    assert env["AZURE_CLIENT_ID"] == identity(rec, "orchestrator").state["clientId"]
+
+
+def test_pools_share_network_and_the_nfs_mount(rec: Recording) -> None:
     by_id = pools(rec)
     assert set(by_id) == {"orchestrator", "execution"}
     lake = rec.one(ACCOUNT, "datalake-account").state["name"]
@@ -187,10 +262,6 @@ def test_pools_share_network_identity_and_the_nfs_mount(rec: Recording) -> None:
         assert network["subnetId"] == subnet.id
         assert network["publicIPAddressConfiguration"] == {"provision": "NoPublicIPAddresses"}
         assert inputs["targetNodeCommunicationMode"] == "Simplified"
-        assert inputs["identity"] == {
-            "type": "UserAssigned",
-            "userAssignedIdentities": [identity(rec).id],
-        }
         assert inputs["mountConfiguration"] == [
             {
                 "nfsMountConfiguration": {
@@ -208,15 +279,9 @@ def test_pools_share_network_identity_and_the_nfs_mount(rec: Recording) -> None:
 
 
 def test_pools_are_replaced_not_updated_where_azure_refuses_updates(rec: Recording) -> None:
+    # Any change (tests/infra/test_pool_updates.py plays them against Batch's refusals).
     for pool in pools(rec).values():
-        replaced = set(pool.options.replace_on_changes)
-        assert {
-            "applicationPackages",
-            "deploymentConfiguration",
-            "networkConfiguration",
-            "mountConfiguration",
-            "identity",
-        } <= replaced
+        assert pool.options.replace_on_changes == ("*",)
         assert pool.options.delete_before_replace  # fixed pool ids: the old one must go first
 
 
@@ -229,7 +294,8 @@ def grant_urns(rec: Recording, component: str) -> set[str]:
 def test_pools_wait_for_the_role_assignments_and_the_data_lake(rec: Recording) -> None:
     lake = rec.one(ACCOUNT, "datalake-account")
     for pool in pools(rec).values():
-        assert grant_urns(rec, "resource-access") <= set(pool.options.depends_on)
+        assert grant_urns(rec, "execution-access") <= set(pool.options.depends_on)
+        assert grant_urns(rec, "orchestrator-access") <= set(pool.options.depends_on)
         assert lake.urn in pool.options.depends_on
 
 
@@ -267,10 +333,13 @@ def test_execution_pool_pulls_and_prefetches_the_image_with_the_identity(rec: Re
         "type": "DockerCompatible",
         "containerImageNames": [rec.outputs["processorImage"].value],
         "containerRegistries": [
-            {"registryServer": registry, "identityReference": {"resourceId": identity(rec).id}}
+            {
+                "registryServer": registry,
+                "identityReference": {"resourceId": identity(rec, "execution").id},
+            }
         ],
     }
-    assert rec.outputs["processorImage"].value.startswith(f"{registry}/processor:")
+    assert rec.outputs["processorImage"].value.startswith(f"{registry}/processor@sha256:")
 
 
 def test_autoscale_follows_config_and_goes_to_zero(rec: Recording) -> None:
@@ -288,49 +357,93 @@ def test_autoscale_follows_config_and_goes_to_zero(rec: Recording) -> None:
         assert "fixedScale" not in pool.inputs["scaleSettings"]
 
 
-# (role, the one resource it is scoped to)
-EXPECTED_GRANTS = {
-    ("AcrPull", "registry-acr"),
-    ("Storage Blob Data Contributor", "batchstorage-account"),
-    ("Storage Blob Data Reader", "datalake-account"),
-    ("Key Vault Secrets User", "secrets-vault"),
-    ("Azure Batch Job Submitter", "batch-account"),
-    ("Contributor", "batch-account"),
+# Who holds which role where: principal (an identity's logical name, or "deployer") -> the set
+# of (role, the one resource it is scoped to). Nothing else is granted, to anyone.
+EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
+    # Parses untrusted bags: pulls its image and writes its logs, nothing else, nowhere else.
+    "identity-execution": {
+        ("AcrPull", "registry-acr"),
+        ("Storage Blob Data Contributor", "batchstorage-task-logs"),
+    },
+    "identity-orchestrator": {
+        ("Azure Batch Job Submitter", "batch-account"),
+        ("Key Vault Secrets User", "secrets-vault"),
+        ("Storage Blob Data Reader", "batchstorage-account"),
+        ("Storage Blob Data Contributor", "batchstorage-adfjobs"),
+    },
+    "identity-batch-account": {("Storage Blob Data Contributor", "batchstorage-account")},
+    "identity-factory": {
+        ("Azure Batch Job Submitter", "batch-account"),
+        ("Storage Blob Data Contributor", "batchstorage-adfjobs"),
+        # The seed pipeline reads the sample from Batch storage and writes it into raw/.
+        ("Storage Blob Data Reader", "batchstorage-samples"),
+        ("Storage Blob Data Contributor", "datalake-container"),
+    },
+    # pulumi up uploads the orchestrator package with Entra ID (no SAS in the upload URL).
+    "deployer": {("Storage Blob Data Contributor", "batchstorage-account")},
 }
+# Roles that manage resources (control-plane actions beyond reading) rather than data.
+MANAGEMENT_ROLES = {"Contributor", "Owner", "Azure Batch Account Contributor"}
 ROLE_DEFINITIONS = f"/subscriptions/{MOCK_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/"
 
 
-def test_role_assignments_are_least_privilege_and_explained(rec: Recording) -> None:
+def granted_roles(rec: Recording) -> dict[str, set[tuple[str, str]]]:
+    """What the recording grants, shaped like EXPECTED_GRANTS; checks each assignment too."""
     role_by_definition = {
         f"{ROLE_DEFINITIONS}roleDefinitions/{guid}": role for role, guid in ROLE_IDS.items()
     }
     resource_by_id = {r.id: r for r in rec.resources if r.custom}
-    principal = identity(rec).state["principalId"]
-    granted = set()
+    principals = {i.state["principalId"]: i.name for i in rec.of_type(UAMI)}
+    principals[MOCK_DEPLOYER_OBJECT_ID] = "deployer"
+    granted: dict[str, set[tuple[str, str]]] = {}
     for assignment in rec.of_type(ROLE):
         inputs = assignment.inputs
         role = role_by_definition[inputs["roleDefinitionId"]]
-        assert inputs["principalId"] == principal
+        holder = principals[inputs["principalId"]]
+        # Identities are service principals; so is the mocks' deployer (its client id is no
+        # user sign-in app). A wrong type is refused by Azure (UnmatchedPrincipalType).
         assert inputs["principalType"] == "ServicePrincipal"
         assert inputs["description"], f"{assignment.name} has no reason"
-        # Scoped to one resource of the stack, never the group or the subscription.
-        granted.add((role, resource_by_id[inputs["scope"]].name))
         # Deterministic name: a re-run updates in place instead of duplicating.
         assert inputs["roleAssignmentName"] == assignment_name(
-            inputs["scope"], ROLE_IDS[role], principal
+            inputs["scope"], ROLE_IDS[role], inputs["principalId"]
         )
-    assert granted == EXPECTED_GRANTS
-    assert len(rec.of_type(ROLE)) == len(EXPECTED_GRANTS)
+        # Scoped to one resource of the stack, never the group or the subscription.
+        granted.setdefault(holder, set()).add((role, resource_by_id[inputs["scope"]].name))
+    return granted
+
+
+def test_role_assignments_are_least_privilege_and_explained(rec: Recording) -> None:
+    assert granted_roles(rec) == EXPECTED_GRANTS
+    assert len(rec.of_type(ROLE)) == sum(len(g) for g in EXPECTED_GRANTS.values())
+
+
+def test_no_identity_holds_a_management_role_and_the_execution_one_nothing_on_batch(
+    rec: Recording,
+) -> None:
+    granted = granted_roles(rec)
+    assert not {role for roles in granted.values() for role, _ in roles} & MANAGEMENT_ROLES
+    assert {scope for _, scope in granted["identity-execution"]} == {
+        "registry-acr",
+        "batchstorage-task-logs",
+    }
+
+
+def test_the_package_is_uploaded_after_the_deployer_holds_its_blob_role(rec: Recording) -> None:
+    package = rec.one("pulumi-python:dynamic/rosbag:OrchestratorPackage")
+    [grant] = [r for r in rec.of_type(ROLE) if r.name.startswith("deployer-access-")]
+    assert grant.inputs["principalId"] == MOCK_DEPLOYER_OBJECT_ID
+    assert grant.urn in package.options.depends_on
 
 
 def test_batch_account_waits_for_its_storage_access(rec: Recording) -> None:
     account = rec.one("azure-native:batch:BatchAccount")
-    assert grant_urns(rec, "resource-access") <= set(account.options.depends_on)
+    assert grant_urns(rec, "batch-account-access") <= set(account.options.depends_on)
 
 
-def test_factory_uses_the_shared_identity(rec: Recording) -> None:
+def test_the_factory_carries_its_own_identity(rec: Recording) -> None:
     factory = rec.one("azure-native:datafactory:Factory").inputs
-    assert identity(rec).id in factory["identity"]["userAssignedIdentities"]
+    assert list(factory["identity"]["userAssignedIdentities"]) == [identity(rec, "factory").id]
     batch_ls = next(
         ls
         for ls in rec.of_type("azure-native:datafactory:LinkedService")
@@ -392,16 +505,21 @@ def test_physical_names_are_derived_and_stable(recordings: dict[str, Recording])
 def test_the_activity_is_wired_to_this_stacks_resources(rec: Recording) -> None:
     # docs/contracts.md §3 values, as the orchestrator will read them from activity.json:
     # each must be the value of the resource this stack declares, not a literal.
-    [activity] = rec.one("azure-native:datafactory:Pipeline").inputs["activities"]
+    [activity] = rec.one("azure-native:datafactory:Pipeline", "datafactory-pipeline").inputs[
+        "activities"
+    ]
     props = activity["extendedProperties"]
-    uami = identity(rec)
     batch_storage = rec.one(ACCOUNT, "batchstorage-account").state["name"]
     assert props["batchAccountEndpoint"] == rec.outputs["batchAccountEndpoint"].value
     assert props["executionPoolId"] == "execution"
     assert props["processorImage"] == rec.outputs["processorImage"].value
     assert props["registryServer"] == rec.outputs["registryLoginServer"].value
-    assert props["identityResourceId"] == uami.id
-    assert props["identityClientId"] == uami.state["clientId"]
+    # The orchestrator signs in as its own identity; its tasks run as the execution identity.
+    assert props["identityClientId"] == identity(rec, "orchestrator").state["clientId"]
+    if "execution_identity_id" in {f.name for f in fields(DataFactoryArgs)}:
+        assert props["identityResourceId"] == identity(rec, "execution").id
+    else:  # DataFactoryArgs before it took the four identity names (infra.program docstring)
+        assert props["identityResourceId"] == identity(rec, "factory").id
     assert props["mountPath"] == "data"
     assert props["taskLogsContainerUrl"] == (
         f"https://{batch_storage}.blob.core.windows.net/task-logs"
@@ -412,3 +530,39 @@ def test_the_activity_is_wired_to_this_stacks_resources(rec: Recording) -> None:
     # The activity and the orchestrator pool reference the same package version.
     assert app_package_env_var("orchestrator", version) in activity["command"]
     assert pools(rec)["orchestrator"].inputs["applicationPackages"][0]["version"] == version
+
+
+@pytest.mark.parametrize(
+    ("configured", "client_id", "expected"),
+    [
+        ("", "04b07795-8ddb-461a-bbee-02f9e1bf7b46", "User"),  # az login as a person
+        ("", "5a8e0b3c-0000-4000-8000-00000000c1c1", "ServicePrincipal"),  # CI's own app
+        ("User", "5a8e0b3c-0000-4000-8000-00000000c1c1", "User"),
+    ],
+)
+def test_the_deployers_principal_type_follows_its_sign_in(
+    configured: str, client_id: str, expected: str
+) -> None:
+    assert deployer_principal_type(client_id, configured) == expected
+
+
+def test_the_deployer_principal_type_can_be_set_by_config() -> None:
+    rec = run_stack("dev", config_overrides={"deployerPrincipalType": "User"})
+    [grant] = [r for r in rec.of_type(ROLE) if r.name.startswith("deployer-access-")]
+    assert grant.inputs["principalType"] == "User"
+
+
+def test_the_data_factory_gets_each_identity_under_its_own_name() -> None:
+    # What infra/program.py hands DataFactoryArgs (the names it takes once it has all four).
+    def fake(role: str) -> SimpleNamespace:
+        return SimpleNamespace(id=f"{role}-id", client_id=f"{role}-client", principal_id="")
+
+    identities = SimpleNamespace(
+        **{role: fake(role) for role in ("execution", "orchestrator", "batch_account", "factory")}
+    )
+    assert factory_identities(cast(Identities, identities)) == {
+        "factory_identity_id": "factory-id",
+        "factory_identity_client_id": "factory-client",
+        "orchestrator_identity_client_id": "orchestrator-client",
+        "execution_identity_id": "execution-id",
+    }

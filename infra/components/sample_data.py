@@ -1,0 +1,163 @@
+"""The sample bag in the data lake's raw/ after `pulumi up`, with no shared key and no firewall
+opening: a Copy pipeline in the factory moves it from the Batch storage account into the data
+lake with the factory's managed identity, and a dynamic resource uploads it there and runs the
+pipeline once (infra/dynamic/sample_seed.py).
+
+Why a pipeline: the data lake takes no shared keys and admits only the pools' subnet and trusted
+Azure services (NFS 3.0 needs the default action Deny), while azure-native's `storage.Blob` would
+upload from the deployer's machine with the account key (pulumi-azure-native#2015). ADF's Azure
+integration runtime reaches a storage account behind its firewall through "Allow trusted Microsoft
+services" when it authenticates with a managed identity (docs/azure-behaviour.md, "Storage").
+
+The factory and its linked services belong to infra/components/data_factory.py; they are named
+here through the args, so this component adds datasets and a pipeline beside them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+from pulumi_azure_native import datafactory as adf
+
+from infra.dynamic.sample_seed import SampleSeed, SampleSeedArgs
+
+PIPELINE_NAME = "seed-sample"
+SOURCE_DATASET = "sample-source"
+DESTINATION_DATASET = "sample-destination"
+
+
+@dataclass
+class SampleDataArgs:
+    subscription_id: pulumi.Input[str]
+    resource_group_name: pulumi.Input[str]
+    factory_name: pulumi.Input[str]
+    staging_linked_service: str  # the factory's Azure Blob linked service (Batch storage)
+    data_lake_linked_service: str  # the factory's ADLS Gen2 linked service
+    staging_blob_endpoint: pulumi.Input[str]  # https://<batch storage>.blob.core.windows.net/
+    samples_container: str
+    data_lake_account_name: pulumi.Input[str]
+    data_container: str
+    raw_path: str  # "raw/"
+    sample: Path  # the bag in this checkout
+    # What the copy needs first: the factory with its linked services, the factory identity's
+    # roles on both containers, and the deployer's role on Batch storage (the upload).
+    depends_on: Sequence[pulumi.Resource] = ()
+
+
+def _dataset_ref(name: str) -> adf.DatasetReferenceArgs:
+    return adf.DatasetReferenceArgs(
+        reference_name=name, type=adf.DatasetReferenceType.DATASET_REFERENCE
+    )
+
+
+def _linked_service(name: str) -> adf.LinkedServiceReferenceArgs:
+    return adf.LinkedServiceReferenceArgs(
+        reference_name=name, type=adf.Type.LINKED_SERVICE_REFERENCE
+    )
+
+
+class SampleData(pulumi.ComponentResource):
+    pipeline_name: pulumi.Output[str]
+    destination: pulumi.Output[str]  # <data lake>/<container>/raw/<bag>
+
+    def __init__(
+        self, name: str, args: SampleDataArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("rosbag:sample:SampleData", name, None, opts)
+        after = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
+        bag = args.sample.name
+        folder = args.raw_path.strip("/")
+
+        # Binary datasets copy the file byte for byte (no parsing, no schema).
+        def dataset(
+            suffix: str,
+            dataset_name: str,
+            linked_service: str,
+            location: adf.AzureBlobStorageLocationArgs | adf.AzureBlobFSLocationArgs,
+        ) -> adf.Dataset:
+            return adf.Dataset(
+                f"{name}-{suffix}",
+                resource_group_name=args.resource_group_name,
+                factory_name=args.factory_name,
+                dataset_name=dataset_name,
+                properties=adf.BinaryDatasetArgs(
+                    type="Binary",
+                    linked_service_name=_linked_service(linked_service),
+                    location=location,
+                ),
+                opts=after,
+            )
+
+        source = dataset(
+            "source",
+            SOURCE_DATASET,
+            args.staging_linked_service,
+            adf.AzureBlobStorageLocationArgs(
+                type="AzureBlobStorageLocation", container=args.samples_container, file_name=bag
+            ),
+        )
+        destination = dataset(
+            "destination",
+            DESTINATION_DATASET,
+            args.data_lake_linked_service,
+            adf.AzureBlobFSLocationArgs(
+                type="AzureBlobFSLocation",
+                file_system=args.data_container,
+                folder_path=folder,
+                file_name=bag,
+            ),
+        )
+        pipeline = adf.Pipeline(
+            f"{name}-pipeline",
+            resource_group_name=args.resource_group_name,
+            factory_name=args.factory_name,
+            pipeline_name=PIPELINE_NAME,
+            description=f"Copies the sample bag into {args.raw_path} (run once by pulumi up).",
+            activities=[
+                adf.CopyActivityArgs(
+                    name="copy-sample",
+                    type="Copy",
+                    inputs=[_dataset_ref(SOURCE_DATASET)],
+                    outputs=[_dataset_ref(DESTINATION_DATASET)],
+                    source=adf.BinarySourceArgs(
+                        type="BinarySource",
+                        store_settings=adf.AzureBlobStorageReadSettingsArgs(
+                            type="AzureBlobStorageReadSettings"
+                        ),
+                    ),
+                    sink=adf.BinarySinkArgs(
+                        type="BinarySink",
+                        store_settings=adf.AzureBlobFSWriteSettingsArgs(
+                            type="AzureBlobFSWriteSettings"
+                        ),
+                    ),
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[source, destination]),
+        )
+        target = pulumi.Output.concat(
+            args.data_lake_account_name, "/", args.data_container, "/", folder, "/", bag
+        )
+        seed = SampleSeed(
+            f"{name}-seed",
+            SampleSeedArgs(
+                subscription_id=args.subscription_id,
+                resource_group_name=args.resource_group_name,
+                factory_name=args.factory_name,
+                pipeline_name=pipeline.name,
+                staging_blob_url=pulumi.Output.concat(
+                    args.staging_blob_endpoint, args.samples_container, "/", bag
+                ),
+                destination=target,
+                source_path=str(args.sample),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[pipeline, *args.depends_on]),
+        )
+        self.pipeline_name = pipeline.name
+        self.destination = seed.destination
+        self.register_outputs(
+            {"pipeline_name": self.pipeline_name, "destination": self.destination}
+        )

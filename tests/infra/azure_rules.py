@@ -1,0 +1,413 @@
+"""Azure's refusals, played against the real program under the offline mocks.
+
+The offline mocks (infra/offline.py) accept any registration: they encode what the program asks
+for, not what Azure allows. This module adds what Azure refuses, each rule with its source beside
+it, over a sequence of deployments of one stack into one (simulated) subscription:
+
+- `Subscription.up(stack)`: a `pulumi up` from the program. With a previous state, each resource
+  in both is an update or a replacement (Pulumi's `replaceOnChanges` and the provider's own
+  create-only inputs decide which), and the update rules below apply; everything else is a create.
+- `Subscription.destroy()`: a `pulumi destroy` of the last state, honouring `deletedWith`.
+
+Resources Azure keeps after a delete (soft-deleted Key Vaults) stay in the subscription, so a
+later `up` sees them, as a real one does. A refused operation is recorded in `refusals` (what
+Azure would answer) rather than raised, so a test can show every one at once.
+
+It rides on infra.offline: `run_stack` builds `OfflineMocks` and `_RecordingMonitor` by name, so
+the subscription patches both (the monitor only to see each resource's `replaceWith`, which the
+recording does not keep).
+
+Pulumi's auto-naming is simulated as Pulumi does it: the logical name and a random suffix, new for
+every create (pulumi.com/docs/iac/concepts/resources/names, "Autonaming"); the offline mocks'
+stand-in is deterministic instead, for stable previews.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from pulumi.runtime import mocks as pulumi_mocks
+
+import infra.offline as offline
+from infra.offline import MOCK_DEPLOYER_OBJECT_ID, RecordedResource, Recording, run_stack
+
+VAULT = "azure-native:keyvault:Vault"
+SECRET = "azure-native:keyvault:Secret"
+POOL = "azure-native:batch:Pool"
+REGISTRY = "azure-native:containerregistry:Registry"
+BATCH_ACCOUNT = "azure-native:batch:BatchAccount"
+IMAGE = "pulumi-python:dynamic/rosbag:ProcessorImage"
+PACKAGE = "pulumi-python:dynamic/rosbag:OrchestratorPackage"
+ROLE = "azure-native:authorization:RoleAssignment"
+# Built-in roles with Microsoft.KeyVault/vaults/secrets/delete as a data action
+# (learn.microsoft.com/azure/role-based-access-control/built-in-roles/security).
+KEY_VAULT_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+KEY_VAULT_ADMINISTRATOR = "00482a5a-887f-4fb3-b363-3b7fe8e74483"
+
+# Key Vault names: 3-24 characters, letters, digits and hyphens, starting with a letter, ending
+# with a letter or digit, no consecutive hyphens
+# (learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules,
+# "Microsoft.KeyVault").
+VAULT_NAME = re.compile(r"(?!.*--)[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]")
+
+# Inputs the provider itself treats as create-only: a change means a new resource whatever the
+# program says (the physical name of every azure-native resource is part of its ARM id).
+_NAME_INPUTS = {VAULT: "vaultName", SECRET: "secretName", POOL: "poolName"}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    operation: str  # create | update | delete
+    resource: str  # logical name
+    code: str
+    message: str
+    source: str
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.resource}: {self.code}: {self.message} ({self.source})"
+
+
+@dataclass
+class Subscription:
+    """One Azure subscription seen by successive deployments of one stack."""
+
+    soft_deleted_vaults: set[str] = field(default_factory=set)
+    refusals: list[Refusal] = field(default_factory=list)
+    state: Recording | None = None  # what the last `up` left
+    plans: list[dict[str, str]] = field(default_factory=list)  # urn -> create|update|replace
+    # urn -> the URNs of its `replaceWith` option (infra.offline does not record that option)
+    replace_with: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    monkeypatch: pytest.MonkeyPatch | None = None
+
+    def refuse(self, operation: str, resource: str, code: str, message: str, source: str) -> None:
+        refusal = Refusal(operation, resource, code, message, source)
+        if refusal not in self.refusals:  # the SDK may register a resource's state twice
+            self.refusals.append(refusal)
+
+    # ---- pulumi up ----------------------------------------------------------------------------
+
+    def up(
+        self,
+        stack: str,
+        config_overrides: Mapping[str, Any] | None = None,
+        replace: tuple[str, ...] = (),
+    ) -> Recording:
+        """`pulumi up`; `replace` lists logical names to replace, as `pulumi up --replace` does
+        (or Azure-side drift that forces a new resource)."""
+        previous = {r.urn: r for r in self.state.resources} if self.state else {}
+        recording, plan = self._run(stack, config_overrides, previous, renamed=set())
+        # A replaced auto-named resource gets a new name from Pulumi (that is what lets the new
+        # one exist beside the old): run again with those names fresh, as the engine would.
+        replaced = {
+            r.name
+            for r in recording.of_type(VAULT)
+            if plan.get(r.urn) == "replace" and "vaultName" not in r.inputs
+        }
+        if replaced:
+            recording, plan = self._run(stack, config_overrides, previous, renamed=replaced)
+        self._replace(recording, plan, replace)
+        for rule in PLAN_RULES:
+            rule(self, recording, plan)
+        for resource in recording.resources:
+            if plan.get(resource.urn) == "update":
+                for rule in UPDATE_RULES:
+                    rule(self, previous[resource.urn], resource)
+        self.plans.append(plan)
+        self.state = recording
+        return recording
+
+    def _run(
+        self,
+        stack: str,
+        config_overrides: Mapping[str, Any] | None,
+        previous: Mapping[str, RecordedResource],
+        renamed: set[str],
+    ) -> tuple[Recording, dict[str, str]]:
+        if self.monkeypatch is None:
+            raise RuntimeError("Subscription needs a MonkeyPatch (use the `azure` fixture)")
+        # run_stack builds `OfflineMocks(location)` and `_RecordingMonitor(...)` by name: these
+        # rules ride on them.
+        self.monkeypatch.setattr(offline, "OfflineMocks", _rule_mocks(self, previous, renamed))
+        self.monkeypatch.setattr(offline, "_RecordingMonitor", _replace_with_monitor(self))
+        recording = run_stack(stack, config_overrides=config_overrides)
+        plan = {
+            r.urn: _action(previous[r.urn], r) if r.urn in previous else "create"
+            for r in recording.resources
+            if r.custom
+        }
+        return recording, plan
+
+    def _replace(self, recording: Recording, plan: dict[str, str], names: tuple[str, ...]) -> None:
+        """Mark `names` replaced, then everything whose replaceWith names a replaced resource
+        (pulumi.com/docs/iac/concepts/resources/options/replacewith)."""
+        for resource in recording.resources:
+            if resource.name in names and plan.get(resource.urn) not in (None, "create"):
+                plan[resource.urn] = "replace"
+        changed = True
+        while changed:
+            changed = False
+            for urn, targets in self.replace_with.items():
+                if plan.get(urn) not in (None, "replace", "create") and any(
+                    plan.get(t) == "replace" for t in targets
+                ):
+                    plan[urn], changed = "replace", True
+
+    # ---- pulumi destroy -----------------------------------------------------------------------
+
+    def destroy(self) -> None:
+        if self.state is None:
+            return
+        condemned = {r.urn for r in self.state.resources}
+        for resource in reversed(self.state.resources):
+            if not resource.custom:
+                continue
+            # "If set, the providers Delete method will not be called for this resource if the
+            # specified resource is being deleted as well"
+            # (pulumi.com/docs/iac/concepts/resources/options/deletedwith).
+            if resource.options.deleted_with and resource.options.deleted_with in condemned:
+                continue
+            for rule in DELETE_RULES:
+                rule(self, self.state, resource)
+        self.state = None
+
+
+def _rule_mocks(
+    subscription: Subscription, previous: Mapping[str, RecordedResource], renamed: set[str]
+) -> type[offline.OfflineMocks]:
+    """The offline mocks, plus the create rules and Pulumi-like auto-naming of vaults."""
+
+    class RuleMocks(offline.OfflineMocks):
+        def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
+            if args.typ == VAULT and not args.inputs.get("vaultName"):
+                args = _autonamed_vault(args, {} if args.name in renamed else previous)
+            resource_id, state = super().new_resource(args)
+            if args.typ == VAULT:
+                _create_vault(subscription, args.name, str(state["name"]), previous)
+            return resource_id, state
+
+    return RuleMocks
+
+
+def _replace_with_monitor(subscription: Subscription) -> type[Any]:
+    class Monitor(offline._RecordingMonitor):  # a private class: see the module docstring
+        def RegisterResource(self, request: Any) -> Any:
+            response = super().RegisterResource(request)
+            subscription.replace_with[response.urn] = tuple(getattr(request, "replace_with", ()))
+            return response
+
+    return Monitor
+
+
+def _autonamed_vault(
+    args: pulumi_mocks.MockResourceArgs, previous: Mapping[str, RecordedResource]
+) -> pulumi_mocks.MockResourceArgs:
+    """Pulumi's auto-name: kept from the state on an update, new (random) on every create."""
+    kept = next(
+        (r.state["name"] for r in previous.values() if r.type == VAULT and r.name == args.name),
+        None,
+    )  # an update keeps the name; a create or a replacement (previous={}) draws a new one
+    name = kept or f"{args.name}{secrets.token_hex(4)}"
+    return pulumi_mocks.MockResourceArgs(
+        typ=args.typ,
+        name=args.name,
+        inputs={**args.inputs, "vaultName": name},
+        provider=args.provider,
+        resource_id=args.resource_id,
+        custom=args.custom,
+    )
+
+
+def _create_vault(
+    subscription: Subscription, logical: str, name: str, previous: Mapping[str, RecordedResource]
+) -> None:
+    if not VAULT_NAME.fullmatch(name):
+        subscription.refuse(
+            "create",
+            logical,
+            "VaultNameNotValid",
+            f"{name!r} breaks the vault name rules",
+            "learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules",
+        )
+    existing = {r.state["name"] for r in previous.values() if r.type == VAULT}
+    if name in subscription.soft_deleted_vaults and name not in existing:
+        # "You cannot reuse the name of a key vault that has been soft-deleted until the
+        # retention period has passed" (MicrosoftDocs/azure-docs b94bc61, key-vault-ovw-soft-
+        # delete.md); azure-native never purges on delete (pulumi-azure-native#1174).
+        subscription.refuse(
+            "create",
+            logical,
+            "ConflictError",
+            f"a vault named {name} exists in the deleted state",
+            "learn.microsoft.com/azure/key-vault/general/soft-delete-change; "
+            "pulumi-azure-native#1174",
+        )
+
+
+# ---- what an update changes ------------------------------------------------------------------
+
+
+def changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted paths of the inputs that differ (a changed list counts as its own path)."""
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        paths: list[str] = []
+        for key in sorted(set(old) | set(new)):
+            paths += changed_paths(old.get(key), new.get(key), f"{prefix}{key}.")
+        return paths
+    return [] if old == new else [prefix.rstrip(".")]
+
+
+def _matches(pattern: str, path: str) -> bool:
+    return (
+        pattern == "*"
+        or path == pattern
+        or path.startswith(pattern + ".")
+        or pattern.startswith(path + ".")
+    )
+
+
+def _action(old: RecordedResource, new: RecordedResource) -> str:
+    changes = changed_paths(_comparable(old.inputs), _comparable(new.inputs))
+    if not changes:
+        return "same"
+    name_input = _NAME_INPUTS.get(new.type)
+    replace_on = (*new.options.replace_on_changes, *([name_input] if name_input else []))
+    if any(_matches(p, c) for p in replace_on for c in changes):
+        return "replace"
+    return "update"
+
+
+def _comparable(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in inputs.items() if k != "__provider"}
+
+
+# ---- the rules -------------------------------------------------------------------------------
+
+
+def _vault_retention_is_fixed(
+    sub: Subscription, old: RecordedResource, new: RecordedResource
+) -> None:
+    if new.type != VAULT:
+        return
+    path = "properties.softDeleteRetentionInDays"
+    if path in changed_paths(_comparable(old.inputs), _comparable(new.inputs)):
+        sub.refuse(
+            "update",
+            new.name,
+            "BadRequest",
+            "softDeleteRetentionInDays cannot be changed once the vault exists",
+            'MicrosoftDocs/azure-docs b94bc61, key-vault-ovw-soft-delete.md: "the retention '
+            'policy interval cannot be changed"',
+        )
+
+
+def _pool_update_carries_the_network(
+    sub: Subscription, old: RecordedResource, new: RecordedResource
+) -> None:
+    if new.type != POOL or "networkConfiguration" not in new.inputs:
+        return
+    # azure-native updates a pool with its whole body, and Batch refuses any update carrying a
+    # networkConfiguration, changed or not: "PropertyCannotBeUpdated" (Azure/Batch#153,
+    # Azure/terraform-provider-azapi#263). Batch's own update rules say most pool fields "can be
+    # updated only when the pool is empty" (azure-batch models/_models.py:6094,
+    # BatchPoolUpdateOptions).
+    sub.refuse(
+        "update",
+        new.name,
+        "PropertyCannotBeUpdated",
+        "networkConfiguration cannot be updated on an existing pool; changed: "
+        + ", ".join(changed_paths(_comparable(old.inputs), _comparable(new.inputs))),
+        "Azure/Batch#153; Azure/terraform-provider-azapi#263",
+    )
+
+
+UPDATE_RULES: list[Callable[[Subscription, RecordedResource, RecordedResource], None]] = [
+    _vault_retention_is_fixed,
+    _pool_update_carries_the_network,
+]
+
+
+def _vault_is_soft_deleted(sub: Subscription, state: Recording, resource: RecordedResource) -> None:
+    if resource.type == VAULT:
+        # Soft delete is always on: a deleted vault keeps its name (soft-delete-change above).
+        sub.soft_deleted_vaults.add(str(resource.state["name"]))
+
+
+def _secret_delete_needs_a_data_role(
+    sub: Subscription, state: Recording, resource: RecordedResource
+) -> None:
+    if resource.type != SECRET:
+        return
+    # azure-native deletes a secret through the Key Vault data plane with the deployer's token
+    # (pulumi-azure-native#2374: "keyvault.BaseClient#DeleteSecret"); ARM itself refuses the
+    # delete ("The operation 'delete' on resource type 'vaults/secrets' is disallowed",
+    # Azure/terraform-provider-azapi#879). Under RBAC that needs a role with secrets/delete.
+    vault = next(
+        (v for v in state.of_type(VAULT) if v.state["name"] == resource.inputs["vaultName"]),
+        None,
+    )
+    allowed = {KEY_VAULT_SECRETS_OFFICER, KEY_VAULT_ADMINISTRATOR}
+    held = {
+        a.inputs["roleDefinitionId"].rsplit("/", 1)[-1]
+        for a in state.of_type(ROLE)
+        if vault is not None
+        and a.inputs["principalId"] == MOCK_DEPLOYER_OBJECT_ID
+        and a.inputs["scope"] == vault.id
+    }
+    if not held & allowed:
+        sub.refuse(
+            "delete",
+            resource.name,
+            "Forbidden",
+            "the deployer holds no Key Vault data role allowing secrets/delete on the vault",
+            "pulumi-azure-native#2374; Azure/terraform-provider-azapi#879",
+        )
+
+
+def _replaced_containers_are_refilled(
+    sub: Subscription, recording: Recording, plan: Mapping[str, str]
+) -> None:
+    """A replaced registry or Batch account comes back empty under the same name, so the
+    resources living in it must be made again."""
+    pairs = (
+        # A pool referencing a package version the account does not hold fails to create:
+        # InvalidApplicationPackageReferences (learn.microsoft.com/azure/batch/
+        # batch-application-packages).
+        (PACKAGE, BATCH_ACCOUNT, "batch_account_name", "InvalidApplicationPackageReferences"),
+        # Nodes prefetching an image the registry does not hold fail to start
+        # (learn.microsoft.com/azure/batch/batch-docker-container-workloads).
+        (IMAGE, REGISTRY, "registry_name", "ManifestUnknown"),
+    )
+    for dependent_type, container_type, key, code in pairs:
+        for dependent in recording.of_type(dependent_type):
+            for container in recording.of_type(container_type):
+                if container.state["name"] != dependent.inputs.get(key):
+                    continue
+                if plan.get(container.urn) == "replace" and plan.get(dependent.urn) not in (
+                    "replace",
+                    "create",
+                ):
+                    sub.refuse(
+                        "up",
+                        dependent.name,
+                        code,
+                        f"{container.name} was replaced (empty) but {dependent.name} was not "
+                        "made again in it",
+                        "learn.microsoft.com/azure/batch/batch-application-packages; "
+                        "learn.microsoft.com/azure/batch/batch-docker-container-workloads",
+                    )
+
+
+PLAN_RULES: list[Callable[[Subscription, Recording, Mapping[str, str]], None]] = [
+    _replaced_containers_are_refilled,
+]
+
+
+DELETE_RULES: list[Callable[[Subscription, Recording, RecordedResource], None]] = [
+    _vault_is_soft_deleted,
+    _secret_delete_needs_a_data_role,
+]
