@@ -57,7 +57,7 @@ def test_container_task_body_uses_the_rest_names_batch_expects() -> None:
 def test_exit_conditions_release_dependants_whatever_the_exit_code() -> None:
     [body] = rest_body(10)
     conditions = body["exitConditions"]
-    carry_on = {"jobAction": "none", "dependencyAction": "satisfy"}
+    carry_on = {"dependencyAction": "satisfy"}  # no jobAction: the job is noaction
 
     assert {m["code"]: m["exitOptions"] for m in conditions["exitCodes"]} == {
         2: carry_on,

@@ -76,3 +76,37 @@ def test_client_asks_for_the_batch_scope(fake_batch: FakeBatchService) -> None:
     client = make_batch_client(fake_batch.url, credential, connection_verify=fake_batch.ca_file)
     assert post(client, f"{fake_batch.url}/jobs", JOB) == 201
     assert credential.scopes == ("https://batch.core.windows.net//.default",)
+
+
+def added(client: BatchClient, url: str, tasks: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Each task's (status, error code) in an add-task-collection answer."""
+    request = HttpRequest("POST", f"{url}?api-version={API_VERSION}", json={"value": tasks})
+    results = client.send_request(request).json()["value"]
+    return [(item["status"], (item.get("error") or {}).get("code", "")) for item in results]
+
+
+def test_job_actions_are_refused_on_a_noaction_job(
+    client: BatchClient, fake_batch: FakeBatchService
+) -> None:
+    # azure-batch ExitOptions.job_action: refused unless onTaskFailure is
+    # performexitoptionsjobaction.
+    assert post(client, f"{fake_batch.url}/jobs", {**JOB, "usesTaskDependencies": True}) == 201
+    tasks = f"{fake_batch.url}/jobs/job-1/addtaskcollection"
+    with_job_action = {"exitConditions": {"default": {"jobAction": "none"}}}
+    with_dependency_action = {"exitConditions": {"default": {"dependencyAction": "satisfy"}}}
+
+    assert added(client, tasks, [{**TASK, **with_job_action}]) == [
+        ("clienterror", "InvalidPropertyValue")
+    ]
+    assert added(client, tasks, [{**TASK, **with_dependency_action}]) == [("success", "")]
+
+
+def test_dependency_actions_need_a_job_with_dependencies(
+    client: BatchClient, fake_batch: FakeBatchService
+) -> None:
+    assert post(client, f"{fake_batch.url}/jobs", JOB) == 201
+    tasks = f"{fake_batch.url}/jobs/job-1/addtaskcollection"
+    body = {**TASK, "exitConditions": {"exitCodes": [
+        {"code": 2, "exitOptions": {"dependencyAction": "satisfy"}}
+    ]}}  # fmt: skip
+    assert added(client, tasks, [body]) == [("clienterror", "InvalidPropertyValue")]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.executors.local import start_process
+from tests.orchestrator.fake_batch.validation import task_error_for_job
 
 CommandMapper = Callable[[list[str]], list[str]]
 
@@ -286,18 +287,22 @@ class FakeBatchState:
         with self.lock:
             for body in bodies:
                 key = str(body["id"]).lower()
+                refused = task_error_for_job(body, job.body)
+                if refused is not None:
+                    results.append(_client_error(body["id"], refused.code, str(refused)))
+                    continue
                 if key in job.tasks:
-                    results.append(
-                        {
-                            "status": "clienterror",
-                            "taskId": body["id"],
-                            "error": {
-                                "code": "TaskExists",
-                                "message": {"lang": "en-US", "value": "The task already exists"},
-                            },
-                        }
-                    )
+                    results.append(_client_error(body["id"], "TaskExists", "The task already exists"))
                     continue
                 job.tasks[key] = FakeTask(body=body, job_id=job.id)
                 results.append({"status": "success", "taskId": body["id"], "eTag": "0x1"})
         return results
+
+
+def _client_error(task_id: str, code: str, message: str) -> dict[str, Any]:
+    """One task's result in an add-task-collection answer (azure-batch BatchTaskCreateResult)."""
+    return {
+        "status": "clienterror",
+        "taskId": task_id,
+        "error": {"code": code, "message": {"lang": "en-US", "value": message}},
+    }

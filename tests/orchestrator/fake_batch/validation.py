@@ -119,6 +119,12 @@ def check_task(body: Any) -> None:
                     "MissingRequiredProperty", f"{where}: exit code mapping needs code"
                 )
             _check_exit_options(_require(mapping, "exitOptions", where), f"{where}.exitCodes")
+        for mapping in exit_conditions.get("exitCodeRanges", []):
+            if not isinstance(mapping.get("start"), int) or not isinstance(mapping.get("end"), int):
+                raise InvalidBody(
+                    "MissingRequiredProperty", f"{where}: exit code range needs start and end"
+                )
+            _check_exit_options(_require(mapping, "exitOptions", where), f"{where}.exitCodeRanges")
         for name in ("preProcessingError", "fileUploadError", "default"):
             if exit_conditions.get(name) is not None:
                 _check_exit_options(exit_conditions[name], f"{where}.exitConditions.{name}")
@@ -135,6 +141,48 @@ def check_task(body: Any) -> None:
         _one_of(auto_user.get("elevationLevel"), {"nonadmin", "admin"}, f"{where}.autoUser")
     for dependency in (body.get("dependsOn") or {}).get("taskIds", []):
         check_id(dependency, f"{where}.dependsOn")
+
+
+def _exit_options(task: dict[str, Any]) -> list[dict[str, Any]]:
+    conditions = task.get("exitConditions") or {}
+    options = [mapping.get("exitOptions") or {} for mapping in conditions.get("exitCodes", [])]
+    options += [mapping.get("exitOptions") or {} for mapping in conditions.get("exitCodeRanges", [])]
+    options += [
+        conditions[name]
+        for name in ("preProcessingError", "fileUploadError", "default")
+        if conditions.get(name)
+    ]
+    return options
+
+
+def task_error_for_job(task: dict[str, Any], job: dict[str, Any]) -> InvalidBody | None:
+    """What the service refuses in one task of an add-task-collection request, given its job.
+
+    The service answers these per task (status `clienterror` in the collection's results), and
+    azure-batch's `create_tasks` raises `CreateTasksError` for them.
+    """
+    where = f"task {task.get('id')}"
+    # azure-batch models/_models.py ExitOptions.job_action: "If the Job's onTaskFailed property
+    # is noaction, then specifying this property returns an error and the add Task request fails
+    # with an invalid property value error" (400).
+    if job.get("onTaskFailure", "noaction") == "noaction" and any(
+        "jobAction" in options for options in _exit_options(task)
+    ):
+        return InvalidBody(
+            "InvalidPropertyValue",
+            f"{where}: exitOptions.jobAction is only allowed when the job's onTaskFailure is "
+            "performexitoptionsjobaction",
+        )
+    # learn.microsoft.com/dotnet/api/microsoft.azure.batch.exitoptions.dependencyaction: "If the
+    # job's UsesTaskDependencies is false, you cannot add a task with this property set."
+    if not job.get("usesTaskDependencies") and any(
+        "dependencyAction" in options for options in _exit_options(task)
+    ):
+        return InvalidBody(
+            "InvalidPropertyValue",
+            f"{where}: exitOptions.dependencyAction needs a job with usesTaskDependencies",
+        )
+    return None
 
 
 def check_task_collection(body: Any) -> list[dict[str, Any]]:

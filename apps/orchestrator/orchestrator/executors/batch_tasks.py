@@ -42,9 +42,10 @@ def _exit_conditions() -> models.ExitConditions:
     # cannot stop that (ExitOptions only has jobAction and dependencyAction).
     # What they do here: whatever the outcome, dependants are released
     # ("satisfy"), so a merge runs after a failed shard and reports the missing
-    # part instead of waiting forever, and the job itself is never stopped by one
-    # bag's failure.
-    carry_on = models.ExitOptions(job_action="none", dependency_action="satisfy")
+    # part instead of waiting forever. No jobAction: the job's onTaskFailure is
+    # noaction, and then Batch refuses any task that sets one (azure-batch
+    # models/_models.py ExitOptions.job_action); one bag's failure never stops the job.
+    carry_on = models.ExitOptions(dependency_action="satisfy")
     return models.ExitConditions(
         exit_codes=[
             models.ExitCodeMapping(code=EXIT_BAD_INPUT, exit_options=carry_on),
