@@ -296,3 +296,49 @@ def test_run_by_hand_without_run_id_gets_a_job_per_request(
     [job] = fake_batch.state.jobs.values()
     assert job.id == outputs()["jobId"]
     assert job.id.startswith("manual-raw-to-extracted-")
+
+
+def test_a_conflict_other_than_job_exists_is_not_taken_for_the_job(
+    fake_batch: FakeBatchService, node: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    touch_bags(node / "raw", ["a.bag"])
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
+    # A job of the same id being deleted answers 409 JobBeingDeleted, not JobExists.
+    fake_batch.fail("create_job", 409, code="JobBeingDeleted")
+
+    assert run_activity(fake_batch) == 1
+
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert "JobBeingDeleted" in err
+    assert fake_batch.requests["add_tasks"] == 0  # nothing added to a job that is not ours
+    document = outputs()
+    assert document["succeeded"] is False
+    assert "JobBeingDeleted" in document["error"]
+
+
+def test_terminating_a_job_that_just_completed_still_reports(
+    fake_batch: FakeBatchService, node: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    touch_bags(node / "raw", ["slow.bag"])
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
+    # The job completed between the last poll and the terminate request.
+    fake_batch.fail("terminate_job", 409, code="JobCompleted")
+
+    assert run_activity(fake_batch, "--timeout", "0.02") == 1
+
+    assert "Traceback" not in capsys.readouterr().err
+    assert outputs()["timedOut"] is True
+
+
+def test_outputs_are_written_when_batch_refuses_the_tasks(
+    fake_batch: FakeBatchService, node: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    touch_bags(node / "raw", ["a.bag"])
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
+    fake_batch.fail("add_tasks", 403, code="AuthorizationFailure")
+
+    assert run_activity(fake_batch) == 1
+
+    assert "Traceback" not in capsys.readouterr().err
+    assert "AuthorizationFailure" in outputs()["error"]

@@ -164,6 +164,13 @@ def outputs_document(
     return document
 
 
+def error_document(job_id: str, output_path: str, error: str) -> dict[str, Any]:
+    """customOutput of a run that could not finish: nothing is known of its bags."""
+    document = outputs_document(job_id, output_path, [], timed_out=False)
+    document.update(succeeded=False, error=error[:2000])
+    return document
+
+
 def write_outputs(path: Path, document: dict[str, Any]) -> None:
     """Write outputs.json whole (temporary file, then rename)."""
     text = json.dumps(document)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator import adf, telemetry
 from orchestrator.discovery import Bag, InputError, find_bags
-from orchestrator.executors import Execution, Executor, Progress, ProgressSink
+from orchestrator.executors import Execution, Executor, ExecutorError, Progress, ProgressSink
 from orchestrator.ids import job_id_for_manual_run, job_id_for_run
 from orchestrator.manifest import is_complete
 from orchestrator.plan import FORMATS, GIB, Plan, PlanError, PlanOptions, build_plan
@@ -83,6 +83,15 @@ def _parser() -> argparse.ArgumentParser:
         "self-check", help="check this node can run the orchestrator (pool start task)"
     )
     return parser
+
+
+@dataclass
+class RunRecord:
+    """What is known of this run so far: enough to write outputs.json whatever happens."""
+
+    for_adf: bool = False
+    job_id: str = ""
+    output_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -176,6 +185,7 @@ def _batch_executor(
 
 def extract(
     args: argparse.Namespace,
+    record: RunRecord,
     *,
     credential: TokenCredential | None = None,
     batch_client_options: Mapping[str, Any] | None = None,
@@ -184,6 +194,7 @@ def extract(
     activity_file = args.activity or (
         Path(adf.ACTIVITY_FILE) if Path(adf.ACTIVITY_FILE).is_file() else None
     )
+    record.for_adf = activity_file is not None
     settings = adf.read_activity(activity_file) if activity_file else None
     executor_kind = args.executor or ("batch" if settings else "local")
     fmt = args.format or (settings.format if settings and settings.format else "csv")
@@ -222,6 +233,7 @@ def extract(
         {telemetry.CONNECTION_STRING_ENV: connection_string} if connection_string else {}
     )
 
+    record.job_id, record.output_path = request.job_id, str(request.output_path)
     bags = find_bags(request.data_root, request.input_path, exclude=request.output_path)
     plan = build_plan(
         request.job_id,
@@ -347,8 +359,28 @@ def main(
     if args.command == "self-check":
         return self_check()
     telemetry.configure_logging(args.verbose)
+    record = RunRecord()
     try:
-        return extract(args, credential=credential, batch_client_options=batch_client_options)
+        return extract(
+            args, record, credential=credential, batch_client_options=batch_client_options
+        )
     except (UsageError, InputError, adf.ActivityError, PlanError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return _failed(record, error, EXIT_USAGE)
+    except ExecutorError as error:
+        return _failed(record, error, EXIT_FAILED)
+    except BaseException as error:
+        # A bug: the traceback is for us, but ADF still gets a report that says what broke.
+        _write_error_outputs(record, f"unexpected {type(error).__name__}: {error}")
+        raise
+
+
+def _failed(record: RunRecord, error: Exception, code: int) -> int:
+    print(f"error: {error}", file=sys.stderr, flush=True)
+    _write_error_outputs(record, str(error))
+    return code
+
+
+def _write_error_outputs(record: RunRecord, message: str) -> None:
+    if record.for_adf:
+        document = adf.error_document(record.job_id, record.output_path, message)
+        adf.write_outputs(Path(adf.OUTPUTS_FILE), document)

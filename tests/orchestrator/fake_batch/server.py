@@ -80,6 +80,7 @@ class _Fault:
     status: int
     remaining: int
     retry_after: float | None = None
+    code: str = "Injected"
 
 
 class _ApiError(Exception):
@@ -135,10 +136,17 @@ class FakeBatchService:
     # -- test controls ------------------------------------------------------------------
 
     def fail(
-        self, operation: str, status: int, *, times: int = 1, retry_after: float | None = None
+        self,
+        operation: str,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: float | None = None,
+        code: str = "Injected",
     ) -> None:
-        """Answer the next `times` calls of `operation` with `status` (e.g. 429, 500)."""
-        self._faults.setdefault(operation, []).append(_Fault(status, times, retry_after))
+        """Answer the next `times` calls of `operation` with `status` (e.g. 429, 500) and the
+        Batch error `code` (e.g. 409 `JobCompleted`)."""
+        self._faults.setdefault(operation, []).append(_Fault(status, times, retry_after, code))
 
     def slow(self, operation: str, seconds: float) -> None:
         """Delay every answer to `operation` by `seconds`."""
@@ -202,7 +210,7 @@ class FakeBatchService:
             if fault is not None:
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
                 self._send_error(
-                    handler, _ApiError(fault.status, "Injected", "injected fault"), headers
+                    handler, _ApiError(fault.status, fault.code, "injected fault"), headers
                 )
                 return
             body = json.loads(raw) if raw else None

@@ -292,7 +292,8 @@ class FakeBatchState:
                     results.append(_client_error(body["id"], refused.code, str(refused)))
                     continue
                 if key in job.tasks:
-                    results.append(_client_error(body["id"], "TaskExists", "The task already exists"))
+                    exists = _client_error(body["id"], "TaskExists", "The task already exists")
+                    results.append(exists)
                     continue
                 job.tasks[key] = FakeTask(body=body, job_id=job.id)
                 results.append({"status": "success", "taskId": body["id"], "eTag": "0x1"})

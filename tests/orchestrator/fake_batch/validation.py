@@ -145,8 +145,8 @@ def check_task(body: Any) -> None:
 
 def _exit_options(task: dict[str, Any]) -> list[dict[str, Any]]:
     conditions = task.get("exitConditions") or {}
-    options = [mapping.get("exitOptions") or {} for mapping in conditions.get("exitCodes", [])]
-    options += [mapping.get("exitOptions") or {} for mapping in conditions.get("exitCodeRanges", [])]
+    mappings = [*conditions.get("exitCodes", []), *conditions.get("exitCodeRanges", [])]
+    options = [mapping.get("exitOptions") or {} for mapping in mappings]
     options += [
         conditions[name]
         for name in ("preProcessingError", "fileUploadError", "default")

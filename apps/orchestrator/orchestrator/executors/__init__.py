@@ -38,5 +38,9 @@ class Execution:
     previously_completed: bool = False  # the job had finished before: reported, not re-run
 
 
+class ExecutorError(RuntimeError):
+    """The service running the tasks refused or failed a request (message says which and why)."""
+
+
 class Executor(Protocol):
     def run(self, plan: Plan, on_progress: ProgressSink) -> Execution: ...

@@ -20,7 +20,7 @@ from azure.batch import BatchClient, models
 from azure.batch.models._models import BatchJobTerminateOptions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
-from orchestrator.executors import Execution, Progress, ProgressSink
+from orchestrator.executors import Execution, ExecutorError, Progress, ProgressSink
 from orchestrator.executors.batch_tasks import ContainerTaskSettings, container_task
 from orchestrator.executors.local import STDERR_TAIL_BYTES
 from orchestrator.outcome import TaskOutcome
@@ -69,6 +69,14 @@ class BatchExecutor:
         self._clock = clock
 
     def run(self, plan: Plan, on_progress: ProgressSink) -> Execution:
+        try:
+            return self._run(plan, on_progress)
+        except models.CreateTasksError as error:
+            raise ExecutorError(describe_create_tasks_error(plan.job_id, error)) from error
+        except HttpResponseError as error:
+            raise ExecutorError(f"Batch refused a request: {describe(error)}") from error
+
+    def _run(self, plan: Plan, on_progress: ProgressSink) -> Execution:
         job = self._find_job(plan.job_id)
         if job is not None and job.state in ("completed", "terminating", "deleting"):
             log.info("job %s already finished (%s): reporting it", plan.job_id, job.state)
@@ -116,8 +124,12 @@ class BatchExecutor:
         )
         try:
             self._client.create_job(job)
-        except ResourceExistsError:
-            # Created by an earlier attempt whose response was lost: same job, carry on.
+        except ResourceExistsError as error:
+            # 409 JobExists: created by an earlier attempt whose response was lost (the retry
+            # policy repeats the POST), so it is this run's job: carry on. Any other 409 (a job
+            # of that id being deleted, for one) is not ours to use.
+            if error_code(error) != "JobExists":
+                raise
             log.info("job %s was created by an earlier attempt", plan.job_id)
 
     def _task_ids(self, job_id: str) -> set[str]:
@@ -159,15 +171,19 @@ class BatchExecutor:
 
     def _terminate(self, job_id: str) -> None:
         log.error("timed out after %.0f s: terminating job %s", self._timeout, job_id)
-        poller = self._client.begin_terminate_job(
-            job_id,
-            BatchJobTerminateOptions(termination_reason="OrchestratorTimeout"),
-            polling_interval=1,
-        )
         try:
+            poller = self._client.begin_terminate_job(
+                job_id,
+                BatchJobTerminateOptions(termination_reason="OrchestratorTimeout"),
+                polling_interval=1,
+            )
             poller.result(timeout=120)
         except HttpResponseError as error:
-            log.warning("terminating job %s: %s", job_id, error.message)
+            if error_code(error) == "JobCompleted":
+                # Its last task finished between the last poll and this request.
+                log.info("job %s completed before it could be terminated", job_id)
+            else:
+                log.warning("terminating job %s: %s", job_id, describe(error))
 
     def _outcomes(self, job_id: str) -> dict[str, TaskOutcome]:
         outcomes: dict[str, TaskOutcome] = {}
@@ -223,4 +239,37 @@ def _outcome(task: models.BatchTask) -> TaskOutcome:
         reason=reason,
         seconds=seconds,
         retries=info.retry_count or 0,
+    )
+
+
+def error_code(error: HttpResponseError) -> str:
+    """The Batch error code of a refused request (`JobExists`, `JobCompleted`, ...), or ''."""
+    detail = getattr(error, "error", None)
+    return str(getattr(detail, "code", None) or "")
+
+
+def describe(error: HttpResponseError) -> str:
+    """`<status> <code>: <first line of the message>`, for one-line reports."""
+    message = (error.message or "").strip().splitlines()
+    return " ".join(
+        part
+        for part in (str(error.status_code or ""), error_code(error), message[0] if message else "")
+        if part
+    )
+
+
+def describe_create_tasks_error(job_id: str, error: models.CreateTasksError) -> str:
+    refused = [
+        f"{result.task_id}: {result.error.code if result.error else '?'}"
+        + (f" ({result.error.message.value})" if result.error and result.error.message else "")
+        for result in error.failure_tasks
+    ]
+    failures = [
+        describe(inner) if isinstance(inner, HttpResponseError) else str(inner)
+        for inner in error.errors
+    ]
+    shown = "; ".join([*refused[:5], *failures[:3]])
+    more = len(refused) - 5
+    return f"Batch refused tasks of job {job_id}: {shown}" + (
+        f" (and {more} more)" if more > 0 else ""
     )
