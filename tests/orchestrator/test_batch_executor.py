@@ -342,3 +342,21 @@ def test_outputs_are_written_when_batch_refuses_the_tasks(
 
     assert "Traceback" not in capsys.readouterr().err
     assert "AuthorizationFailure" in outputs()["error"]
+
+
+def test_a_second_run_by_hand_extracts_the_bags_added_since(
+    fake_batch: FakeBatchService, node: Path
+) -> None:
+    touch_bags(node / "raw", ["a.bag"])
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url, runId="")
+    assert run_activity(fake_batch) == 0
+    first = outputs()["jobId"]
+    fake_batch.wait_idle(first)
+    touch_bags(node / "raw", ["b.bag"])
+
+    assert run_activity(fake_batch) == 0
+
+    document = outputs()
+    assert document["jobId"] != first
+    assert document["bags"]["succeeded"] == 1 and document["bags"]["unchanged"] == 1
+    assert (node / "extracted" / "b" / "_SUCCESS").is_file()
