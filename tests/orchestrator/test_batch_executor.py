@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -74,7 +76,10 @@ def test_tasks_are_container_tasks_on_the_mount(fake_batch: FakeBatchService, no
     )
     assert task["containerSettings"]["imageName"] == "example.azurecr.io/processor:abc123"
     assert task["userIdentity"] == {"autoUser": {"scope": "pool", "elevationLevel": "admin"}}
-    assert fake_batch.bodies["update_job"] == [{"onAllTasksComplete": "terminatejob"}]
+    # The orchestrator ends the job itself once no failure is left to retry.
+    assert job_body["onAllTasksComplete"] == "noaction"
+    job = fake_batch.state.job(JOB_ID)
+    assert job is not None and job.terminate_reason == "AllTasksComplete"
 
 
 @pytest.mark.slow
@@ -360,3 +365,101 @@ def test_a_second_run_by_hand_extracts_the_bags_added_since(
     assert document["jobId"] != first
     assert document["bags"]["succeeded"] == 1 and document["bags"]["unchanged"] == 1
     assert (node / "extracted" / "b" / "_SUCCESS").is_file()
+
+
+def attempts(service: FakeBatchService) -> dict[str, int]:
+    """How many times each task's process was started, by its command line's bag name."""
+    found: dict[str, int] = {}
+    for task in service.state.all_tasks():
+        words = task.body["commandLine"].split()
+        kind = "merge" if "merge" in words else "shard" if "--shard" in words else "extract"
+        name = Path(words[4]).stem
+        key = f"{name}:{kind}" + (f":{words[-1]}" if kind == "shard" else "")
+        found[key] = task.attempts
+    return found
+
+
+def test_verdicts_are_not_retried(fake_batch: FakeBatchService, node: Path) -> None:
+    touch_bags(node / "raw", ["bad.bag", "partial.bag"])
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
+
+    run_activity(fake_batch)
+
+    # Exit 2 (bad input) and 3 (partial) are the bag's verdict: running again gives the same.
+    assert attempts(fake_batch) == {"bad:extract": 1, "partial:extract": 1}
+    statuses = {entry["bag"]: entry["status"] for entry in outputs()["results"]}
+    assert statuses == {"raw/bad.bag": "failed", "raw/partial.bag": "partial"}
+    [task] = [t for t in fake_batch.bodies["add_tasks"][0]["value"] if "bad" in t["id"]]
+    assert task["constraints"]["maxTaskRetryCount"] == 0
+
+
+def test_a_transient_failure_is_retried_and_the_bag_succeeds(
+    fake_batch: FakeBatchService, node: Path
+) -> None:
+    touch_bags(node / "raw", ["flaky.bag", "a.bag"])
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
+
+    assert run_activity(fake_batch) == 0
+
+    assert attempts(fake_batch) == {"flaky:extract": 2, "a:extract": 1}
+    assert outputs()["bags"]["succeeded"] == 2
+
+
+def test_a_transient_shard_failure_holds_its_merge_until_the_retry(
+    fake_batch: FakeBatchService, node: Path
+) -> None:
+    touch_bags(node / "raw", ["big-flaky.bag"], size=3000)
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
+
+    assert run_activity(fake_batch, "--shard-size-gb", "0.000001") == 0
+
+    assert attempts(fake_batch) == {
+        "big-flaky:shard:1/3": 2, "big-flaky:shard:2/3": 2, "big-flaky:shard:3/3": 2,
+        "big-flaky:merge": 1,
+    }  # fmt: skip
+    assert (node / "extracted" / "big-flaky" / "_SUCCESS").is_file()
+
+
+def test_a_task_that_keeps_failing_is_retried_twice_then_reported(
+    fake_batch: FakeBatchService, node: Path
+) -> None:
+    touch_bags(node / "raw", ["crash.bag"])
+    touch_bags(node / "raw", ["big-crash.bag"], size=2000)
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
+
+    run_activity(fake_batch, "--shard-size-gb", "0.000001", "--timeout", "1")
+
+    found = attempts(fake_batch)
+    assert found["crash:extract"] == 3  # the first run and two retries
+    assert found["big-crash:shard:1/2"] == found["big-crash:shard:2/2"] == 3
+    assert found["big-crash:merge"] == 0  # its shards never succeeded: it never ran
+    document = outputs()
+    assert document["timedOut"] is False  # the blocked merge did not hold the run
+    failed = {entry["bag"]: entry for entry in document["results"]}
+    assert failed["raw/crash.bag"]["exitCode"] == 1
+    assert "-s1" in failed["raw/big-crash.bag"]["failedTask"]  # the shard explains it
+
+
+def test_a_requeued_task_runs_again_and_is_not_counted_as_a_retry(
+    fake_batch: FakeBatchService, node: Path
+) -> None:
+    touch_bags(node / "raw", ["pause.bag"])
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
+
+    def preempt_once() -> None:
+        for _ in range(400):
+            running = [t for t in fake_batch.state.all_tasks() if t.state == "running"]
+            if running:
+                fake_batch.state.requeue(running[0].job_id, running[0].id)
+                return
+            time.sleep(0.01)
+
+    preempting = threading.Thread(target=preempt_once)
+    preempting.start()
+    code = run_activity(fake_batch)
+    preempting.join()
+
+    assert code == 0
+    [task] = fake_batch.state.all_tasks()
+    assert task.attempts == 2 and task.requeue_count == 1
+    assert (node / "extracted" / "pause" / "_SUCCESS").is_file()

@@ -48,23 +48,31 @@ def test_container_task_body_uses_the_rest_names_batch_expects() -> None:
     }
     assert "containerHostBatchBindMounts" not in body["containerSettings"]
     assert body["userIdentity"] == {"autoUser": {"scope": "pool", "elevationLevel": "admin"}}
-    assert body["constraints"]["maxTaskRetryCount"] == 2
+    # Batch retries nothing: the orchestrator retries transient failures itself.
+    assert body["constraints"]["maxTaskRetryCount"] == 0
     assert body["environmentSettings"] == [
         {"name": "APPLICATIONINSIGHTS_CONNECTION_STRING", "value": "InstrumentationKey=..."}
     ]
 
 
-def test_exit_conditions_release_dependants_whatever_the_exit_code() -> None:
+def test_exit_conditions_release_dependants_after_verdicts_and_hold_them_otherwise() -> None:
     [body] = rest_body(10)
     conditions = body["exitConditions"]
-    carry_on = {"dependencyAction": "satisfy"}  # no jobAction: the job is noaction
+    release, hold = {"dependencyAction": "satisfy"}, {"dependencyAction": "block"}
 
     assert {m["code"]: m["exitOptions"] for m in conditions["exitCodes"]} == {
-        2: carry_on,
-        3: carry_on,
+        2: release,
+        3: release,
     }
-    assert conditions["default"] == carry_on
-    assert conditions["preProcessingError"] == carry_on
+    ranges = [(r["start"], r["end"]) for r in conditions["exitCodeRanges"]]
+    assert ranges == [(-(2**31), -1), (1, 1), (4, 2**31 - 1)]
+    assert all(r["exitOptions"] == hold for r in conditions["exitCodeRanges"])
+    assert conditions["default"] == hold
+    assert conditions["preProcessingError"] == hold
+    assert conditions["fileUploadError"] == release  # exit 0, logs not uploaded: work done
+    assert all("jobAction" not in options for options in [
+        *(m["exitOptions"] for m in conditions["exitCodes"]), conditions["default"]
+    ])  # fmt: skip
 
 
 def test_stdout_and_stderr_are_uploaded_with_the_pool_identity() -> None:

@@ -110,3 +110,36 @@ def test_dependency_actions_need_a_job_with_dependencies(
         {"code": 2, "exitOptions": {"dependencyAction": "satisfy"}}
     ]}}  # fmt: skip
     assert added(client, tasks, [body]) == [("clienterror", "InvalidPropertyValue")]
+
+
+def test_reactivation_follows_the_documented_rules(
+    client: BatchClient, fake_batch: FakeBatchService
+) -> None:
+    # azure-batch reactivate_task: refused for a task that is not completed or that exited 0,
+    # and on a job that has ended.
+    assert post(client, f"{fake_batch.url}/jobs", JOB) == 201
+    tasks = f"{fake_batch.url}/jobs/job-1/addtaskcollection"
+    added(client, tasks, [{**TASK, "id": "ok"}, {"id": "fails", "commandLine": "false"}])
+    fake_batch.wait_idle("job-1")
+    task_url = f"{fake_batch.url}/jobs/job-1/tasks"
+
+    assert rejection(client, f"{task_url}/ok/reactivate", None) == (
+        409,
+        "TaskCompletedSuccessfully",
+    )
+    assert post(client, f"{task_url}/fails/reactivate", None) == 204
+    with fake_batch.state.lock:
+        assert fake_batch.state.job("job-1").tasks["fails"].state == "active"  # type: ignore[union-attr]
+    fake_batch.wait_idle("job-1")
+    assert post(client, f"{fake_batch.url}/jobs/job-1/terminate", None) == 202
+    assert rejection(client, f"{task_url}/fails/reactivate", None) == (409, "JobCompleted")
+
+
+def test_an_unknown_task_filter_is_refused(
+    client: BatchClient, fake_batch: FakeBatchService
+) -> None:
+    assert post(client, f"{fake_batch.url}/jobs", JOB) == 201
+    url = f"{fake_batch.url}/jobs/job-1/tasks?api-version={API_VERSION}&$filter=exitCode eq 2"
+    with pytest.raises(HttpResponseError) as caught:
+        client.send_request(HttpRequest("GET", url)).raise_for_status()
+    assert caught.value.status_code == 400

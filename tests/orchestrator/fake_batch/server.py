@@ -20,15 +20,17 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 from azure.core.credentials import AccessToken
 
 from tests.loopback_tls import LoopbackTlsServer
 from tests.orchestrator.fake_batch.state import (
     CommandMapper,
+    Conflict,
     FakeBatchState,
     FakeJob,
+    FakeTask,
     python_here,
 )
 from tests.orchestrator.fake_batch.validation import (
@@ -37,6 +39,7 @@ from tests.orchestrator.fake_batch.validation import (
     check_job_update,
     check_task,
     check_task_collection,
+    task_filter,
 )
 
 API_VERSION = "2025-06-01"
@@ -51,6 +54,10 @@ _ROUTES: list[Route] = [
     ("GET", re.compile(r"^/jobs/(?P<job>[^/]+)/taskcounts$"), "task_counts"),
     ("POST", re.compile(r"^/jobs/(?P<job>[^/]+)/addtaskcollection$"), "add_tasks"),
     ("GET", re.compile(r"^/jobs/(?P<job>[^/]+)/tasks$"), "list_tasks"),
+    ("POST", re.compile(r"^/jobs/(?P<job>[^/]+)/tasks/(?P<task>[^/]+)/terminate$"),
+     "terminate_task"),
+    ("POST", re.compile(r"^/jobs/(?P<job>[^/]+)/tasks/(?P<task>[^/]+)/reactivate$"),
+     "reactivate_task"),
     ("GET", re.compile(r"^/jobs/(?P<job>[^/]+)/tasks/(?P<task>[^/]+)/files/(?P<file>.+)$"),
      "get_task_file"),
 ]  # fmt: skip
@@ -222,6 +229,9 @@ class FakeBatchService:
         except InvalidBody as invalid:
             self._send_error(handler, _ApiError(400, invalid.code, str(invalid)))
             return
+        except Conflict as conflict:
+            self._send_error(handler, _ApiError(409, conflict.code, str(conflict)))
+            return
         except _ApiError as error:
             self._send_error(handler, error)
             return
@@ -271,6 +281,13 @@ class FakeBatchService:
         if found is None:
             raise _ApiError(404, "JobNotFound", f"The specified job {job} does not exist.")
         return found
+
+    def _task(self, job: str, task: str) -> tuple[FakeJob, FakeTask]:
+        found = self._job(job)
+        item = found.tasks.get(task.lower())
+        if item is None:
+            raise _ApiError(404, "TaskNotFound", f"The specified task {task} does not exist.")
+        return found, item
 
     # -- operations (each returns status, payload, headers) ----------------------------------
 
@@ -348,8 +365,9 @@ class FakeBatchService:
     ) -> tuple[int, Any, dict[str, str]]:
         page_size = min(int(query.get("maxresults", PAGE_SIZE_LIMIT)), PAGE_SIZE_LIMIT)
         start = int(query.get("skip", 0))  # our own continuation marker in nextLink
+        keep = task_filter(query.get("$filter"))
         with self.state.lock:
-            tasks = list(self._job(job).tasks.values())
+            tasks = [task for task in self._job(job).tasks.values() if keep(task.to_json(""))]
             page = [task.to_json(self.url) for task in tasks[start : start + page_size]]
         select = query.get("$select")
         if select:
@@ -360,8 +378,25 @@ class FakeBatchService:
             payload["odata.nextLink"] = (
                 f"{self.url}/jobs/{job}/tasks?api-version={API_VERSION}"
                 f"&maxresults={page_size}&skip={start + page_size}"
+                + (f"&$filter={quote(query['$filter'])}" if query.get("$filter") else "")
             )
         return 200, payload, {}
+
+    def _op_terminate_task(
+        self, body: Any, query: dict[str, str], job: str, task: str
+    ) -> tuple[int, Any, dict[str, str]]:
+        with self.state.lock:
+            found, item = self._task(job, task)
+            self.state.terminate_task(found, item)
+        return 204, None, {}
+
+    def _op_reactivate_task(
+        self, body: Any, query: dict[str, str], job: str, task: str
+    ) -> tuple[int, Any, dict[str, str]]:
+        with self.state.lock:
+            found, item = self._task(job, task)
+            self.state.reactivate(found, item)
+        return 204, None, {}
 
     def _op_get_task_file(
         self, body: Any, query: dict[str, str], job: str, task: str, file: str

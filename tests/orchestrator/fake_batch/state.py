@@ -25,6 +25,14 @@ from tests.orchestrator.fake_batch.validation import task_error_for_job
 CommandMapper = Callable[[list[str]], list[str]]
 
 
+class Conflict(Exception):
+    """The service would answer 409 with this code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def now_iso() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -49,6 +57,8 @@ class FakeTask:
     failure: dict[str, Any] | None = None
     process: subprocess.Popen[bytes] | None = None
     directory: Path | None = None
+    attempts: int = 0  # process starts: first run, retries, reactivations and requeues
+    requeue_count: int = 0
 
     @property
     def id(self) -> str:
@@ -59,14 +69,24 @@ class FakeTask:
         return list((self.body.get("dependsOn") or {}).get("taskIds", []))
 
     def exit_options(self) -> dict[str, Any]:
+        """The exit options that apply (azure-batch models ExitConditions): an exit code's own
+        mapping or range first, then the pre-processing or upload error's, then the default."""
         conditions = self.body.get("exitConditions") or {}
         for mapping in conditions.get("exitCodes", []):
             if mapping["code"] == self.exit_code:
                 return mapping["exitOptions"]
+        for mapping in conditions.get("exitCodeRanges", []):
+            if self.exit_code is not None and mapping["start"] <= self.exit_code <= mapping["end"]:
+                return mapping["exitOptions"]
+        category = (self.failure or {}).get("category")
+        if self.exit_code is None and category == "preprocessing":
+            return conditions.get("preProcessingError") or {}
         return conditions.get("default") or {}
 
     def releases_dependants(self) -> bool:
-        """Batch: success satisfies; failure blocks unless exit options say "satisfy"."""
+        """Batch: success satisfies; failure blocks unless exit options say "satisfy"
+        (azure-batch models ExitOptions.dependency_action; .NET docs: "The default is Satisfy
+        for exit code 0, and Block for all other exit conditions")."""
         if self.state != "completed":
             return False
         if self.exit_code == 0:
@@ -74,7 +94,10 @@ class FakeTask:
         return self.exit_options().get("dependencyAction", "block") == "satisfy"
 
     def to_json(self, base_url: str) -> dict[str, Any]:
-        info: dict[str, Any] = {"retryCount": self.retry_count, "requeueCount": 0}
+        info: dict[str, Any] = {
+            "retryCount": self.retry_count,
+            "requeueCount": self.requeue_count,
+        }
         if self.start_time:
             info["startTime"] = self.start_time
         if self.state == "completed":
@@ -188,17 +211,55 @@ class FakeBatchState:
         with self.lock:
             for task in job.tasks.values():
                 if task.state in ("running", "preparing") and task.process is not None:
-                    task.process.kill()
-                    task.process.wait(timeout=10)
-                    task.process = None
-                    task.state, task.end_time = "completed", now_iso()
-                    task.failure = {
-                        "category": "usererror",
-                        "code": "TaskEnded",
-                        "message": "The task was ended because its job was terminated",
-                    }
-                    task.exit_code = 137
+                    self._end(task, "The task was ended because its job was terminated")
             job.state, job.end_time, job.terminate_reason = "completed", now_iso(), reason
+
+    @staticmethod
+    def _end(task: FakeTask, message: str) -> None:
+        """Kill the task's process (if any) and complete it as ended by a request."""
+        if task.process is not None:
+            task.process.kill()
+            task.process.wait(timeout=10)
+            task.process = None
+            task.exit_code = 137
+        task.state, task.end_time = "completed", now_iso()
+        task.failure = {"category": "usererror", "code": "TaskEnded", "message": message}
+
+    def terminate_task(self, job: FakeJob, task: FakeTask) -> None:
+        """azure-batch terminate_task: "When the Task has been terminated, it moves to the
+        completed state"; a completed task answers 409 TaskCompleted."""
+        with self.lock:
+            if task.state == "completed":
+                raise Conflict("TaskCompleted", "The specified task is already completed.")
+            self._end(task, "The task was terminated by a request")
+
+    def reactivate(self, job: FakeJob, task: FakeTask) -> None:
+        """azure-batch reactivate_task: fails for a task that is not completed or that completed
+        with exit code 0, and when the job has completed (or is terminating or deleting). The
+        refusal codes below are the fake's own; the orchestrator does not depend on them."""
+        with self.lock:
+            if job.state != "active":
+                raise Conflict("JobCompleted", "The specified job is already completed.")
+            if task.state != "completed":
+                raise Conflict("TaskNotCompleted", "The specified task is not completed.")
+            if task.exit_code == 0:
+                raise Conflict("TaskCompletedSuccessfully", "The task completed successfully.")
+            task.state, task.exit_code, task.failure = "active", None, None
+            task.end_time, task.retry_count = None, 0
+
+    def requeue(self, job_id: str, task_id: str) -> None:
+        """What a Spot node's preemption does to a running task (azure-batch models
+        BatchNodeState.PREEMPTED): its process dies and it is rescheduled, counted as a requeue,
+        not as a retry."""
+        with self.lock:
+            job = self.job(job_id)
+            task = job.tasks[task_id.lower()] if job else None
+            if task is None or task.process is None:
+                raise ValueError(f"task {task_id} is not running")
+            task.process.kill()
+            task.process.wait(timeout=10)
+            task.process, task.state = None, "active"
+            task.requeue_count += 1
 
     # -- the runner ---------------------------------------------------------------------
 
@@ -255,7 +316,8 @@ class FakeBatchState:
             argv, task.directory / "stdout.txt", task.directory / "stderr.txt", env
         )
         task.state = "running"
-        task.start_time = task.start_time or now_iso()
+        task.start_time = now_iso()
+        task.attempts += 1
 
     def _finish(self, job: FakeJob, task: FakeTask, code: int) -> None:
         task.process = None

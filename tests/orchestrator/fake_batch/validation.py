@@ -7,6 +7,7 @@ rejects a body with a field it does not know, and one without a required field.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 JOB_FIELDS = {
@@ -197,3 +198,28 @@ def check_task_collection(body: Any) -> list[dict[str, Any]]:
             "TooManyTasks", f"task collection: {len(tasks)} tasks, at most {MAX_TASKS_PER_REQUEST}"
         )
     return tasks
+
+
+# The list-tasks $filter clauses the orchestrator sends, as `property eq 'value'` joined by `and`.
+# The service accepts more (learn.microsoft.com/rest/api/batchservice/odata-filters-in-batch#
+# list-tasks); the fake refuses what it cannot evaluate rather than ignore it.
+_FILTER_TERM = re.compile(r"^\s*(state|executionInfo/result)\s+eq\s+'([a-z]+)'\s*$")
+
+
+def task_filter(clause: str | None) -> Callable[[dict[str, Any]], bool]:
+    """A predicate on a task's REST body for a list-tasks `$filter`."""
+    if not clause:
+        return lambda task: True
+    terms: list[tuple[str, str]] = []
+    for part in re.split(r"\s+and\s+", clause):
+        match = _FILTER_TERM.match(part)
+        if match is None:
+            raise InvalidBody("InvalidQueryParameterValue", f"$filter {clause!r} not understood")
+        terms.append((match[1], match[2]))
+
+    def value(task: dict[str, Any], name: str) -> Any:
+        if name == "state":
+            return task.get("state")
+        return (task.get("executionInfo") or {}).get("result")
+
+    return lambda task: all(value(task, name) == wanted for name, wanted in terms)

@@ -1,9 +1,10 @@
 """The batch executor: one Batch job per run, container tasks on the execution pool.
 
 Request budget, whatever the number of tasks: one job lookup, one job create,
-one task add per 100 tasks, one job update, then one task-count request per
-poll; at the end one paged task listing (1,000 per page) and a stderr download
-for each of the first few failed tasks.
+one task add per 100 tasks, then one task-count request per poll; a listing of
+the failed tasks when the failed count grows, and a reactivation per retried
+task; at the end one paged task listing (1,000 per page), a stderr download for
+each of the first few failed tasks, and the job's termination.
 """
 
 from __future__ import annotations
@@ -23,12 +24,15 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from orchestrator.executors import Execution, ExecutorError, Progress, ProgressSink
 from orchestrator.executors.batch_tasks import ContainerTaskSettings, container_task
 from orchestrator.executors.local import STDERR_TAIL_BYTES
+from orchestrator.executors.retries import RetryBook
 from orchestrator.outcome import TaskOutcome
 from orchestrator.plan import Plan, TaskSpec
 
 log = logging.getLogger(__name__)
 
 _TASK_FIELDS = ["id", "state", "executionInfo"]
+# learn.microsoft.com/rest/api/batchservice/odata-filters-in-batch#list-tasks
+_FAILED_TASKS = "executionInfo/result eq 'failure'"
 _MAX_STDERR_DOWNLOADS = 20
 _ADD_TASK_THREADS = 4
 
@@ -92,14 +96,13 @@ class BatchExecutor:
         missing = [task for task in plan.tasks if task.id not in existing]
         self._add_tasks(plan.job_id, missing)
         expected = len(existing | {task.id for task in plan.tasks})
-        # Only now that every task is in, let the job end itself when they are done.
-        self._client.update_job(
-            plan.job_id, models.BatchJobUpdateOptions(all_tasks_complete_mode="terminatejob")
-        )
-        finished = self._wait(plan.job_id, expected, on_progress)
-        if not finished:
-            self._terminate(plan.job_id)
-        return Execution(plan.job_id, self._outcomes(plan.job_id), timed_out=not finished)
+        book = RetryBook.for_tasks(plan.tasks)
+        finished = self._wait(plan.job_id, expected, book, on_progress)
+        # The job is ended here, not by onAllTasksComplete: a failure seen after the last task
+        # completes may still be retried, and Batch refuses to reactivate tasks of an ended job.
+        self._terminate(plan.job_id, "AllTasksComplete" if finished else "OrchestratorTimeout")
+        outcomes = self._outcomes(plan.job_id, book)
+        return Execution(plan.job_id, outcomes, timed_out=not finished)
 
     def _find_job(self, job_id: str) -> models.BatchJob | None:
         try:
@@ -113,8 +116,7 @@ class BatchExecutor:
             display_name=f"extract {plan.input_path} -> {plan.output_path}"[:1024],
             pool_info=models.BatchPoolInfo(pool_id=self._pool_id),
             uses_task_dependencies=True,  # merges wait for their shards
-            # Switched to "terminatejob" once every task is in (see run): set here,
-            # a job whose first tasks finish before the rest are added would end early.
+            # The orchestrator ends the job itself once its retries are done (see _run).
             all_tasks_complete_mode="noaction",
             task_failure_mode="noaction",  # one bad bag never stops the others
             # A backstop if the orchestrator itself dies: the job still ends.
@@ -149,7 +151,7 @@ class BatchExecutor:
             max_concurrency=_ADD_TASK_THREADS,
         )
 
-    def _wait(self, job_id: str, expected: int, on_progress: ProgressSink) -> bool:
+    def _wait(self, job_id: str, expected: int, book: RetryBook, on_progress: ProgressSink) -> bool:
         deadline = self._clock() + self._timeout
         for interval in self._poll.intervals():
             counts = self._client.get_job_task_counts(job_id).task_counts
@@ -161,7 +163,13 @@ class BatchExecutor:
                 failed=counts.failed,
             )
             on_progress(progress)
-            if counts.active == 0 and counts.running == 0 and progress.completed >= expected:
+            # Task counts may lag the tasks by a few seconds: the listing decides, and a
+            # failure is only final once it has been looked at.
+            if counts.failed > len(book.final) and self._handle_failures(job_id, book):
+                continue  # tasks were reactivated or ended: count again before waiting
+            settled = counts.failed <= len(book.final)
+            idle = counts.active == 0 and counts.running == 0
+            if idle and settled and progress.completed >= expected:
                 return True
             remaining = deadline - self._clock()
             if remaining <= 0:
@@ -169,13 +177,55 @@ class BatchExecutor:
             self._sleep(min(interval, remaining))
         raise AssertionError("unreachable: the poll schedule is endless")
 
-    def _terminate(self, job_id: str) -> None:
-        log.error("timed out after %.0f s: terminating job %s", self._timeout, job_id)
+    def _handle_failures(self, job_id: str, book: RetryBook) -> bool:
+        """Retry or settle every failed task not looked at yet; True when something changed."""
+        changed = False
+        failed = self._client.list_tasks(
+            job_id, filter=_FAILED_TASKS, select=_TASK_FIELDS, max_results=1000
+        )
+        for task in failed:
+            if task.id in book.final or task.state != "completed":
+                continue
+            outcome = _outcome(task)
+            if book.should_retry(outcome) and self._reactivate(job_id, task.id):
+                book.record_retry(task.id)
+                log.warning(
+                    "task %s failed (exit code %s, %s): running it again (retry %d)",
+                    task.id,
+                    outcome.exit_code,
+                    outcome.reason or "no reason given",
+                    book.retried[task.id],
+                )
+                changed = True
+                continue
+            for held in book.record_final(outcome):
+                # It waits for a task that will never succeed: end it, so the run can end.
+                self._end_task(job_id, held, because=task.id)
+                changed = True
+        return changed
+
+    def _reactivate(self, job_id: str, task_id: str) -> bool:
+        try:
+            self._client.reactivate_task(job_id, task_id)
+        except HttpResponseError as error:
+            log.warning("cannot run task %s again: %s", task_id, describe(error))
+            return False
+        return True
+
+    def _end_task(self, job_id: str, task_id: str, because: str) -> None:
+        log.warning("ending task %s: it depends on %s, which failed", task_id, because)
+        try:
+            self._client.terminate_task(job_id, task_id)
+        except HttpResponseError as error:
+            if error_code(error) != "TaskCompleted":
+                log.warning("ending task %s: %s", task_id, describe(error))
+
+    def _terminate(self, job_id: str, reason: str) -> None:
+        if reason == "OrchestratorTimeout":
+            log.error("timed out after %.0f s: terminating job %s", self._timeout, job_id)
         try:
             poller = self._client.begin_terminate_job(
-                job_id,
-                BatchJobTerminateOptions(termination_reason="OrchestratorTimeout"),
-                polling_interval=1,
+                job_id, BatchJobTerminateOptions(termination_reason=reason), polling_interval=1
             )
             poller.result(timeout=120)
         except HttpResponseError as error:
@@ -185,11 +235,11 @@ class BatchExecutor:
             else:
                 log.warning("terminating job %s: %s", job_id, describe(error))
 
-    def _outcomes(self, job_id: str) -> dict[str, TaskOutcome]:
+    def _outcomes(self, job_id: str, book: RetryBook | None = None) -> dict[str, TaskOutcome]:
         outcomes: dict[str, TaskOutcome] = {}
         downloads = 0
         for task in self._client.list_tasks(job_id, select=_TASK_FIELDS, max_results=1000):
-            outcome = _outcome(task)
+            outcome = _outcome(task, book.retried.get(task.id, 0) if book else 0)
             if outcome.exit_code not in (0, None) and downloads < _MAX_STDERR_DOWNLOADS:
                 downloads += 1
                 outcome = _with_stderr(outcome, self._stderr_tail(job_id, task.id))
@@ -220,7 +270,7 @@ def _with_stderr(outcome: TaskOutcome, stderr: str) -> TaskOutcome:
     )
 
 
-def _outcome(task: models.BatchTask) -> TaskOutcome:
+def _outcome(task: models.BatchTask, reactivations: int = 0) -> TaskOutcome:
     info = task.execution_info
     if task.state != "completed" or info is None:
         return TaskOutcome(task.id, None, reason=f"not finished (task state: {task.state})")
@@ -238,7 +288,7 @@ def _outcome(task: models.BatchTask) -> TaskOutcome:
         info.exit_code,
         reason=reason,
         seconds=seconds,
-        retries=info.retry_count or 0,
+        retries=(info.retry_count or 0) + reactivations,
     )
 
 

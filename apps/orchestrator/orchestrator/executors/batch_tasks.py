@@ -17,6 +17,9 @@ from orchestrator.plan import TaskSpec
 # entry point as arguments or runs it in its place.
 PROCESSOR_LAUNCHER = ("python", "-m", "processor")
 TASK_RETENTION = datetime.timedelta(days=7)
+# Every exit code but 0 and the verdicts 2 and 3 (Batch reports signal deaths as negative codes).
+_INT32 = 2**31
+_HOLDING_EXIT_CODES = ((-_INT32, -1), (1, EXIT_BAD_INPUT - 1), (EXIT_PARTIAL + 1, _INT32 - 1))
 
 
 @dataclass(frozen=True)
@@ -38,22 +41,30 @@ def command_line(task: TaskSpec, data_root: str) -> str:
 
 
 def _exit_conditions() -> models.ExitConditions:
-    # Batch retries every non-zero exit up to maxTaskRetryCount; exit conditions
-    # cannot stop that (ExitOptions only has jobAction and dependencyAction).
-    # What they do here: whatever the outcome, dependants are released
-    # ("satisfy"), so a merge runs after a failed shard and reports the missing
-    # part instead of waiting forever. No jobAction: the job's onTaskFailure is
-    # noaction, and then Batch refuses any task that sets one (azure-batch
-    # models/_models.py ExitOptions.job_action); one bag's failure never stops the job.
-    carry_on = models.ExitOptions(dependency_action="satisfy")
+    """Dependants (a merge waiting for its shards) run after success and after the processor's
+    verdicts, 2 and 3 (a merge after a bad shard reports the missing part). Any other failure
+    holds them (`block`), because the orchestrator may retry it (executors/retries.py).
+
+    The exit code's own mapping wins over `fileUploadError` (azure-batch models
+    ExitConditions.file_upload_error), so every code other than 0, 2 and 3 is mapped to block:
+    a crash whose log upload also failed still holds the merge. Exit 0 with a failed log upload
+    releases it: the work is done. No `jobAction` anywhere: the job's onTaskFailure is
+    noaction, and Batch refuses any task that sets one (models ExitOptions.job_action).
+    """
+    release = models.ExitOptions(dependency_action="satisfy")
+    hold = models.ExitOptions(dependency_action="block")
     return models.ExitConditions(
         exit_codes=[
-            models.ExitCodeMapping(code=EXIT_BAD_INPUT, exit_options=carry_on),
-            models.ExitCodeMapping(code=EXIT_PARTIAL, exit_options=carry_on),
+            models.ExitCodeMapping(code=EXIT_BAD_INPUT, exit_options=release),
+            models.ExitCodeMapping(code=EXIT_PARTIAL, exit_options=release),
         ],
-        pre_processing_error=carry_on,
-        file_upload_error=carry_on,
-        default=carry_on,
+        exit_code_ranges=[
+            models.ExitCodeRangeMapping(start=start, end=end, exit_options=hold)
+            for start, end in _HOLDING_EXIT_CODES
+        ],
+        pre_processing_error=hold,
+        file_upload_error=release,
+        default=hold,
     )
 
 
@@ -104,7 +115,8 @@ def container_task(
             auto_user=models.AutoUserSpecification(scope="pool", elevation_level="admin")
         ),
         constraints=models.BatchTaskConstraints(
-            max_task_retry_count=task.max_retries,
+            # The orchestrator retries what is worth retrying itself (executors/retries.py).
+            max_task_retry_count=0,
             max_wall_clock_time=settings.max_wall_clock,
             retention_time=TASK_RETENTION,
         ),
