@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import json
+import os
+import signal
 import threading
 import time
 from pathlib import Path, PurePosixPath
@@ -463,3 +466,134 @@ def test_a_requeued_task_runs_again_and_is_not_counted_as_a_retry(
     [task] = fake_batch.state.all_tasks()
     assert task.attempts == 2 and task.requeue_count == 1
     assert (node / "extracted" / "pause" / "_SUCCESS").is_file()
+
+
+class OrchestratorDied(BaseException):
+    """Stands in for the orchestrator process being killed (ADF cancelled the run)."""
+
+
+def test_a_job_whose_orchestrator_dies_is_ended_by_batch(
+    fake_batch: FakeBatchService, node: Path
+) -> None:
+    touch_bags(node / "raw", ["slow.bag"])
+    plan = build_plan(
+        "job-orphan", PurePosixPath("raw"), PurePosixPath("extracted"),
+        find_bags(node, PurePosixPath("raw")), PlanOptions(),
+    )  # fmt: skip
+    polls: list[float] = []
+
+    def sleep_then_die(seconds: float) -> None:
+        polls.append(seconds)
+        if len(polls) == 3:
+            raise OrchestratorDied  # no signal, no cleanup: SIGKILL
+        time.sleep(seconds)
+
+    executor = BatchExecutor(
+        make_batch_client(fake_batch.url, FakeCredential(), **client_options(fake_batch)),
+        "execution",
+        task_settings(node.parent),
+        timeout_seconds=120,
+        poll=PollSchedule(initial=0.3, maximum=0.3),
+        sleep=sleep_then_die,
+        lease=datetime.timedelta(seconds=2),
+    )
+    with pytest.raises(OrchestratorDied):
+        executor.run(plan, lambda progress: None)
+
+    # Nobody renews the job's lease (its maxWallClockTime) any more: Batch ends it.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        job = fake_batch.state.job("job-orphan")
+        if job is not None and job.state == "completed":
+            break
+        time.sleep(0.1)
+    job = fake_batch.state.job("job-orphan")
+    assert job is not None and job.terminate_reason == "MaxWallClockTimeExpiry"
+    assert all(task.state == "completed" for task in job.tasks.values())
+
+
+def test_a_living_orchestrator_keeps_its_job_past_the_lease(
+    fake_batch: FakeBatchService, node: Path
+) -> None:
+    touch_bags(node / "raw", ["pause-1.bag", "pause-2.bag", "pause-3.bag", "pause-4.bag"])
+    fake_batch.state.slots = 1  # four 1 s tasks one after the other: 4 s, twice the lease
+    plan = build_plan(
+        "job-leased", PurePosixPath("raw"), PurePosixPath("extracted"),
+        find_bags(node, PurePosixPath("raw")), PlanOptions(),
+    )  # fmt: skip
+    executor = BatchExecutor(
+        make_batch_client(fake_batch.url, FakeCredential(), **client_options(fake_batch)),
+        "execution",
+        task_settings(node.parent),
+        timeout_seconds=120,
+        poll=PollSchedule(initial=0.2, maximum=0.2),
+        lease=datetime.timedelta(seconds=2),
+    )
+
+    execution = executor.run(plan, lambda progress: None)
+
+    assert not execution.timed_out
+    assert all(outcome.exit_code == 0 for outcome in execution.outcomes.values())
+    job = fake_batch.state.job("job-leased")
+    assert job is not None and job.terminate_reason == "AllTasksComplete"
+
+
+def test_sigterm_ends_the_job_and_still_reports(
+    fake_batch: FakeBatchService, node: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    touch_bags(node / "raw", ["slow.bag"])
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
+
+    def cancel_when_running() -> None:
+        for _ in range(500):
+            if any(t.state == "running" for t in fake_batch.state.all_tasks()):
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+            time.sleep(0.01)
+
+    cancelling = threading.Thread(target=cancel_when_running)
+    cancelling.start()
+    code = run_activity(fake_batch)
+    cancelling.join()
+
+    assert code == 1
+    job = fake_batch.state.job(JOB_ID)
+    assert job is not None and job.terminate_reason == "OrchestratorStopped"
+    assert "Traceback" not in capsys.readouterr().err
+    assert "SIGTERM" in outputs()["error"]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handlers are put back
+
+
+def test_a_job_ended_by_someone_else_is_reported_not_waited_for(
+    fake_batch: FakeBatchService, node: Path
+) -> None:
+    touch_bags(node / "raw", ["slow-1.bag", "slow-2.bag", "slow-3.bag"])
+    fake_batch.state.slots = 1  # two tasks stay active, never run
+    plan = build_plan(
+        "job-ended", PurePosixPath("raw"), PurePosixPath("extracted"),
+        find_bags(node, PurePosixPath("raw")), PlanOptions(),
+    )  # fmt: skip
+
+    def terminate_when_running() -> None:
+        for _ in range(500):
+            job = fake_batch.state.job("job-ended")
+            if job and any(task.state == "running" for task in job.tasks.values()):
+                fake_batch.state.terminate(job, "ops run timed out")
+                return
+            time.sleep(0.01)
+
+    ending = threading.Thread(target=terminate_when_running)
+    ending.start()
+    executor = BatchExecutor(
+        make_batch_client(fake_batch.url, FakeCredential(), **client_options(fake_batch)),
+        "execution",
+        task_settings(node.parent),
+        timeout_seconds=60,
+        poll=PollSchedule(initial=0.1, maximum=0.1),
+        lease=datetime.timedelta(seconds=1),
+    )
+    execution = executor.run(plan, lambda progress: None)
+    ending.join()
+
+    assert not execution.timed_out
+    assert "terminateReason: ops run timed out" in execution.ended

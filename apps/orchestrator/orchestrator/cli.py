@@ -19,6 +19,7 @@ from orchestrator.ids import job_id_for_manual_run, job_id_for_run
 from orchestrator.manifest import is_complete
 from orchestrator.plan import FORMATS, GIB, Plan, PlanError, PlanOptions, build_plan
 from orchestrator.report import bag_results, counts_under, failure_notes, summary_table
+from orchestrator.stopping import Stopped, stop_on_signals
 
 if TYPE_CHECKING:  # azure-core comes with the [batch] extra; local runs need none
     from azure.core.credentials import TokenCredential
@@ -340,12 +341,16 @@ def _report(
             file=sys.stderr,
             flush=True,
         )
+    if execution.ended:
+        print(f"ENDED: {execution.ended}", file=sys.stderr, flush=True)
     if for_adf:
         document = adf.outputs_document(
             plan.job_id, str(plan.output_path), results, timed_out=execution.timed_out
         )
+        if execution.ended:
+            document.update(succeeded=False, error=execution.ended)
         adf.write_outputs(Path(adf.OUTPUTS_FILE), document)
-    failed = execution.timed_out or any(not result.ok for result in results)
+    failed = execution.timed_out or bool(execution.ended) or any(not r.ok for r in results)
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -361,13 +366,21 @@ def main(
     telemetry.configure_logging(args.verbose)
     record = RunRecord()
     try:
-        return extract(
-            args, record, credential=credential, batch_client_options=batch_client_options
-        )
+        with stop_on_signals():
+            return extract(
+                args, record, credential=credential, batch_client_options=batch_client_options
+            )
     except (UsageError, InputError, adf.ActivityError, PlanError) as error:
         return _failed(record, error, EXIT_USAGE)
     except ExecutorError as error:
         return _failed(record, error, EXIT_FAILED)
+    except Stopped as stop:
+        note = f" and terminated job {record.job_id}" if record.job_id else ""
+        message = (
+            f"{stop}: the pipeline run was cancelled or the node is going away; stopped the "
+            f"tasks{note}"
+        )
+        return _failed(record, RuntimeError(message), EXIT_FAILED)
     except BaseException as error:
         # A bug: the traceback is for us, but ADF still gets a report that says what broke.
         _write_error_outputs(record, f"unexpected {type(error).__name__}: {error}")

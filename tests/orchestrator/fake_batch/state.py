@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import isodate
+
 from orchestrator.executors.local import start_process
 from tests.orchestrator.fake_batch.validation import task_error_for_job
 
@@ -129,9 +131,19 @@ class FakeJob:
     terminate_reason: str | None = None
     tasks: dict[str, FakeTask] = field(default_factory=dict)  # keyed by lower-case id
 
+    started: float = field(default_factory=time.monotonic)
+
     @property
     def id(self) -> str:
         return str(self.body["id"])
+
+    def wall_clock_expired(self) -> bool:
+        """Measured from the job's creation (BatchJobConstraints.max_wall_clock_time); an
+        update of the constraint moves the limit, not the start."""
+        limit = (self.body.get("constraints") or {}).get("maxWallClockTime")
+        if not limit:
+            return False
+        return time.monotonic() - self.started > isodate.parse_duration(limit).total_seconds()
 
     def to_json(self, base_url: str) -> dict[str, Any]:
         execution: dict[str, Any] = {
@@ -273,6 +285,11 @@ class FakeBatchState:
 
     def _advance(self, job: FakeJob) -> None:
         if job.state != "active":
+            return
+        if job.wall_clock_expired():
+            # azure-batch models BatchJobConstraints.max_wall_clock_time: "the Batch service
+            # terminates it and any Tasks that are still running", reason MaxWallClockTimeExpiry.
+            self.terminate(job, "MaxWallClockTimeExpiry")
             return
         for task in job.tasks.values():
             if task.state == "running" and task.process is not None:

@@ -36,6 +36,7 @@ class Execution:
     outcomes: dict[str, TaskOutcome] = field(default_factory=dict)
     timed_out: bool = False
     previously_completed: bool = False  # the job had finished before: reported, not re-run
+    ended: str = ""  # why the job ended before its tasks did (someone else terminated it)
 
 
 class ExecutorError(RuntimeError):

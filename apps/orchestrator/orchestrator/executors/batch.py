@@ -27,6 +27,7 @@ from orchestrator.executors.local import STDERR_TAIL_BYTES
 from orchestrator.executors.retries import RetryBook
 from orchestrator.outcome import TaskOutcome
 from orchestrator.plan import Plan, TaskSpec
+from orchestrator.stopping import Stopped
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,8 @@ _TASK_FIELDS = ["id", "state", "executionInfo"]
 _FAILED_TASKS = "executionInfo/result eq 'failure'"
 _MAX_STDERR_DOWNLOADS = 20
 _ADD_TASK_THREADS = 4
+# How long the job outlives its orchestrator: see Lease.
+DEFAULT_LEASE = datetime.timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,33 @@ class PollSchedule:
             interval = min(self.maximum, interval * self.factor)
 
 
+@dataclass
+class Lease:
+    """A dead man's switch for the job: its maxWallClockTime, kept `length` ahead of now.
+
+    Batch ends a job whose maxWallClockTime passes, with its running tasks (azure-batch models
+    BatchJobConstraints.max_wall_clock_time), and a job update can move the limit. The
+    orchestrator moves it while it lives; when it is killed (a cancelled pipeline run, a lost
+    node) nobody does, and the job ends within `length` instead of running on for hours.
+    """
+
+    length: float  # seconds
+    started: float  # when the job was created, on this process's monotonic clock
+    limit: float = 0.0  # the maxWallClockTime last set, in seconds from `started`
+
+    def due(self, now: float) -> bool:
+        return self.limit - (now - self.started) < self.length / 2
+
+    def renewed(self, now: float) -> datetime.timedelta:
+        self.limit = (now - self.started) + self.length
+        return datetime.timedelta(seconds=self.limit)
+
+
+class JobEnded(Exception):
+    """The job ended while the orchestrator still waited for it (its lease ran out, or someone
+    terminated it)."""
+
+
 class BatchExecutor:
     def __init__(
         self,
@@ -63,6 +93,7 @@ class BatchExecutor:
         poll: PollSchedule | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        lease: datetime.timedelta = DEFAULT_LEASE,
     ) -> None:
         self._client = client
         self._pool_id = pool_id
@@ -71,10 +102,15 @@ class BatchExecutor:
         self._poll = poll or PollSchedule()
         self._sleep = sleep
         self._clock = clock
+        self._lease_length = lease.total_seconds()
 
     def run(self, plan: Plan, on_progress: ProgressSink) -> Execution:
         try:
             return self._run(plan, on_progress)
+        except Stopped:
+            # Asked to stop (a cancelled run): the job must not run on without us.
+            self._terminate(plan.job_id, "OrchestratorStopped")
+            raise
         except models.CreateTasksError as error:
             raise ExecutorError(describe_create_tasks_error(plan.job_id, error)) from error
         except HttpResponseError as error:
@@ -88,29 +124,41 @@ class BatchExecutor:
         if job is None and not plan.tasks:
             return Execution(plan.job_id)  # every bag is already extracted: no job needed
         if job is None:
-            self._create_job(plan)
+            lease = Lease(self._lease_length, started=self._clock())
+            self._create_job(plan, lease)
             existing: set[str] = set()
         else:
             log.info("job %s exists (%s): resuming it", plan.job_id, job.state)
+            lease = self._resumed_lease(job)
             existing = self._task_ids(plan.job_id)
         missing = [task for task in plan.tasks if task.id not in existing]
         self._add_tasks(plan.job_id, missing)
         expected = len(existing | {task.id for task in plan.tasks})
         book = RetryBook.for_tasks(plan.tasks)
-        finished = self._wait(plan.job_id, expected, book, on_progress)
+        try:
+            finished = self._wait(plan.job_id, expected, book, lease, on_progress)
+        except JobEnded as ended:
+            log.error("%s", ended)
+            return Execution(plan.job_id, self._outcomes(plan.job_id, book), ended=str(ended))
         # The job is ended here, not by onAllTasksComplete: a failure seen after the last task
         # completes may still be retried, and Batch refuses to reactivate tasks of an ended job.
         self._terminate(plan.job_id, "AllTasksComplete" if finished else "OrchestratorTimeout")
         outcomes = self._outcomes(plan.job_id, book)
         return Execution(plan.job_id, outcomes, timed_out=not finished)
 
+    def _resumed_lease(self, job: models.BatchJob) -> Lease:
+        """The lease of a job an earlier attempt created: due at once (its limit is unknown)."""
+        created = job.creation_time
+        age = (datetime.datetime.now(datetime.UTC) - created).total_seconds() if created else 0.0
+        return Lease(self._lease_length, started=self._clock() - max(age, 0.0))
+
     def _find_job(self, job_id: str) -> models.BatchJob | None:
         try:
-            return self._client.get_job(job_id, select=["id", "state"])
+            return self._client.get_job(job_id, select=["id", "state", "creationTime"])
         except ResourceNotFoundError:
             return None
 
-    def _create_job(self, plan: Plan) -> None:
+    def _create_job(self, plan: Plan, lease: Lease) -> None:
         job = models.BatchJobCreateOptions(
             id=plan.job_id,
             display_name=f"extract {plan.input_path} -> {plan.output_path}"[:1024],
@@ -119,9 +167,9 @@ class BatchExecutor:
             # The orchestrator ends the job itself once its retries are done (see _run).
             all_tasks_complete_mode="noaction",
             task_failure_mode="noaction",  # one bad bag never stops the others
-            # A backstop if the orchestrator itself dies: the job still ends.
+            # If the orchestrator dies, the job ends when its lease does (see Lease).
             constraints=models.BatchJobConstraints(
-                max_wall_clock_time=datetime.timedelta(seconds=self._timeout * 2 + 3600)
+                max_wall_clock_time=lease.renewed(self._clock())
             ),
         )
         try:
@@ -151,9 +199,18 @@ class BatchExecutor:
             max_concurrency=_ADD_TASK_THREADS,
         )
 
-    def _wait(self, job_id: str, expected: int, book: RetryBook, on_progress: ProgressSink) -> bool:
+    def _wait(
+        self,
+        job_id: str,
+        expected: int,
+        book: RetryBook,
+        lease: Lease,
+        on_progress: ProgressSink,
+    ) -> bool:
         deadline = self._clock() + self._timeout
         for interval in self._poll.intervals():
+            if lease.due(self._clock()):
+                self._renew(job_id, lease)
             counts = self._client.get_job_task_counts(job_id).task_counts
             progress = Progress(
                 total=expected,
@@ -176,6 +233,23 @@ class BatchExecutor:
                 return False
             self._sleep(min(interval, remaining))
         raise AssertionError("unreachable: the poll schedule is endless")
+
+    def _renew(self, job_id: str, lease: Lease) -> None:
+        limit = lease.renewed(self._clock())
+        update = models.BatchJobUpdateOptions(
+            constraints=models.BatchJobConstraints(max_wall_clock_time=limit)
+        )
+        try:
+            self._client.update_job(job_id, update)
+        except HttpResponseError as error:
+            if error_code(error) != "JobCompleted":
+                raise
+            job = self._client.get_job(job_id, select=["id", "executionInfo"])
+            reason = job.execution_info.termination_reason if job.execution_info else None
+            raise JobEnded(
+                f"job {job_id} ended before its tasks did (terminateReason: {reason or '?'}); "
+                "MaxWallClockTimeExpiry means no orchestrator renewed its lease in time"
+            ) from None
 
     def _handle_failures(self, job_id: str, book: RetryBook) -> bool:
         """Retry or settle every failed task not looked at yet; True when something changed."""
