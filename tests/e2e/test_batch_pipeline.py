@@ -12,14 +12,20 @@ import pytest
 from orchestrator.cli import main
 from orchestrator.ids import job_id_for_run
 from tests.orchestrator.fake_batch import FakeBatchService, FakeCredential
-from tests.orchestrator.helpers import GOOD_BAGS, copy_bags, write_activity
+from tests.orchestrator.helpers import GOOD_BAGS, copy_bags, execution_node, write_activity
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def batch(tmp_path: Path) -> Iterator[FakeBatchService]:
-    with FakeBatchService(tmp_path, slots=2) as service:  # tasks run the real processor
+    # Tasks run the real processor through the image's entry point, on an execution node whose
+    # mounts folder is not the orchestrator node's.
+    mounts = tmp_path / "fsmounts"
+    environment, _ = execution_node(tmp_path, mounts)
+    with FakeBatchService(
+        tmp_path, slots=2, node_environment=environment, foreign_paths=[mounts]
+    ) as service:
         yield service
 
 

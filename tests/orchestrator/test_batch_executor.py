@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import os
+import shlex
 import signal
 import threading
 import time
@@ -74,9 +75,13 @@ def test_tasks_are_container_tasks_on_the_mount(fake_batch: FakeBatchService, no
     assert job_body["usesTaskDependencies"] is True
     assert job_body["poolInfo"] == {"poolId": "execution"}
     [task] = fake_batch.bodies["add_tasks"][0]["value"]
+    # The execution node's mounts folder is not the orchestrator node's (`node`): the paths
+    # name the variable, which the image's entry point resolves on the node that runs the task.
     assert task["commandLine"] == (
-        f"python -m processor extract {node}/raw/a.bag {node}/extracted --format csv"
+        "/usr/local/bin/processor-entrypoint extract '$AZ_BATCH_NODE_MOUNTS_DIR/data/raw/a.bag' "
+        "'$AZ_BATCH_NODE_MOUNTS_DIR/data/extracted' --format csv"
     )
+    assert str(node) not in json.dumps(fake_batch.bodies["add_tasks"])
     assert task["containerSettings"]["imageName"] == "example.azurecr.io/processor:abc123"
     assert task["userIdentity"] == {"autoUser": {"scope": "pool", "elevationLevel": "admin"}}
     # The orchestrator ends the job itself once no failure is left to retry.
@@ -100,7 +105,7 @@ def test_thousand_tasks_take_at_most_ten_requests(tmp_path: Path) -> None:
         executor = BatchExecutor(
             make_batch_client(service.url, FakeCredential(), **client_options(service)),
             "execution",
-            task_settings(tmp_path),
+            task_settings(),
             timeout_seconds=120,
             poll=PollSchedule(initial=0.05, maximum=0.2),
         )
@@ -114,12 +119,12 @@ def test_thousand_tasks_take_at_most_ten_requests(tmp_path: Path) -> None:
     assert service.requests["list_tasks"] == 1
 
 
-def task_settings(root: Path) -> ContainerTaskSettings:
+def task_settings() -> ContainerTaskSettings:
     return ContainerTaskSettings(
         image="example.azurecr.io/processor:abc123",
         registry_server="example.azurecr.io",
         identity_resource_id="/subscriptions/0/resourceGroups/rg/providers/x/identity",
-        data_root=str(root / "data"),
+        mount_path="data",
         task_logs_container_url="https://logs.blob.core.windows.net/task-logs",
     )
 
@@ -137,7 +142,7 @@ def test_polling_costs_one_request_per_poll(fake_batch: FakeBatchService, node: 
     executor = BatchExecutor(
         make_batch_client(fake_batch.url, FakeCredential(), **client_options(fake_batch)),
         "execution",
-        task_settings(node.parent),
+        task_settings(),
         timeout_seconds=1.5,
         poll=PollSchedule(initial=0.05, maximum=0.1),
     )
@@ -173,7 +178,7 @@ def test_retried_activity_resumes_the_same_job(fake_batch: FakeBatchService, nod
             uses_task_dependencies=True,
         )
     )
-    client.create_tasks(JOB_ID, [container_task(plan.tasks[0], task_settings(node.parent), JOB_ID)])
+    client.create_tasks(JOB_ID, [container_task(plan.tasks[0], task_settings(), JOB_ID)])
     fake_batch.wait_idle(JOB_ID)
 
     assert run_activity(fake_batch) == 0
@@ -374,9 +379,9 @@ def attempts(service: FakeBatchService) -> dict[str, int]:
     """How many times each task's process was started, by its command line's bag name."""
     found: dict[str, int] = {}
     for task in service.state.all_tasks():
-        words = task.body["commandLine"].split()
+        words = shlex.split(task.body["commandLine"])  # entry point, command, bag, ...
         kind = "merge" if "merge" in words else "shard" if "--shard" in words else "extract"
-        name = Path(words[4]).stem
+        name = Path(words[2]).stem
         key = f"{name}:{kind}" + (f":{words[-1]}" if kind == "shard" else "")
         found[key] = task.attempts
     return found
@@ -491,7 +496,7 @@ def test_a_job_whose_orchestrator_dies_is_ended_by_batch(
     executor = BatchExecutor(
         make_batch_client(fake_batch.url, FakeCredential(), **client_options(fake_batch)),
         "execution",
-        task_settings(node.parent),
+        task_settings(),
         timeout_seconds=120,
         poll=PollSchedule(initial=0.3, maximum=0.3),
         sleep=sleep_then_die,
@@ -524,7 +529,7 @@ def test_a_living_orchestrator_keeps_its_job_past_the_lease(
     executor = BatchExecutor(
         make_batch_client(fake_batch.url, FakeCredential(), **client_options(fake_batch)),
         "execution",
-        task_settings(node.parent),
+        task_settings(),
         timeout_seconds=120,
         poll=PollSchedule(initial=0.2, maximum=0.2),
         lease=datetime.timedelta(seconds=2),
@@ -587,7 +592,7 @@ def test_a_job_ended_by_someone_else_is_reported_not_waited_for(
     executor = BatchExecutor(
         make_batch_client(fake_batch.url, FakeCredential(), **client_options(fake_batch)),
         "execution",
-        task_settings(node.parent),
+        task_settings(),
         timeout_seconds=60,
         poll=PollSchedule(initial=0.1, maximum=0.1),
         lease=datetime.timedelta(seconds=1),

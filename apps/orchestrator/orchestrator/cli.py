@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator import adf, telemetry
 from orchestrator.discovery import Bag, InputError, find_bags
-from orchestrator.executors import Execution, Executor, ExecutorError, Progress, ProgressSink
+from orchestrator.executors import (
+    MOUNTS_DIR_ENV,
+    Execution,
+    Executor,
+    ExecutorError,
+    Progress,
+    ProgressSink,
+)
 from orchestrator.ids import job_id_for_manual_run, job_id_for_run
 from orchestrator.manifest import is_complete
 from orchestrator.plan import FORMATS, GIB, Plan, PlanError, PlanOptions, build_plan
@@ -27,7 +34,6 @@ if TYPE_CHECKING:  # azure-core comes with the [batch] extra; local runs need no
 EXIT_OK = 0
 EXIT_FAILED = 1  # a bag failed or the run timed out
 EXIT_USAGE = 2  # bad input or settings: nothing was started
-MOUNTS_DIR_ENV = "AZ_BATCH_NODE_MOUNTS_DIR"
 DEFAULT_TIMEOUT_MINUTES = 720.0
 
 
@@ -156,7 +162,6 @@ def self_check() -> int:
 
 def _batch_executor(
     settings: adf.ActivitySettings,
-    data_root: str,
     timeout_seconds: float,
     credential: TokenCredential,
     client_options: Mapping[str, Any],
@@ -175,7 +180,7 @@ def _batch_executor(
             image=settings.processor_image,
             registry_server=settings.registry_server,
             identity_resource_id=settings.identity_resource_id,
-            data_root=data_root,
+            mount_path=settings.mount_path,
             task_logs_container_url=settings.task_logs_container_url,
             environment=task_environment,
         ),
@@ -249,7 +254,6 @@ def extract(
     if executor_kind == "batch" and settings is not None and credential is not None:
         executor = _batch_executor(
             settings,
-            str(request.data_root),
             timeout_seconds,
             credential,
             batch_client_options or {},

@@ -14,7 +14,7 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -106,9 +106,16 @@ class FakeBatchService:
         slots: int = 2,
         run_tasks: bool = True,
         command_mapper: CommandMapper = python_here,
+        node_environment: Mapping[str, str] | None = None,
+        foreign_paths: Sequence[Path] = (),
     ) -> None:
         self.state = FakeBatchState(
-            work_dir / "nodes", slots=slots, run_tasks=run_tasks, command_mapper=command_mapper
+            work_dir / "nodes",
+            slots=slots,
+            run_tasks=run_tasks,
+            command_mapper=command_mapper,
+            node_environment=node_environment,
+            foreign_paths=foreign_paths,
         )
         self.requests: Counter[str] = Counter()
         self.bodies: dict[str, list[Any]] = {}

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,8 +39,15 @@ def now_iso() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+ENTRYPOINT_SCRIPT = Path(__file__).resolve().parents[3] / "apps" / "processor" / "entrypoint.sh"
+IMAGE_ENTRYPOINT = "/usr/local/bin/processor-entrypoint"  # where the image's Dockerfile puts it
+
+
 def python_here(argv: list[str]) -> list[str]:
-    """Run `python -m processor ...` with the interpreter running the tests."""
+    """Run the image's entry point (the real script) and `python` with the interpreter running
+    the tests; the node environment's PROCESSOR_PYTHON points the entry point at it too."""
+    if argv[:1] == [IMAGE_ENTRYPOINT]:
+        return ["sh", str(ENTRYPOINT_SCRIPT), *argv[1:]]
     if argv and argv[0] in ("python", "python3"):
         return [sys.executable, *argv[1:]]
     return argv
@@ -189,8 +196,17 @@ class FakeBatchState:
         slots: int = 2,
         run_tasks: bool = True,
         command_mapper: CommandMapper = python_here,
+        node_environment: Mapping[str, str] | None = None,
+        foreign_paths: Sequence[Path] = (),
     ) -> None:
         self.lock = threading.RLock()
+        # What Batch sets on the execution node, AZ_BATCH_NODE_MOUNTS_DIR among it; "all Task
+        # environment variables are mapped into the container" (azure-batch models
+        # BatchTaskCreateOptions.container_settings).
+        self.node_environment = {"PROCESSOR_PYTHON": sys.executable, **(node_environment or {})}
+        # Paths that exist on another machine (the orchestrator's node), not on the execution
+        # node: a task whose command line names one fails as the processor would there.
+        self.foreign_paths = tuple(foreign_paths)
         self.jobs: dict[str, FakeJob] = {}  # keyed by lower-case id: ids are case-insensitive
         self.work_dir = work_dir
         self.slots = slots
@@ -324,11 +340,26 @@ class FakeBatchState:
 
     def _start(self, job: FakeJob, task: FakeTask) -> None:
         task.directory = self.work_dir / job.id / task.id
-        argv = self.command_mapper(shlex.split(task.body["commandLine"]))
+        words = shlex.split(task.body["commandLine"])
+        argv = self.command_mapper(words)
         env = {
-            item["name"]: item.get("value") or ""
-            for item in task.body.get("environmentSettings", [])
+            **self.node_environment,
+            **{
+                item["name"]: item.get("value") or ""
+                for item in task.body.get("environmentSettings", [])
+            },
         }
+        foreign = [
+            word for word in words if any(word.startswith(str(p)) for p in self.foreign_paths)
+        ]
+        if foreign:
+            # The command line was written for another node: nothing is there on this one.
+            message = f"error: {foreign[0]} does not exist on this node"
+            argv = [
+                sys.executable,
+                "-c",
+                f"import sys; print({message!r}, file=sys.stderr); sys.exit(2)",
+            ]
         task.process = start_process(
             argv, task.directory / "stdout.txt", task.directory / "stderr.txt", env
         )

@@ -9,6 +9,10 @@ from typing import Protocol
 from orchestrator.outcome import TaskOutcome
 from orchestrator.plan import Plan
 
+# Where Batch mounts a pool's file systems on a node (learn.microsoft.com/azure/batch/
+# virtual-file-mount): set by Batch for every task, container tasks included.
+MOUNTS_DIR_ENV = "AZ_BATCH_NODE_MOUNTS_DIR"
+
 
 @dataclass(frozen=True)
 class Progress:

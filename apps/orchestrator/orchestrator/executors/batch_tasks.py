@@ -9,13 +9,19 @@ from dataclasses import dataclass, field
 
 from azure.batch import models
 
+from orchestrator.executors import MOUNTS_DIR_ENV
 from orchestrator.outcome import EXIT_BAD_INPUT, EXIT_PARTIAL
 from orchestrator.plan import TaskSpec
 
-# The image's entry point also accepts a full `python -m processor ...` command
-# line (contracts §2), so this works whether Batch hands the command line to the
-# entry point as arguments or runs it in its place.
-PROCESSOR_LAUNCHER = ("python", "-m", "processor")
+# The image's entry point, by its path in the image (apps/processor/Dockerfile). Naming it
+# makes the command work whether Batch hands the command line to the ENTRYPOINT as arguments
+# (the entry point then runs itself) or runs it in the ENTRYPOINT's place (docs/contracts.md §2).
+PROCESSOR_LAUNCHER = ("/usr/local/bin/processor-entrypoint",)
+# Container command lines are not run in a shell, so nothing expands variables in them (azure-
+# batch models BatchTaskCreateOptions.command_line), and the execution node's mounts folder may
+# not be the orchestrator node's (their images differ). So data paths are written under this
+# literal, and the entry point replaces it with the node's own AZ_BATCH_NODE_MOUNTS_DIR.
+NODE_MOUNTS = "$" + MOUNTS_DIR_ENV
 TASK_RETENTION = datetime.timedelta(days=7)
 # Every exit code but 0 and the verdicts 2 and 3 (Batch reports signal deaths as negative codes).
 _INT32 = 2**31
@@ -29,14 +35,15 @@ class ContainerTaskSettings:
     image: str
     registry_server: str
     identity_resource_id: str
-    data_root: str  # the NFS mount as a literal path: command lines are not run in a shell
+    mount_path: str  # the pools' relativeMountPath: the data lake is NODE_MOUNTS/<mount_path>
     task_logs_container_url: str
     max_wall_clock: datetime.timedelta | None = None
     environment: Mapping[str, str] = field(default_factory=dict)
 
 
-def command_line(task: TaskSpec, data_root: str) -> str:
+def command_line(task: TaskSpec, mount_path: str) -> str:
     """The task's command line; arguments quoted for Batch's own word splitting."""
+    data_root = f"{NODE_MOUNTS}/{mount_path}"
     return shlex.join([*PROCESSOR_LAUNCHER, *task.processor_args(data_root)])
 
 
@@ -96,7 +103,7 @@ def container_task(
     return models.BatchTaskCreateOptions(
         id=task.id,
         display_name=f"{task.kind} {task.bag}"[:1024],
-        command_line=command_line(task, settings.data_root),
+        command_line=command_line(task, settings.mount_path),
         container_settings=models.BatchTaskContainerSettings(
             image_name=settings.image,
             # The registry with the pool's identity: a node that did not prefetch
