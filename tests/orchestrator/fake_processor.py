@@ -24,7 +24,16 @@ def _write(folder: Path, messages: int) -> None:
     staging.mkdir(parents=True, exist_ok=True)
     (staging / "topic.csv").write_text("t,value\n" * messages, encoding="utf-8")
     manifest = {
-        "topics": [{"topic": "/fake", "msgtype": "std_msgs/msg/Int32", "messages": messages}]
+        "messages": messages,
+        "topics": [
+            {
+                "topic": "/fake",
+                "msgtype": "std_msgs/msg/Int32",
+                "messages": messages,
+                "files": ["topic.csv"],
+                "side_files": 0,
+            }
+        ],
     }
     (staging / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     (staging / "_SUCCESS").write_text("", encoding="utf-8")

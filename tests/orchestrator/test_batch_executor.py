@@ -63,6 +63,8 @@ def test_activity_extracts_every_bag_into_one_job(fake_batch: FakeBatchService, 
         "total": 3, "succeeded": 3, "partial": 0, "failed": 0, "unchanged": 0, "not-run": 0
     }  # fmt: skip
     assert document["messages"] == 9
+    assert document["files"] == 3  # one table per bag, as each manifest lists
+    assert document["countsUnknown"] == 0
 
 
 def test_tasks_are_container_tasks_on_the_mount(fake_batch: FakeBatchService, node: Path) -> None:

@@ -105,13 +105,14 @@ def read_activity(path: Path) -> ActivitySettings:
 
 
 def _bag_entry(result: BagResult) -> dict[str, Any]:
+    known = result.counts.known  # unknown counts are null: the manifest was not read in time
     entry: dict[str, Any] = {
         "bag": str(result.bag),
         "status": str(result.status),
         "output": str(result.output),
-        "topics": result.counts.topics,
-        "messages": result.counts.messages,
-        "files": result.counts.files,
+        "topics": result.counts.topics if known else None,
+        "messages": result.counts.messages if known else None,
+        "files": result.counts.files if known else None,
     }
     if result.failed_task is not None:
         entry["failedTask"] = result.failed_task.task_id
@@ -148,6 +149,7 @@ def outputs_document(
         "bags": {"total": len(results), **counts},
         "messages": sum(result.counts.messages for result in results),
         "files": sum(result.counts.files for result in results),
+        "countsUnknown": sum(1 for result in results if not result.counts.known),
         "results": [],
         "resultsOmitted": 0,
     }

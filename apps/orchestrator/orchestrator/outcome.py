@@ -41,7 +41,8 @@ class BagStatus(StrEnum):
 class OutputCounts:
     topics: int = 0
     messages: int = 0
-    files: int = 0
+    files: int = 0  # tables and side files, as the manifest lists them
+    known: bool = True  # False: the manifest could not be read (in time)
 
 
 @dataclass(frozen=True)
