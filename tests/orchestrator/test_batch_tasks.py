@@ -27,7 +27,6 @@ SETTINGS = ContainerTaskSettings(
     identity_resource_id=IDENTITY,
     mount_path="data",
     task_logs_container_url="https://logs.blob.core.windows.net/task-logs",
-    environment={"APPLICATIONINSIGHTS_CONNECTION_STRING": "InstrumentationKey=..."},
 )
 
 
@@ -60,9 +59,7 @@ def test_container_task_body_uses_the_rest_names_batch_expects() -> None:
     assert body["userIdentity"] == {"autoUser": {"scope": "pool", "elevationLevel": "admin"}}
     # Batch retries nothing: the orchestrator retries transient failures itself.
     assert body["constraints"]["maxTaskRetryCount"] == 0
-    assert body["environmentSettings"] == [
-        {"name": "APPLICATIONINSIGHTS_CONNECTION_STRING", "value": "InstrumentationKey=..."}
-    ]
+    assert "environmentSettings" not in body  # nothing secret reaches what parses bags
 
 
 def test_exit_conditions_release_dependants_after_verdicts_and_hold_them_otherwise() -> None:

@@ -165,7 +165,6 @@ def _batch_executor(
     timeout_seconds: float,
     credential: TokenCredential,
     client_options: Mapping[str, Any],
-    task_environment: Mapping[str, str],
     poll_seconds: float,
 ) -> Executor:
     from orchestrator.executors.batch import BatchExecutor, PollSchedule
@@ -182,7 +181,6 @@ def _batch_executor(
             identity_resource_id=settings.identity_resource_id,
             mount_path=settings.mount_path,
             task_logs_container_url=settings.task_logs_container_url,
-            environment=task_environment,
         ),
         timeout_seconds=timeout_seconds,
         poll=PollSchedule(initial=poll_seconds, maximum=max(poll_seconds, 60.0)),
@@ -235,9 +233,6 @@ def extract(
                 settings.key_vault_uri, settings.app_insights_secret_name, credential
             )
     telemetry.enable_azure_monitor(connection_string)
-    task_environment = (
-        {telemetry.CONNECTION_STRING_ENV: connection_string} if connection_string else {}
-    )
 
     record.job_id, record.output_path = request.job_id, str(request.output_path)
     bags = find_bags(request.data_root, request.input_path, exclude=request.output_path)
@@ -257,7 +252,6 @@ def extract(
             timeout_seconds,
             credential,
             batch_client_options or {},
-            task_environment,
             args.poll_seconds,
         )
     else:
@@ -268,11 +262,11 @@ def extract(
             request.data_root / request.output_path / "_logs" / request.job_id,
             workers=args.workers,
             timeout_seconds=timeout_seconds,
-            env=task_environment,
         )
     with telemetry.span("extract", job_id=plan.job_id, bags=len(plan.bags), tasks=len(plan.tasks)):
         execution = executor.run(plan, _progress_printer())
-    return _report(plan, execution, request, settings is not None, time.monotonic() - started)
+        # Inside the run's span: each bag's span is its child.
+        return _report(plan, execution, request, settings is not None, time.monotonic() - started)
 
 
 def _timeout_seconds(minutes: float | None, settings: adf.ActivitySettings | None) -> float:
@@ -335,6 +329,7 @@ def _report(
     if execution.previously_completed:
         print(f"job {plan.job_id} had already finished: reporting its results", flush=True)
     results = bag_results(plan, execution, counts_under(request.data_root))
+    telemetry.record_bags(plan, results, execution.outcomes)
     print(summary_table(results, seconds), flush=True)
     notes = failure_notes(results)
     for note in notes:

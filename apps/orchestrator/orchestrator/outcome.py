@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePosixPath
@@ -23,6 +24,8 @@ class TaskOutcome:
     stderr_tail: str = ""
     seconds: float | None = None
     retries: int = 0
+    started: datetime.datetime | None = None  # of its last run (UTC)
+    ended: datetime.datetime | None = None
 
     @property
     def succeeded(self) -> bool:

@@ -9,6 +9,7 @@ each of the first few failed tasks, and the job's termination.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import logging
 import time
@@ -334,14 +335,7 @@ class BatchExecutor:
 
 
 def _with_stderr(outcome: TaskOutcome, stderr: str) -> TaskOutcome:
-    return TaskOutcome(
-        outcome.task_id,
-        outcome.exit_code,
-        outcome.reason,
-        stderr,
-        outcome.seconds,
-        outcome.retries,
-    )
+    return dataclasses.replace(outcome, stderr_tail=stderr)
 
 
 def _outcome(task: models.BatchTask, reactivations: int = 0) -> TaskOutcome:
@@ -363,6 +357,8 @@ def _outcome(task: models.BatchTask, reactivations: int = 0) -> TaskOutcome:
         reason=reason,
         seconds=seconds,
         retries=(info.retry_count or 0) + reactivations,
+        started=info.start_time,
+        ended=info.end_time,
     )
 
 

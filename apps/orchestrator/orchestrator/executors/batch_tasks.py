@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime
 import shlex
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from azure.batch import models
 
@@ -38,7 +37,6 @@ class ContainerTaskSettings:
     mount_path: str  # the pools' relativeMountPath: the data lake is NODE_MOUNTS/<mount_path>
     task_logs_container_url: str
     max_wall_clock: datetime.timedelta | None = None
-    environment: Mapping[str, str] = field(default_factory=dict)
 
 
 def command_line(task: TaskSpec, mount_path: str) -> str:
@@ -132,10 +130,8 @@ def container_task(
         if task.depends_on
         else None,
         required_slots=task.required_slots,
-        environment_settings=[
-            models.EnvironmentSetting(name=name, value=value)
-            for name, value in sorted(settings.environment.items())
-        ]
-        or None,
+        # No environment settings: the processor needs none, and a secret here (the
+        # Application Insights connection string, say) would be readable by what parses
+        # untrusted bags (docs/orchestrator.md "Telemetry").
         output_files=_log_uploads(task, settings, job_id),
     )
