@@ -260,8 +260,11 @@ def main() -> None:
         DataFactoryArgs(
             resource_group_name=rg,
             location=location,
-            identity_id=identity.id,
-            identity_client_id=identity.client_id,
+            # One shared identity for all of them until the identities are split.
+            factory_identity_id=identity.id,
+            factory_identity_client_id=identity.client_id,
+            orchestrator_identity_client_id=identity.client_id,
+            execution_identity_id=identity.id,
             batch_account_name=account.name,
             batch_account_endpoint=account.endpoint,
             orchestrator_pool_id=pools.orchestrator_pool_id,

@@ -1,8 +1,8 @@
 """Azure Data Factory: the factory, its managed-identity credential, linked services, and the
 `extract-bags` pipeline whose Custom activity starts the orchestrator on the orchestrator pool.
 
-Every linked service authenticates with one credential, the shared user-assigned identity; no
-access key, connection string or SAS is ever declared. The Custom activity ships no code (no
+Every linked service authenticates with one credential, the factory's user-assigned identity;
+no access key, connection string or SAS is ever declared. The Custom activity ships no code (no
 `resourceLinkedService`/`folderPath`): the orchestrator comes from the Batch application package
 the orchestrator pool references, and the activity passes everything the orchestrator needs in
 `extendedProperties` (docs/contracts.md §3).
@@ -26,7 +26,7 @@ TRIGGER_NAME = "extract-bags-schedule"
 # Names of the children inside the factory. They are scoped to the factory (which Pulumi
 # auto-names), so pinning them cannot collide, and they read well in ADF Studio and in the
 # linkedServices.json the activity receives.
-CREDENTIAL_NAME = "shared-identity"
+CREDENTIAL_NAME = "factory-identity"
 STAGING_LINKED_SERVICE = "staging-blob"
 BATCH_LINKED_SERVICE = "orchestrator-batch"
 KEY_VAULT_LINKED_SERVICE = "key-vault"
@@ -60,10 +60,17 @@ class ScheduleArgs:
 class DataFactoryArgs:
     resource_group_name: pulumi.Input[str]
     location: pulumi.Input[str]
-    # The shared user-assigned identity: the factory's identity and the credential every linked
-    # service authenticates with (the same identity the Batch account and pools carry).
-    identity_id: pulumi.Input[str]
-    identity_client_id: pulumi.Input[str]
+    # The factory's user-assigned identity: the factory carries it, and the credential every
+    # linked service authenticates with is made of it. (The credential takes the resource id;
+    # the client id is part of the interface the identity component provides.)
+    factory_identity_id: pulumi.Input[str]
+    factory_identity_client_id: pulumi.Input[str]
+    # What the orchestrator authenticates with to Batch and Key Vault (extendedProperties
+    # orchestratorIdentityClientId): the orchestrator pool's identity.
+    orchestrator_identity_client_id: pulumi.Input[str]
+    # What container tasks pull the image and upload their logs with (extendedProperties
+    # executionIdentityResourceId): the execution pool's identity.
+    execution_identity_id: pulumi.Input[str]
     batch_account_name: pulumi.Input[str]
     batch_account_endpoint: pulumi.Input[str]  # https://<account>.<region>.batch.azure.com
     orchestrator_pool_id: pulumi.Input[str]
@@ -236,7 +243,7 @@ class DataFactory(pulumi.ComponentResource):
             location=args.location,
             identity=adf.FactoryIdentityArgs(
                 type=adf.FactoryIdentityType.USER_ASSIGNED,
-                user_assigned_identities=pulumi.Output.from_input(args.identity_id).apply(
+                user_assigned_identities=pulumi.Output.from_input(args.factory_identity_id).apply(
                     lambda identity_id: {identity_id: {}}
                 ),
             ),
@@ -254,7 +261,7 @@ class DataFactory(pulumi.ComponentResource):
             factory_name=factory.name,
             credential_name=CREDENTIAL_NAME,
             properties=adf.ManagedIdentityCredentialArgs(
-                type="ManagedIdentity", resource_id=args.identity_id
+                type="ManagedIdentity", resource_id=args.factory_identity_id
             ),
             opts=child,
         )
@@ -412,8 +419,8 @@ def _extended_properties(args: DataFactoryArgs) -> dict[str, object]:
         "executionPoolId": pulumi.Output.from_input(args.execution_pool_id).apply(batch_pool_id),
         "processorImage": args.processor_image,
         "registryServer": args.registry_server,
-        "identityResourceId": args.identity_id,
-        "identityClientId": args.identity_client_id,
+        "orchestratorIdentityClientId": args.orchestrator_identity_client_id,
+        "executionIdentityResourceId": args.execution_identity_id,
         "mountPath": args.mount_path,
         "taskLogsContainerUrl": args.task_logs_container_url,
         "keyVaultUri": args.key_vault_uri,

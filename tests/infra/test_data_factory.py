@@ -39,11 +39,11 @@ CONTRACTS = REPO_ROOT / "docs" / "contracts.md"
 
 SUBSCRIPTION = "/subscriptions/00000000-1111-2222-3333-444444444444"
 RESOURCE_GROUP = "rg-rosbag-test"
-IDENTITY_ID = (
-    f"{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}"
-    "/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-rosbag"
-)
+_IDENTITIES = f"{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers/Microsoft.ManagedIdentity"
+IDENTITY_ID = f"{_IDENTITIES}/userAssignedIdentities/id-rosbag-factory"
 IDENTITY_CLIENT_ID = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+ORCHESTRATOR_CLIENT_ID = "1a1a1a1a-2b2b-3c3c-4d4d-5e5e5e5e5e5e"
+EXECUTION_IDENTITY_ID = f"{_IDENTITIES}/userAssignedIdentities/id-rosbag-execution"
 PACKAGE_VERSION = "1.2.0-3f9a2c1"  # dots and dashes: Batch rewrites both in the variable name
 
 FACTORY = "azure-native:datafactory:Factory"
@@ -71,8 +71,10 @@ def literal_args(**overrides: Any) -> DataFactoryArgs:
     args = DataFactoryArgs(
         resource_group_name=RESOURCE_GROUP,
         location="westeurope",
-        identity_id=IDENTITY_ID,
-        identity_client_id=IDENTITY_CLIENT_ID,
+        factory_identity_id=IDENTITY_ID,
+        factory_identity_client_id=IDENTITY_CLIENT_ID,
+        orchestrator_identity_client_id=ORCHESTRATOR_CLIENT_ID,
+        execution_identity_id=EXECUTION_IDENTITY_ID,
         batch_account_name="batchrosbag",
         # As ARM reports it: no scheme. The component adds https://.
         batch_account_endpoint="batchrosbag.westeurope.batch.azure.com",
@@ -173,7 +175,7 @@ def contract_extended_property_keys() -> set[str]:
 # --- the factory and its credential --------------------------------------------------------
 
 
-def test_factory_carries_the_shared_identity(recording: Recording) -> None:
+def test_factory_carries_the_factory_identity(recording: Recording) -> None:
     factory = recording.one(FACTORY)
     assert factory.inputs["identity"] == {
         "type": "UserAssigned",
@@ -185,7 +187,7 @@ def test_factory_carries_the_shared_identity(recording: Recording) -> None:
     assert factory.inputs["tags"] == {"project": "rosbag", "stack": "test"}
 
 
-def test_credential_is_the_shared_identity_in_this_factory(recording: Recording) -> None:
+def test_credential_is_the_factory_identity_in_this_factory(recording: Recording) -> None:
     credential = recording.one(CREDENTIAL)
     assert credential.inputs["properties"] == {
         "type": "ManagedIdentity",
@@ -341,8 +343,9 @@ def test_extended_properties_values(recording: Recording) -> None:
         "executionPoolId": "execution",
         "processorImage": "crrosbag.azurecr.io/processor:5d41402a",
         "registryServer": "crrosbag.azurecr.io",
-        "identityResourceId": IDENTITY_ID,
-        "identityClientId": IDENTITY_CLIENT_ID,
+        # Each part authenticates as its own identity (docs/contracts.md §3).
+        "orchestratorIdentityClientId": ORCHESTRATOR_CLIENT_ID,
+        "executionIdentityResourceId": EXECUTION_IDENTITY_ID,
         "mountPath": "data",
         "taskLogsContainerUrl": "https://stbatchrosbag.blob.core.windows.net/task-logs",
         "keyVaultUri": "https://kv-rosbag.vault.azure.net/",

@@ -400,8 +400,8 @@ def test_the_activity_is_wired_to_this_stacks_resources(rec: Recording) -> None:
     assert props["executionPoolId"] == "execution"
     assert props["processorImage"] == rec.outputs["processorImage"].value
     assert props["registryServer"] == rec.outputs["registryLoginServer"].value
-    assert props["identityResourceId"] == uami.id
-    assert props["identityClientId"] == uami.state["clientId"]
+    assert props["executionIdentityResourceId"] == uami.id
+    assert props["orchestratorIdentityClientId"] == uami.state["clientId"]
     assert props["mountPath"] == "data"
     assert props["taskLogsContainerUrl"] == (
         f"https://{batch_storage}.blob.core.windows.net/task-logs"

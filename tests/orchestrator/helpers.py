@@ -59,9 +59,9 @@ def activity_document(**overrides: object) -> dict[str, Any]:
         "executionPoolId": "execution",
         "processorImage": "example.azurecr.io/processor:abc123",
         "registryServer": "example.azurecr.io",
-        "identityResourceId": "/subscriptions/0000/resourceGroups/rg/providers/"
-        "Microsoft.ManagedIdentity/userAssignedIdentities/batch",
-        "identityClientId": "00000000-0000-0000-0000-000000000001",
+        "executionIdentityResourceId": "/subscriptions/0000/resourceGroups/rg/providers/"
+        "Microsoft.ManagedIdentity/userAssignedIdentities/execution",
+        "orchestratorIdentityClientId": "00000000-0000-0000-0000-000000000001",
         "mountPath": "data",
         "taskLogsContainerUrl": "https://examplebatch.blob.core.windows.net/task-logs",
         "keyVaultUri": "",

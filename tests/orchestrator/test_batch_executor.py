@@ -125,7 +125,7 @@ def task_settings() -> ContainerTaskSettings:
     return ContainerTaskSettings(
         image="example.azurecr.io/processor:abc123",
         registry_server="example.azurecr.io",
-        identity_resource_id="/subscriptions/0/resourceGroups/rg/providers/x/identity",
+        execution_identity_resource_id="/subscriptions/0/resourceGroups/rg/providers/x/identity",
         mount_path="data",
         task_logs_container_url="https://logs.blob.core.windows.net/task-logs",
     )

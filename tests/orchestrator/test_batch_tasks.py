@@ -24,7 +24,7 @@ IDENTITY = (
 SETTINGS = ContainerTaskSettings(
     image="acr.azurecr.io/processor:1",
     registry_server="acr.azurecr.io",
-    identity_resource_id=IDENTITY,
+    execution_identity_resource_id=IDENTITY,
     mount_path="data",
     task_logs_container_url="https://logs.blob.core.windows.net/task-logs",
 )

@@ -31,8 +31,10 @@ class ActivitySettings:
     execution_pool_id: str
     processor_image: str
     registry_server: str
-    identity_resource_id: str
-    identity_client_id: str
+    # What the orchestrator authenticates with to Batch and Key Vault (ManagedIdentityCredential).
+    orchestrator_identity_client_id: str
+    # What container tasks pull the image and upload their logs with (the execution pool's).
+    execution_identity_resource_id: str
     mount_path: str
     task_logs_container_url: str
     run_id: str = ""  # empty when run by hand: the job id then comes from the paths

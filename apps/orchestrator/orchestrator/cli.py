@@ -178,7 +178,7 @@ def _batch_executor(
         ContainerTaskSettings(
             image=settings.processor_image,
             registry_server=settings.registry_server,
-            identity_resource_id=settings.identity_resource_id,
+            execution_identity_resource_id=settings.execution_identity_resource_id,
             mount_path=settings.mount_path,
             task_logs_container_url=settings.task_logs_container_url,
         ),
@@ -227,7 +227,9 @@ def extract(
         if credential is None:
             from azure.identity import ManagedIdentityCredential
 
-            credential = ManagedIdentityCredential(client_id=settings.identity_client_id)
+            credential = ManagedIdentityCredential(
+                client_id=settings.orchestrator_identity_client_id
+            )
         if not connection_string and settings.key_vault_uri and settings.app_insights_secret_name:
             connection_string = telemetry.connection_string_from_key_vault(
                 settings.key_vault_uri, settings.app_insights_secret_name, credential

@@ -33,7 +33,7 @@ class ContainerTaskSettings:
 
     image: str
     registry_server: str
-    identity_resource_id: str
+    execution_identity_resource_id: str
     mount_path: str  # the pools' relativeMountPath: the data lake is NODE_MOUNTS/<mount_path>
     task_logs_container_url: str
     max_wall_clock: datetime.timedelta | None = None
@@ -77,7 +77,9 @@ def _log_uploads(
     task: TaskSpec, settings: ContainerTaskSettings, job_id: str
 ) -> list[models.OutputFile]:
     """stdout/stderr into the task-logs container, so they outlive the node."""
-    identity = models.BatchNodeIdentityReference(resource_id=settings.identity_resource_id)
+    identity = models.BatchNodeIdentityReference(
+        resource_id=settings.execution_identity_resource_id
+    )
     return [
         models.OutputFile(
             file_pattern=f"../{name}",  # relative to the task's working directory (wd/)
@@ -109,7 +111,7 @@ def container_task(
             registry=models.ContainerRegistryReference(
                 registry_server=settings.registry_server,
                 identity_reference=models.BatchNodeIdentityReference(
-                    resource_id=settings.identity_resource_id
+                    resource_id=settings.execution_identity_resource_id
                 ),
             ),
             # containerHostBatchBindMounts left unset on purpose: Batch then binds
