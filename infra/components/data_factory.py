@@ -22,6 +22,9 @@ from infra.naming import orchestrator_command
 
 PIPELINE_NAME = "extract-bags"
 ACTIVITY_NAME = "run-orchestrator"
+CHECK_ACTIVITY_NAME = "check-bags"
+FAIL_ACTIVITY_NAME = "bags-failed"
+FAIL_ERROR_CODE = "ExtractionFailed"
 TRIGGER_NAME = "extract-bags-schedule"
 # Names of the children inside the factory. They are scoped to the factory (which Pulumi
 # auto-names), so pinning them cannot collide, and they read well in ADF Studio and in the
@@ -336,7 +339,7 @@ class DataFactory(pulumi.ComponentResource):
                 )
                 for key, default in _default_parameters(args).items()
             },
-            activities=[_orchestrator_activity(args, batch.name)],
+            activities=[_orchestrator_activity(args, batch.name), _verdict_activity()],
             opts=child,
             resource_group_name=args.resource_group_name,
             factory_name=factory.name,
@@ -405,6 +408,38 @@ def _orchestrator_activity(
             secure_output=False,
         ),
         retention_time_in_days=args.activity_retention_days,
+    )
+
+
+def _verdict_activity() -> adf.IfConditionActivityArgs:
+    """Fails the pipeline when the orchestrator reported failed bags (or a timeout).
+
+    The orchestrator ends its activity successfully once it has reported, whatever its bags
+    did: a failed Custom activity is retried by ADF (policy.retry), and a retry would redo a
+    run whose verdict is known. Its outputs.json (the activity's customOutput) says
+    `succeeded` and, when false, a one-line `message`; this If Condition turns that into a
+    failed pipeline with the message, through a Fail activity (docs/data-factory.md).
+    """
+    output = f"activity('{ACTIVITY_NAME}').output.customOutput"
+    return adf.IfConditionActivityArgs(
+        name=CHECK_ACTIVITY_NAME,
+        type="IfCondition",
+        description="Fails the run when the orchestrator reports failed bags.",
+        depends_on=[
+            adf.ActivityDependencyArgs(
+                activity=ACTIVITY_NAME, dependency_conditions=[adf.DependencyCondition.SUCCEEDED]
+            )
+        ],
+        expression=_expression(f"@equals({output}.succeeded, true)"),
+        if_false_activities=[
+            adf.FailActivityArgs(
+                name=FAIL_ACTIVITY_NAME,
+                type="Fail",
+                description="The orchestrator's one-line summary of what failed.",
+                message=_expression(f"@{output}.message"),
+                error_code=FAIL_ERROR_CODE,
+            )
+        ],
     )
 
 

@@ -48,8 +48,10 @@ def test_adf_run_extracts_real_bags_on_the_fake_batch_service(
         batch_client_options={"connection_verify": batch.ca_file},
     )
 
-    assert code == 1  # broken.bag failed
+    assert code == 0  # reported; broken.bag failed, which outputs.json says
     document = json.loads((workdir / "outputs.json").read_text(encoding="utf-8"))
+    assert document["succeeded"] is False
+    assert document["message"].startswith("1 of 8 bags failed: raw/broken.bag: exit 2")
     assert document["jobId"] == job_id_for_run("adf-run-0001")
     assert document["bags"]["succeeded"] == 7 and document["bags"]["failed"] == 1
     assert document["messages"] == 14969  # the sum over PROVENANCE.md's counts

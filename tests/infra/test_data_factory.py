@@ -23,6 +23,9 @@ import pytest
 
 from infra.components.data_factory import (
     ACTIVITY_NAME,
+    CHECK_ACTIVITY_NAME,
+    FAIL_ACTIVITY_NAME,
+    FAIL_ERROR_CODE,
     PIPELINE_NAME,
     TRIGGER_NAME,
     DataFactory,
@@ -33,6 +36,7 @@ from infra.components.data_factory import (
 )
 from infra.naming import LAUNCHER, app_package_env_var
 from infra.offline import RecordedResource, Recording, run_stack
+from tests.ops.adf_pipeline import CustomRun, run_pipeline
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONTRACTS = REPO_ROOT / "docs" / "contracts.md"
@@ -148,7 +152,8 @@ def linked_service(recording: Recording, suffix: str) -> RecordedResource:
 
 
 def custom_activity(recording: Recording) -> dict[str, Any]:
-    (activity,) = recording.one(PIPELINE).inputs["activities"]
+    activities = recording.one(PIPELINE).inputs["activities"]
+    (activity,) = [activity for activity in activities if activity["type"] == "Custom"]
     return activity
 
 
@@ -354,6 +359,61 @@ def test_extended_properties_values(recording: Recording) -> None:
     }
     # The contract says all strings: ADF passes these through to activity.json as they are.
     assert all(isinstance(value, str) for value in literal.values())
+
+
+# --- how a run ends, run by the fake ADF (tests/ops/adf_pipeline.py) -------------------------
+
+
+def orchestrator_ends(*attempts: CustomRun) -> Callable[[Any, int], CustomRun]:
+    """The Custom activity's attempts, in order (the last one repeats)."""
+    return lambda activity, attempt: attempts[min(attempt, len(attempts)) - 1]
+
+
+def reported(succeeded: bool, message: str = "") -> CustomRun:
+    custom = {"jobId": "extract-run", "succeeded": succeeded, "message": message}
+    return CustomRun("Succeeded", {"exitcode": 0, "customOutput": custom})
+
+
+def test_failed_bags_fail_the_pipeline_with_the_orchestrators_message_and_no_retry(
+    recording: Recording,
+) -> None:
+    message = "1 of 2 bags failed: raw/broken.bag: exit 2: not a ROS bag"
+    run = run_pipeline(recording.one(PIPELINE).inputs, orchestrator_ends(reported(False, message)))
+
+    assert run.status == "Failed"
+    assert message in run.message
+    orchestrator = run.activity(ACTIVITY_NAME)
+    assert orchestrator.status == "Succeeded" and orchestrator.attempts == 1  # nothing redone
+    assert orchestrator.output is not None
+    assert orchestrator.output["customOutput"]["message"] == message  # the report reaches ADF
+    fail = run.activity(FAIL_ACTIVITY_NAME)
+    assert fail.error == {
+        "errorCode": FAIL_ERROR_CODE, "message": message, "failureType": "UserError",
+        "target": FAIL_ACTIVITY_NAME,
+    }  # fmt: skip
+
+
+def test_a_run_whose_bags_all_succeeded_succeeds(recording: Recording) -> None:
+    run = run_pipeline(recording.one(PIPELINE).inputs, orchestrator_ends(reported(True)))
+
+    assert run.status == "Succeeded"
+    assert [(a.name, a.status) for a in run.activities] == [
+        (ACTIVITY_NAME, "Succeeded"), (CHECK_ACTIVITY_NAME, "Succeeded"),
+    ]  # fmt: skip
+
+
+def test_an_orchestrator_that_could_not_report_is_retried_then_fails_the_pipeline(
+    recording: Recording,
+) -> None:
+    crashed = CustomRun("Failed", {"exitcode": 1}, {"errorCode": "2500", "message": "exit 1"})
+    run = run_pipeline(recording.one(PIPELINE).inputs, orchestrator_ends(crashed, reported(True)))
+
+    # A crash (Batch unreachable, a lost node) is worth the activity's retry: the orchestrator
+    # resumes its job.
+    assert run.status == "Succeeded" and run.activity(ACTIVITY_NAME).attempts == 2
+    always = run_pipeline(recording.one(PIPELINE).inputs, orchestrator_ends(crashed))
+    assert always.status == "Failed" and "exit 1" in always.message
+    assert always.activity(CHECK_ACTIVITY_NAME).status == "Skipped"
 
 
 # --- the command, executed -----------------------------------------------------------------

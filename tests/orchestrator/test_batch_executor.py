@@ -207,13 +207,15 @@ def test_finished_job_is_reported_not_rerun(fake_batch: FakeBatchService, node: 
     assert outputs()["bags"] == first["bags"]
 
 
-def test_failing_task_fails_the_run_with_its_reason(
+def test_a_failed_bag_is_reported_and_ends_the_activity_without_a_retry(
     fake_batch: FakeBatchService, node: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     touch_bags(node / "raw", ["good.bag", "bad.bag"])
     write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
 
-    assert run_activity(fake_batch) == 1
+    # The run reported: the activity succeeds (a failed one would be retried by ADF and redo a
+    # known verdict); the pipeline's Fail activity fails the run from outputs.json.
+    assert run_activity(fake_batch) == 0
 
     err = capsys.readouterr().err
     assert "FAILED raw/bad.bag" in err
@@ -225,6 +227,8 @@ def test_failing_task_fails_the_run_with_its_reason(
     assert failed["status"] == "failed" and failed["exitCode"] == 2
     assert failed["reason"].endswith("bad.bag is not a readable bag: bad header")
     assert good["status"] == "succeeded"
+    assert document["message"].startswith("1 of 2 bags failed: raw/bad.bag: exit 2: ")
+    assert document["message"].endswith("is not a readable bag: bad header")
 
 
 def test_timeout_terminates_the_job(
@@ -233,7 +237,7 @@ def test_timeout_terminates_the_job(
     touch_bags(node / "raw", ["slow.bag"])
     write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
 
-    assert run_activity(fake_batch, "--timeout", "0.02") == 1
+    assert run_activity(fake_batch, "--timeout", "0.02") == 0  # reported: see outputs.json
 
     job = fake_batch.state.job(JOB_ID)
     assert job is not None
@@ -241,6 +245,7 @@ def test_timeout_terminates_the_job(
     assert fake_batch.requests["terminate_job"] == 1
     assert "TIMED OUT" in capsys.readouterr().err
     assert outputs()["timedOut"] is True
+    assert outputs()["message"] == "timed out after 0.02 min: 1 of 1 bags not finished"
 
 
 def test_transient_errors_are_retried(fake_batch: FakeBatchService, node: Path) -> None:
@@ -340,7 +345,7 @@ def test_terminating_a_job_that_just_completed_still_reports(
     # The job completed between the last poll and the terminate request.
     fake_batch.fail("terminate_job", 409, code="JobCompleted")
 
-    assert run_activity(fake_batch, "--timeout", "0.02") == 1
+    assert run_activity(fake_batch, "--timeout", "0.02") == 0
 
     assert "Traceback" not in capsys.readouterr().err
     assert outputs()["timedOut"] is True

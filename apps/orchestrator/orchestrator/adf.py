@@ -128,25 +128,55 @@ def _last_line(text: str) -> str:
     return lines[-1][:500] if lines else ""
 
 
+def summary_message(
+    results: list[BagResult], *, timed_out: bool, timeout_minutes: float | None = None
+) -> str:
+    """One line saying what went wrong ('' when nothing did): the pipeline's Fail activity
+    shows it as the run's error (docs/data-factory.md)."""
+    unfinished = [result for result in results if not result.ok]
+    if timed_out:
+        after = f" after {timeout_minutes:g} min" if timeout_minutes is not None else ""
+        return f"timed out{after}: {len(unfinished)} of {len(results)} bags not finished"
+    if not unfinished:
+        return ""
+    first = unfinished[0]
+    detail = f"{first.bag}"
+    if first.failed_task is not None:
+        code = first.failed_task.exit_code
+        detail += f": exit {code if code is not None else 'none'}"
+        reason = _last_line(first.failed_task.stderr_tail) or first.failed_task.reason
+        detail += f": {reason}" if reason else ""
+    more = (
+        f" (and {len(unfinished) - 1} more: see customOutput.results)"
+        if len(unfinished) > 1
+        else ""
+    )
+    return f"{len(unfinished)} of {len(results)} bags failed: {detail[:1000]}{more}"
+
+
 def outputs_document(
     job_id: str,
     output_path: str,
     results: list[BagResult],
     *,
     timed_out: bool,
+    timeout_minutes: float | None = None,
     budget_bytes: int = OUTPUTS_BUDGET_BYTES,
 ) -> dict[str, Any]:
     """ADF's customOutput: totals always, per-bag entries as long as they fit.
 
-    Failed bags come first, so a huge run still lists what went wrong.
+    Failed bags come first, so a huge run still lists what went wrong. `succeeded` and
+    `message` are what the pipeline's If Condition and Fail activities read.
     """
     counts = {status.value: 0 for status in BagStatus}
     for result in results:
         counts[result.status.value] += 1
+    ordered = sorted(results, key=lambda result: (result.ok, str(result.bag)))
     document: dict[str, Any] = {
         "jobId": job_id,
         "outputPath": output_path,
         "succeeded": all(result.ok for result in results) and not timed_out,
+        "message": summary_message(ordered, timed_out=timed_out, timeout_minutes=timeout_minutes),
         "timedOut": timed_out,
         "bags": {"total": len(results), **counts},
         "messages": sum(result.counts.messages for result in results),
@@ -156,7 +186,6 @@ def outputs_document(
         "resultsOmitted": 0,
     }
     used = len(json.dumps(document))
-    ordered = sorted(results, key=lambda result: (result.ok, str(result.bag)))
     for index, result in enumerate(ordered):
         entry = _bag_entry(result)
         size = len(json.dumps(entry)) + 2
@@ -171,7 +200,7 @@ def outputs_document(
 def error_document(job_id: str, output_path: str, error: str) -> dict[str, Any]:
     """customOutput of a run that could not finish: nothing is known of its bags."""
     document = outputs_document(job_id, output_path, [], timed_out=False)
-    document.update(succeeded=False, error=error[:2000])
+    document.update(succeeded=False, error=error[:2000], message=error[:1000])
     return document
 
 

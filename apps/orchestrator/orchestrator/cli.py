@@ -268,7 +268,14 @@ def extract(
     with telemetry.span("extract", job_id=plan.job_id, bags=len(plan.bags), tasks=len(plan.tasks)):
         execution = executor.run(plan, _progress_printer())
         # Inside the run's span: each bag's span is its child.
-        return _report(plan, execution, request, settings is not None, time.monotonic() - started)
+        return _report(
+            plan,
+            execution,
+            request,
+            settings is not None,
+            time.monotonic() - started,
+            timeout_seconds / 60,
+        )
 
 
 def _timeout_seconds(minutes: float | None, settings: adf.ActivitySettings | None) -> float:
@@ -326,8 +333,20 @@ def _print_plan(plan: Plan) -> None:
 
 
 def _report(
-    plan: Plan, execution: Execution, request: Request, for_adf: bool, seconds: float
+    plan: Plan,
+    execution: Execution,
+    request: Request,
+    for_adf: bool,
+    seconds: float,
+    timeout_minutes: float,
 ) -> int:
+    """Print the summary and, for ADF, write outputs.json.
+
+    For ADF the exit status says whether the run was reported, not how its bags did: 0 ends
+    the Custom activity successfully, so ADF does not retry it (a retry would redo a run whose
+    verdict is known), and the pipeline's If Condition fails the run from outputs.json's
+    `succeeded` (infra/components/data_factory.py). Run by hand, 1 means a bag failed.
+    """
     if execution.previously_completed:
         print(f"job {plan.job_id} had already finished: reporting its results", flush=True)
     results = bag_results(plan, execution, counts_under(request.data_root))
@@ -346,11 +365,16 @@ def _report(
         print(f"ENDED: {execution.ended}", file=sys.stderr, flush=True)
     if for_adf:
         document = adf.outputs_document(
-            plan.job_id, str(plan.output_path), results, timed_out=execution.timed_out
+            plan.job_id,
+            str(plan.output_path),
+            results,
+            timed_out=execution.timed_out,
+            timeout_minutes=timeout_minutes,
         )
         if execution.ended:
-            document.update(succeeded=False, error=execution.ended)
+            document.update(succeeded=False, error=execution.ended, message=execution.ended)
         adf.write_outputs(Path(adf.OUTPUTS_FILE), document)
+        return EXIT_OK
     failed = execution.timed_out or bool(execution.ended) or any(not r.ok for r in results)
     return EXIT_FAILED if failed else EXIT_OK
 
