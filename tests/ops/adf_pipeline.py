@@ -19,8 +19,11 @@ What it does, each rule with its source:
 - Custom: its result is the test's (`CustomRun`): status, output (`customOutput` is
   outputs.json), error. A failed attempt is retried up to `policy.retry` times (models
   ActivityPolicy.retry: "Maximum ordinary retry attempts"); a succeeded one never is.
-- The pipeline fails when an activity fails and no activity handles that failure (depends on it
-  with Failed or Completed) (tutorial-pipeline-failure-error-handling, "try-catch").
+- The pipeline's result: "Evaluate outcome for all leaves activities. If a leaf activity was
+  skipped, we evaluate its parent activity instead. Pipeline result is success if and only if
+  all leaves succeed" (techcommunity.microsoft.com/blog/azuredatafactoryblog/
+  understanding-pipeline-failures-and-error-handling/1630459; the try-catch and do-if-else
+  outcomes of learn.microsoft.com/azure/data-factory/tutorial-pipeline-failure-error-handling).
 """
 
 from __future__ import annotations
@@ -374,19 +377,36 @@ def run_pipeline(
     values = {key: given.get(key, spec.get("defaultValue")) for key, spec in declared.items()}
     context = _Context(values, run_id, str(pipeline.get("pipelineName", "")), {})
     everything: list[ActivityRun] = []
-    ran = _Runner(context, custom, everything).run_all(pipeline.get("activities") or [])
-    handled = {
-        d["activity"]
-        for a in pipeline.get("activities") or []
-        for d in a.get("dependsOn") or []
-        if {"Failed", "Completed"} & set(d.get("dependencyConditions") or [])
-    }
-    unhandled = [r for r in ran if r.status == "Failed" and r.name not in handled]
-    if not unhandled:
+    activities = list(pipeline.get("activities") or [])
+    ran = {run.name: run for run in _Runner(context, custom, everything).run_all(activities)}
+    failed = [run for run in _leaf_outcomes(activities, ran) if run.status != "Succeeded"]
+    if not failed:
         return PipelineRun("Succeeded", "", everything)
-    first = unhandled[0]
+    first = failed[0]
     message = f"Operation on target {first.name} failed: {(first.error or {}).get('message', '')}"
     return PipelineRun("Failed", message, everything)
+
+
+def _leaf_outcomes(
+    activities: Sequence[Mapping[str, Any]], ran: Mapping[str, ActivityRun]
+) -> list[ActivityRun]:
+    """The runs that decide the pipeline: each leaf's, or for a skipped leaf its parents'."""
+    parents = {a["name"]: [d["activity"] for d in a.get("dependsOn") or []] for a in activities}
+    depended_on = {parent for names in parents.values() for parent in names}
+    decided: list[ActivityRun] = []
+
+    def decide(name: str) -> None:
+        run = ran[name]
+        if run.status == "Skipped" and parents[name]:
+            for parent in parents[name]:
+                decide(parent)
+        elif run not in decided:
+            decided.append(run)
+
+    for activity in activities:
+        if activity["name"] not in depended_on:
+            decide(activity["name"])
+    return decided
 
 
 def evaluated_custom_activity(

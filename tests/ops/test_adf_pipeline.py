@@ -77,3 +77,19 @@ def test_a_failure_handled_by_an_upon_failure_path_does_not_fail_the_pipeline() 
     run = run_pipeline(pipeline(handler), crashed)
     assert run.status == "Succeeded"
     assert run.activity("run").attempts == 2  # policy.retry 1: tried twice
+
+
+def test_a_do_if_else_pipeline_fails_when_its_first_activity_fails() -> None:
+    def crashed(activity: Any, attempt: int) -> CustomRun:
+        return CustomRun("Failed", None, {"message": "boom"})
+
+    always = {"type": "Expression", "value": "@equals(1, 1)"}
+
+    def branch(name: str, condition: str) -> dict[str, Any]:
+        after = [{"activity": "run", "dependencyConditions": [condition]}]
+        return {"name": name, "type": "IfCondition", "expression": always, "dependsOn": after}
+
+    on_success, on_failure = branch("next", "Succeeded"), branch("log", "Failed")
+    run = run_pipeline(pipeline(on_success, on_failure), crashed)
+    # The skipped leaf is judged by its parent, which failed.
+    assert run.status == "Failed" and "boom" in run.message
