@@ -408,6 +408,18 @@ def _orchestrator_activity(
             secure_output=False,
         ),
         retention_time_in_days=args.activity_retention_days,
+        # ADF runs the activity's task as a non-admin, task-scoped auto-user by default
+        # (azure-mgmt-datafactory models CustomActivityTypeProperties.auto_user_specification),
+        # and that user cannot list bag folders uploaded after its node started: ADLS creates
+        # them with umask 007 (no access for "other"), and NFS enforces the modes. A default ACL
+        # on raw/ would not fix it: by the ACL docs' umask rules the inherited "other" entry is
+        # masked with 007 too, and named ACL entries make files unreadable to non-root NFS users
+        # (learn.microsoft.com/azure/storage/blobs/data-lake-storage-access-control, "umask";
+        # .../network-file-system-protocol-known-issues). So the orchestrator runs as the
+        # pool's admin, whoever uploaded the bags and however. The property is untyped (Any) in ADF's spec and azure-native; the value
+        # is Batch's AutoUserSpecification (UNCONFIRMED for ADF: README "Verified only on
+        # Azure"), as a plain dict because no Args class describes it.
+        auto_user_specification={"scope": "pool", "elevationLevel": "admin"},
     )
 
 

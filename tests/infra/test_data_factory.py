@@ -311,6 +311,16 @@ def test_custom_activity_runs_on_batch_without_shipping_files(recording: Recordi
     assert activity["retentionTimeInDays"] == 30
 
 
+def test_the_orchestrator_runs_as_the_pools_admin_user(recording: Recording) -> None:
+    # ADF runs the Custom activity's task as a non-admin, task-scoped auto-user by default
+    # (azure-mgmt-datafactory CustomActivity.auto_user_specification), and that user cannot
+    # list bag folders uploaded after its node started (ADLS creates them with umask 007, and
+    # NFS applies the modes). The value's shape is Batch's AutoUserSpecification (UNCONFIRMED
+    # for ADF: README "Verified only on Azure").
+    activity = custom_activity(recording)
+    assert activity["autoUserSpecification"] == {"scope": "pool", "elevationLevel": "admin"}
+
+
 def test_policy_follows_the_args(declare: Declare) -> None:
     recording = declare(
         activity_timeout="1.00:00:00",
