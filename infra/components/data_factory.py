@@ -416,9 +416,10 @@ def _orchestrator_activity(
         # masked with 007 too, and named ACL entries make files unreadable to non-root NFS users
         # (learn.microsoft.com/azure/storage/blobs/data-lake-storage-access-control, "umask";
         # .../network-file-system-protocol-known-issues). So the orchestrator runs as the
-        # pool's admin, whoever uploaded the bags and however. The property is untyped (Any) in ADF's spec and azure-native; the value
-        # is Batch's AutoUserSpecification (UNCONFIRMED for ADF: README "Verified only on
-        # Azure"), as a plain dict because no Args class describes it.
+        # pool's admin, whoever uploaded the bags and however. The property is untyped (Any)
+        # in ADF's spec and azure-native; the value is Batch's AutoUserSpecification
+        # (UNCONFIRMED for ADF: README "Verified only on Azure"), as a plain dict because no
+        # Args class describes it.
         auto_user_specification={"scope": "pool", "elevationLevel": "admin"},
     )
 

@@ -61,6 +61,11 @@ def _camel(name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
+def extended_property_keys() -> set[str]:
+    """The `extendedProperties` keys the orchestrator reads (docs/contracts.md §3)."""
+    return {_camel(field.name) for field in fields(ActivitySettings)}
+
+
 def read_activity(path: Path) -> ActivitySettings:
     """Read and check the settings ADF wrote for this activity run."""
     try:
