@@ -22,7 +22,7 @@ def stacks() -> dict[str, Recording]:
 
 
 def _activity(recording: Recording) -> dict:
-    [activity] = recording.one(PIPELINE).inputs["activities"]
+    [activity] = [a for a in recording.one(PIPELINE).inputs["activities"] if a["type"] == "Custom"]
     return activity
 
 
