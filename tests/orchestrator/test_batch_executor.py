@@ -7,9 +7,10 @@ import json
 import os
 import shlex
 import signal
-import threading
 import time
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
+from threading import Thread
 from typing import Any
 
 import pytest
@@ -21,8 +22,8 @@ from orchestrator.executors.batch import BatchExecutor, PollSchedule
 from orchestrator.executors.batch_client import make_batch_client
 from orchestrator.executors.batch_tasks import ContainerTaskSettings, container_task
 from orchestrator.ids import job_id_for_run
-from orchestrator.plan import PlanOptions, build_plan
-from tests.orchestrator.fake_batch import FakeBatchService, FakeCredential
+from orchestrator.plan import Plan, PlanOptions, build_plan
+from tests.orchestrator.fake_batch import FakeBatchService, FakeCredential, FakeTask
 from tests.orchestrator.helpers import activity_document, run_with_true, touch_bags, write_activity
 
 RUN_ID = activity_document()["typeProperties"]["extendedProperties"]["runId"]
@@ -95,23 +96,10 @@ def test_tasks_are_container_tasks_on_the_mount(fake_batch: FakeBatchService, no
 @pytest.mark.slow
 def test_thousand_tasks_take_at_most_ten_requests(tmp_path: Path) -> None:
     bags = touch_bags(tmp_path / "data" / "raw", [f"bag-{i:04}.bag" for i in range(1000)])
-    plan = build_plan(
-        "job-1000",
-        PurePosixPath("raw"),
-        PurePosixPath("extracted"),
-        find_bags(tmp_path / "data", PurePosixPath("raw")),
-        PlanOptions(),
-    )
+    plan = plan_for(tmp_path / "data", "job-1000")
     assert len(plan.tasks) == 1000 and bags.is_dir()
     with FakeBatchService(tmp_path, slots=50, command_mapper=run_with_true) as service:
-        executor = BatchExecutor(
-            make_batch_client(service.url, FakeCredential(), **client_options(service)),
-            "execution",
-            task_settings(),
-            timeout_seconds=120,
-            poll=PollSchedule(initial=0.05, maximum=0.2),
-        )
-        execution = executor.run(plan, lambda progress: None)
+        execution = executor_for(service, poll=0.1).run(plan, lambda progress: None)
 
     assert service.requests["add_tasks"] <= 10
     assert sum(len(body["value"]) for body in service.bodies["add_tasks"]) == 1000
@@ -131,24 +119,47 @@ def task_settings() -> ContainerTaskSettings:
     )
 
 
+def plan_for(data_root: Path, job_id: str) -> Plan:
+    """The plan of every bag under `data_root`/raw, into extracted/."""
+    bags = find_bags(data_root, PurePosixPath("raw"))
+    return build_plan(job_id, PurePosixPath("raw"), PurePosixPath("extracted"), bags, PlanOptions())
+
+
+def executor_for(
+    service: FakeBatchService, *, timeout: float = 120, poll: float = 0.1, **options: Any
+) -> BatchExecutor:
+    """A batch executor on `service`, polling every `poll` seconds."""
+    return BatchExecutor(
+        make_batch_client(service.url, FakeCredential(), **client_options(service)),
+        "execution",
+        task_settings(),
+        timeout_seconds=timeout,
+        poll=PollSchedule(initial=poll, maximum=poll),
+        **options,
+    )
+
+
+def once_a_task_runs(service: FakeBatchService, action: Callable[[FakeTask], None]) -> Thread:
+    """Start a thread that does `action` to the first task seen running (join it after)."""
+
+    def watch() -> None:
+        for _ in range(500):
+            running = [task for task in service.state.all_tasks() if task.state == "running"]
+            if running:
+                action(running[0])
+                return
+            time.sleep(0.01)
+
+    thread = Thread(target=watch)
+    thread.start()
+    return thread
+
+
 def test_polling_costs_one_request_per_poll(fake_batch: FakeBatchService, node: Path) -> None:
     touch_bags(node / "raw", ["slow-1.bag", "slow-2.bag", "a.bag"])
     seen: list[Progress] = []
-    plan = build_plan(
-        "job-poll",
-        PurePosixPath("raw"),
-        PurePosixPath("extracted"),
-        find_bags(node, PurePosixPath("raw")),
-        PlanOptions(),
-    )
-    executor = BatchExecutor(
-        make_batch_client(fake_batch.url, FakeCredential(), **client_options(fake_batch)),
-        "execution",
-        task_settings(),
-        timeout_seconds=1.5,
-        poll=PollSchedule(initial=0.05, maximum=0.1),
-    )
-    execution = executor.run(plan, seen.append)
+    executor = executor_for(fake_batch, timeout=1.5, poll=0.05)
+    execution = executor.run(plan_for(node, "job-poll"), seen.append)
 
     assert execution.timed_out  # the slow bags outlive the timeout
     polls = len(seen)
@@ -164,13 +175,7 @@ def test_retried_activity_resumes_the_same_job(fake_batch: FakeBatchService, nod
     write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
     # A first attempt died after creating the job and adding one task.
     client = make_batch_client(fake_batch.url, FakeCredential(), **client_options(fake_batch))
-    plan = build_plan(
-        JOB_ID,
-        PurePosixPath("raw"),
-        PurePosixPath("extracted"),
-        find_bags(node, PurePosixPath("raw")),
-        PlanOptions(),
-    )
+    plan = plan_for(node, JOB_ID)
     from azure.batch import models
 
     client.create_job(
@@ -318,23 +323,35 @@ def test_run_by_hand_without_run_id_gets_a_job_per_request(
     assert job.id.startswith("manual-raw-to-extracted-")
 
 
-def test_a_conflict_other_than_job_exists_is_not_taken_for_the_job(
-    fake_batch: FakeBatchService, node: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(
+    ("operation", "status", "code"),
+    [
+        # A job of the same id being deleted answers 409 JobBeingDeleted, not JobExists: it is
+        # not this run's job, and nothing may be added to it.
+        ("create_job", 409, "JobBeingDeleted"),
+        ("add_tasks", 403, "AuthorizationFailure"),
+    ],
+)
+def test_a_refused_request_is_reported_in_one_line_and_in_outputs(
+    fake_batch: FakeBatchService,
+    node: Path,
+    capsys: pytest.CaptureFixture[str],
+    operation: str,
+    status: int,
+    code: str,
 ) -> None:
     touch_bags(node / "raw", ["a.bag"])
     write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
-    # A job of the same id being deleted answers 409 JobBeingDeleted, not JobExists.
-    fake_batch.fail("create_job", 409, code="JobBeingDeleted")
+    fake_batch.fail(operation, status, code=code)
 
-    assert run_activity(fake_batch) == 1
+    assert run_activity(fake_batch) == 1  # not reported: ADF retries the activity
 
     err = capsys.readouterr().err
-    assert "Traceback" not in err
-    assert "JobBeingDeleted" in err
-    assert fake_batch.requests["add_tasks"] == 0  # nothing added to a job that is not ours
+    assert "Traceback" not in err and code in err
+    assert not fake_batch.state.all_tasks()
     document = outputs()
     assert document["succeeded"] is False
-    assert "JobBeingDeleted" in document["error"]
+    assert code in document["error"]
 
 
 def test_terminating_a_job_that_just_completed_still_reports(
@@ -349,19 +366,6 @@ def test_terminating_a_job_that_just_completed_still_reports(
 
     assert "Traceback" not in capsys.readouterr().err
     assert outputs()["timedOut"] is True
-
-
-def test_outputs_are_written_when_batch_refuses_the_tasks(
-    fake_batch: FakeBatchService, node: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    touch_bags(node / "raw", ["a.bag"])
-    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
-    fake_batch.fail("add_tasks", 403, code="AuthorizationFailure")
-
-    assert run_activity(fake_batch) == 1
-
-    assert "Traceback" not in capsys.readouterr().err
-    assert "AuthorizationFailure" in outputs()["error"]
 
 
 def test_a_second_run_by_hand_extracts_the_bags_added_since(
@@ -461,16 +465,7 @@ def test_a_requeued_task_runs_again_and_is_not_counted_as_a_retry(
     touch_bags(node / "raw", ["pause.bag"])
     write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
 
-    def preempt_once() -> None:
-        for _ in range(400):
-            running = [t for t in fake_batch.state.all_tasks() if t.state == "running"]
-            if running:
-                fake_batch.state.requeue(running[0].job_id, running[0].id)
-                return
-            time.sleep(0.01)
-
-    preempting = threading.Thread(target=preempt_once)
-    preempting.start()
+    preempting = once_a_task_runs(fake_batch, lambda t: fake_batch.state.requeue(t.job_id, t.id))
     code = run_activity(fake_batch)
     preempting.join()
 
@@ -488,10 +483,6 @@ def test_a_job_whose_orchestrator_dies_is_ended_by_batch(
     fake_batch: FakeBatchService, node: Path
 ) -> None:
     touch_bags(node / "raw", ["slow.bag"])
-    plan = build_plan(
-        "job-orphan", PurePosixPath("raw"), PurePosixPath("extracted"),
-        find_bags(node, PurePosixPath("raw")), PlanOptions(),
-    )  # fmt: skip
     polls: list[float] = []
 
     def sleep_then_die(seconds: float) -> None:
@@ -500,17 +491,11 @@ def test_a_job_whose_orchestrator_dies_is_ended_by_batch(
             raise OrchestratorDied  # no signal, no cleanup: SIGKILL
         time.sleep(seconds)
 
-    executor = BatchExecutor(
-        make_batch_client(fake_batch.url, FakeCredential(), **client_options(fake_batch)),
-        "execution",
-        task_settings(),
-        timeout_seconds=120,
-        poll=PollSchedule(initial=0.3, maximum=0.3),
-        sleep=sleep_then_die,
-        lease=datetime.timedelta(seconds=2),
+    executor = executor_for(
+        fake_batch, poll=0.3, sleep=sleep_then_die, lease=datetime.timedelta(seconds=2)
     )
     with pytest.raises(OrchestratorDied):
-        executor.run(plan, lambda progress: None)
+        executor.run(plan_for(node, "job-orphan"), lambda progress: None)
 
     # Nobody renews the job's lease (its maxWallClockTime) any more: Batch ends it.
     deadline = time.monotonic() + 10
@@ -529,20 +514,9 @@ def test_a_living_orchestrator_keeps_its_job_past_the_lease(
 ) -> None:
     touch_bags(node / "raw", ["pause-1.bag", "pause-2.bag", "pause-3.bag", "pause-4.bag"])
     fake_batch.state.slots = 1  # four 1 s tasks one after the other: 4 s, twice the lease
-    plan = build_plan(
-        "job-leased", PurePosixPath("raw"), PurePosixPath("extracted"),
-        find_bags(node, PurePosixPath("raw")), PlanOptions(),
-    )  # fmt: skip
-    executor = BatchExecutor(
-        make_batch_client(fake_batch.url, FakeCredential(), **client_options(fake_batch)),
-        "execution",
-        task_settings(),
-        timeout_seconds=120,
-        poll=PollSchedule(initial=0.2, maximum=0.2),
-        lease=datetime.timedelta(seconds=2),
-    )
+    executor = executor_for(fake_batch, poll=0.2, lease=datetime.timedelta(seconds=2))
 
-    execution = executor.run(plan, lambda progress: None)
+    execution = executor.run(plan_for(node, "job-leased"), lambda progress: None)
 
     assert not execution.timed_out
     assert all(outcome.exit_code == 0 for outcome in execution.outcomes.values())
@@ -556,15 +530,7 @@ def test_sigterm_ends_the_job_and_still_reports(
     touch_bags(node / "raw", ["slow.bag"])
     write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
 
-    def cancel_when_running() -> None:
-        for _ in range(500):
-            if any(t.state == "running" for t in fake_batch.state.all_tasks()):
-                os.kill(os.getpid(), signal.SIGTERM)
-                return
-            time.sleep(0.01)
-
-    cancelling = threading.Thread(target=cancel_when_running)
-    cancelling.start()
+    cancelling = once_a_task_runs(fake_batch, lambda task: os.kill(os.getpid(), signal.SIGTERM))
     code = run_activity(fake_batch)
     cancelling.join()
 
@@ -581,30 +547,15 @@ def test_a_job_ended_by_someone_else_is_reported_not_waited_for(
 ) -> None:
     touch_bags(node / "raw", ["slow-1.bag", "slow-2.bag", "slow-3.bag"])
     fake_batch.state.slots = 1  # two tasks stay active, never run
-    plan = build_plan(
-        "job-ended", PurePosixPath("raw"), PurePosixPath("extracted"),
-        find_bags(node, PurePosixPath("raw")), PlanOptions(),
-    )  # fmt: skip
 
-    def terminate_when_running() -> None:
-        for _ in range(500):
-            job = fake_batch.state.job("job-ended")
-            if job and any(task.state == "running" for task in job.tasks.values()):
-                fake_batch.state.terminate(job, "ops run timed out")
-                return
-            time.sleep(0.01)
+    def terminate_its_job(task: FakeTask) -> None:
+        job = fake_batch.state.job(task.job_id)
+        assert job is not None
+        fake_batch.state.terminate(job, "ops run timed out")
 
-    ending = threading.Thread(target=terminate_when_running)
-    ending.start()
-    executor = BatchExecutor(
-        make_batch_client(fake_batch.url, FakeCredential(), **client_options(fake_batch)),
-        "execution",
-        task_settings(),
-        timeout_seconds=60,
-        poll=PollSchedule(initial=0.1, maximum=0.1),
-        lease=datetime.timedelta(seconds=1),
-    )
-    execution = executor.run(plan, lambda progress: None)
+    ending = once_a_task_runs(fake_batch, terminate_its_job)
+    executor = executor_for(fake_batch, timeout=60, lease=datetime.timedelta(seconds=1))
+    execution = executor.run(plan_for(node, "job-ended"), lambda progress: None)
     ending.join()
 
     assert not execution.timed_out

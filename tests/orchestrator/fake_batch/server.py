@@ -392,17 +392,18 @@ class FakeBatchService:
     def _op_terminate_task(
         self, body: Any, query: dict[str, str], job: str, task: str
     ) -> tuple[int, Any, dict[str, str]]:
-        with self.state.lock:
-            found, item = self._task(job, task)
-            self.state.terminate_task(found, item)
-        return 204, None, {}
+        return self._on_task(job, task, self.state.terminate_task)
 
     def _op_reactivate_task(
         self, body: Any, query: dict[str, str], job: str, task: str
     ) -> tuple[int, Any, dict[str, str]]:
+        return self._on_task(job, task, self.state.reactivate)
+
+    def _on_task(
+        self, job: str, task: str, action: Callable[[FakeJob, FakeTask], None]
+    ) -> tuple[int, Any, dict[str, str]]:
         with self.state.lock:
-            found, item = self._task(job, task)
-            self.state.reactivate(found, item)
+            action(*self._task(job, task))
         return 204, None, {}
 
     def _op_get_task_file(
