@@ -400,12 +400,9 @@ def main(
     except ExecutorError as error:
         return _failed(record, error, EXIT_FAILED)
     except Stopped as stop:
-        note = f" and terminated job {record.job_id}" if record.job_id else ""
-        message = (
-            f"{stop}: the pipeline run was cancelled or the node is going away; stopped the "
-            f"tasks{note}"
-        )
-        return _failed(record, RuntimeError(message), EXIT_FAILED)
+        stopped = f"stopped the tasks of job {record.job_id}" if record.job_id else "nothing ran"
+        why = "the pipeline run was cancelled or the node is going away; " if record.for_adf else ""
+        return _failed(record, RuntimeError(f"{stop}: {why}{stopped}"), EXIT_FAILED)
     except BaseException as error:
         # A bug: the traceback is for us, but ADF still gets a report that says what broke.
         _write_error_outputs(record, f"unexpected {type(error).__name__}: {error}")
