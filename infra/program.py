@@ -8,9 +8,7 @@ the Data Factory last.
 
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
-from typing import Any
 
 import pulumi
 from pulumi_azure_native import authorization, resources
@@ -64,22 +62,6 @@ def factory_identities(identities: Identities) -> dict[str, pulumi.Input[str]]:
         "orchestrator_identity_client_id": identities.orchestrator.client_id,
         "execution_identity_id": identities.execution.id,
     }
-
-
-def data_factory_args(**values: Any) -> DataFactoryArgs:
-    """DataFactoryArgs from the four identity names above.
-
-    Until DataFactoryArgs takes them (another change to infra/components/data_factory.py), they
-    map onto its older pair, where one identity was the factory's and the activity's: the factory
-    keeps its own identity, and the orchestrator's client id is what the activity passes on. Once
-    it takes them, this is DataFactoryArgs(**values) and can go.
-    """
-    known = {f.name for f in fields(DataFactoryArgs)}
-    if "factory_identity_id" not in known:
-        values["identity_id"] = values.pop("factory_identity_id")
-        values["identity_client_id"] = values.pop("orchestrator_identity_client_id")
-        del values["factory_identity_client_id"], values["execution_identity_id"]
-    return DataFactoryArgs(**values)
 
 
 def main() -> None:
@@ -391,7 +373,7 @@ def main() -> None:
     schedule = config.schedule
     factory = DataFactory(
         "datafactory",
-        data_factory_args(
+        DataFactoryArgs(
             **factory_identities(identities),
             resource_group_name=rg,
             location=location,

@@ -35,8 +35,8 @@ class BagLine:
     bag: str
     status: str
     output: str
-    topics: int
-    messages: int
+    topics: int | None  # None: the orchestrator could not read the bag's manifest in time
+    messages: int | None
     failed_task: str
     exit_code: int | None
     reason: str
@@ -59,8 +59,8 @@ def _bag_line(entry: dict[str, Any]) -> BagLine:
         bag=str(entry.get("bag", "?")),
         status=str(entry.get("status", "?")),
         output=str(entry.get("output") or ""),
-        topics=_int(entry.get("topics")),
-        messages=_int(entry.get("messages")),
+        topics=_count(entry.get("topics")),
+        messages=_count(entry.get("messages")),
         failed_task=str(entry.get("failedTask") or ""),
         exit_code=exit_code if isinstance(exit_code, int) else None,
         reason=str(entry.get("reason") or ""),
@@ -69,6 +69,14 @@ def _bag_line(entry: dict[str, Any]) -> BagLine:
 
 def _int(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _count(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _shown(value: int | None, width: int) -> str:
+    return f"{value:>{width},}" if value is not None else f"{'?':>{width}}"
 
 
 def extracted_bags(custom_output: dict[str, Any] | None) -> int:
@@ -140,7 +148,8 @@ def _bag_section(result: RunResult, outputs: StackOutputs) -> list[str]:
     for bag in bags:
         target = output_url(outputs, bag.output) if bag.extracted and bag.output else "-"
         lines.append(
-            f"  {bag.status:<{width}}  {bag.topics:>6}  {bag.messages:>12,}  {bag.bag} -> {target}"
+            f"  {bag.status:<{width}}  {_shown(bag.topics, 6)}  {_shown(bag.messages, 12)}"
+            f"  {bag.bag} -> {target}"
         )
         if not bag.extracted:
             exit_text = f"exit {bag.exit_code}" if bag.exit_code is not None else "did not end"
@@ -148,8 +157,11 @@ def _bag_section(result: RunResult, outputs: StackOutputs) -> list[str]:
             lines.append(f"  {'':<{width}}  ! {exit_text}{where}: {bag.reason or 'no reason'}")
             if logs and bag.failed_task:
                 lines.append(f"  {'':<{width}}    {logs}{bag.failed_task}/stderr.txt")
-    topics = sum(bag.topics for bag in bags)
+    topics = sum(bag.topics or 0 for bag in bags)
     lines.append(f"  {'total':<{width}}  {topics:>6}  {_int(custom.get('messages')):>12,}")
+    unknown = _int(custom.get("countsUnknown"))
+    if unknown:
+        lines.append(f"  ({unknown} bag(s) with counts not read in time: shown as ?)")
     omitted = _int(custom.get("resultsOmitted"))
     if omitted:
         lines.append(f"  ... and {omitted} more bag(s) not listed (ADF's 2 MB output limit)")

@@ -1,8 +1,8 @@
 """Azure Data Factory: the factory, its managed-identity credential, linked services, and the
 `extract-bags` pipeline whose Custom activity starts the orchestrator on the orchestrator pool.
 
-Every linked service authenticates with one credential, the shared user-assigned identity; no
-access key, connection string or SAS is ever declared. The Custom activity ships no code (no
+Every linked service authenticates with one credential, the factory's user-assigned identity;
+no access key, connection string or SAS is ever declared. The Custom activity ships no code (no
 `resourceLinkedService`/`folderPath`): the orchestrator comes from the Batch application package
 the orchestrator pool references, and the activity passes everything the orchestrator needs in
 `extendedProperties` (docs/contracts.md §3).
@@ -22,11 +22,14 @@ from infra.naming import orchestrator_command
 
 PIPELINE_NAME = "extract-bags"
 ACTIVITY_NAME = "run-orchestrator"
+CHECK_ACTIVITY_NAME = "check-bags"
+FAIL_ACTIVITY_NAME = "bags-failed"
+FAIL_ERROR_CODE = "ExtractionFailed"
 TRIGGER_NAME = "extract-bags-schedule"
 # Names of the children inside the factory. They are scoped to the factory (which Pulumi
 # auto-names), so pinning them cannot collide, and they read well in ADF Studio and in the
 # linkedServices.json the activity receives.
-CREDENTIAL_NAME = "shared-identity"
+CREDENTIAL_NAME = "factory-identity"
 STAGING_LINKED_SERVICE = "staging-blob"
 BATCH_LINKED_SERVICE = "orchestrator-batch"
 KEY_VAULT_LINKED_SERVICE = "key-vault"
@@ -60,10 +63,17 @@ class ScheduleArgs:
 class DataFactoryArgs:
     resource_group_name: pulumi.Input[str]
     location: pulumi.Input[str]
-    # The shared user-assigned identity: the factory's identity and the credential every linked
-    # service authenticates with (the same identity the Batch account and pools carry).
-    identity_id: pulumi.Input[str]
-    identity_client_id: pulumi.Input[str]
+    # The factory's user-assigned identity: the factory carries it, and the credential every
+    # linked service authenticates with is made of it. (The credential takes the resource id;
+    # the client id is part of the interface the identity component provides.)
+    factory_identity_id: pulumi.Input[str]
+    factory_identity_client_id: pulumi.Input[str]
+    # What the orchestrator authenticates with to Batch and Key Vault (extendedProperties
+    # orchestratorIdentityClientId): the orchestrator pool's identity.
+    orchestrator_identity_client_id: pulumi.Input[str]
+    # What container tasks pull the image and upload their logs with (extendedProperties
+    # executionIdentityResourceId): the execution pool's identity.
+    execution_identity_id: pulumi.Input[str]
     batch_account_name: pulumi.Input[str]
     batch_account_endpoint: pulumi.Input[str]  # https://<account>.<region>.batch.azure.com
     orchestrator_pool_id: pulumi.Input[str]
@@ -236,7 +246,7 @@ class DataFactory(pulumi.ComponentResource):
             location=args.location,
             identity=adf.FactoryIdentityArgs(
                 type=adf.FactoryIdentityType.USER_ASSIGNED,
-                user_assigned_identities=pulumi.Output.from_input(args.identity_id).apply(
+                user_assigned_identities=pulumi.Output.from_input(args.factory_identity_id).apply(
                     lambda identity_id: {identity_id: {}}
                 ),
             ),
@@ -254,7 +264,7 @@ class DataFactory(pulumi.ComponentResource):
             factory_name=factory.name,
             credential_name=CREDENTIAL_NAME,
             properties=adf.ManagedIdentityCredentialArgs(
-                type="ManagedIdentity", resource_id=args.identity_id
+                type="ManagedIdentity", resource_id=args.factory_identity_id
             ),
             opts=child,
         )
@@ -329,7 +339,7 @@ class DataFactory(pulumi.ComponentResource):
                 )
                 for key, default in _default_parameters(args).items()
             },
-            activities=[_orchestrator_activity(args, batch.name)],
+            activities=[_orchestrator_activity(args, batch.name), _verdict_activity()],
             opts=child,
             resource_group_name=args.resource_group_name,
             factory_name=factory.name,
@@ -398,6 +408,51 @@ def _orchestrator_activity(
             secure_output=False,
         ),
         retention_time_in_days=args.activity_retention_days,
+        # ADF runs the activity's task as a non-admin, task-scoped auto-user by default
+        # (azure-mgmt-datafactory models CustomActivityTypeProperties.auto_user_specification),
+        # and that user cannot list bag folders uploaded after its node started: ADLS creates
+        # them with umask 007 (no access for "other"), and NFS enforces the modes. A default ACL
+        # on raw/ would not fix it: by the ACL docs' umask rules the inherited "other" entry is
+        # masked with 007 too, and named ACL entries make files unreadable to non-root NFS users
+        # (learn.microsoft.com/azure/storage/blobs/data-lake-storage-access-control, "umask";
+        # .../network-file-system-protocol-known-issues). So the orchestrator runs as the
+        # pool's admin, whoever uploaded the bags and however. The property is untyped (Any)
+        # in ADF's spec and azure-native; the value is Batch's AutoUserSpecification
+        # (UNCONFIRMED for ADF: README "Verified only on Azure"), as a plain dict because no
+        # Args class describes it.
+        auto_user_specification={"scope": "pool", "elevationLevel": "admin"},
+    )
+
+
+def _verdict_activity() -> adf.IfConditionActivityArgs:
+    """Fails the pipeline when the orchestrator reported failed bags (or a timeout).
+
+    The orchestrator ends its activity successfully once it has reported, whatever its bags
+    did: a failed Custom activity is retried by ADF (policy.retry), and a retry would redo a
+    run whose verdict is known. Its outputs.json (the activity's customOutput) says
+    `succeeded` and, when false, a one-line `message`; this If Condition turns that into a
+    failed pipeline with the message, through a Fail activity (docs/data-factory.md).
+    """
+    output = f"activity('{ACTIVITY_NAME}').output.customOutput"
+    return adf.IfConditionActivityArgs(
+        name=CHECK_ACTIVITY_NAME,
+        type="IfCondition",
+        description="Fails the run when the orchestrator reports failed bags.",
+        depends_on=[
+            adf.ActivityDependencyArgs(
+                activity=ACTIVITY_NAME, dependency_conditions=[adf.DependencyCondition.SUCCEEDED]
+            )
+        ],
+        expression=_expression(f"@equals({output}.succeeded, true)"),
+        if_false_activities=[
+            adf.FailActivityArgs(
+                name=FAIL_ACTIVITY_NAME,
+                type="Fail",
+                description="The orchestrator's one-line summary of what failed.",
+                message=_expression(f"@{output}.message"),
+                error_code=FAIL_ERROR_CODE,
+            )
+        ],
     )
 
 
@@ -412,8 +467,8 @@ def _extended_properties(args: DataFactoryArgs) -> dict[str, object]:
         "executionPoolId": pulumi.Output.from_input(args.execution_pool_id).apply(batch_pool_id),
         "processorImage": args.processor_image,
         "registryServer": args.registry_server,
-        "identityResourceId": args.identity_id,
-        "identityClientId": args.identity_client_id,
+        "orchestratorIdentityClientId": args.orchestrator_identity_client_id,
+        "executionIdentityResourceId": args.execution_identity_id,
         "mountPath": args.mount_path,
         "taskLogsContainerUrl": args.task_logs_container_url,
         "keyVaultUri": args.key_vault_uri,

@@ -24,7 +24,7 @@ def stacks() -> dict[str, Recording]:
 
 
 def _activity(recording: Recording) -> dict:
-    [activity] = recording.one(PIPELINE, "datafactory-pipeline").inputs["activities"]
+    [activity] = [a for a in recording.one(PIPELINE).inputs["activities"] if a["type"] == "Custom"]
     return activity
 
 

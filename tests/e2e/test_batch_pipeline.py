@@ -12,14 +12,20 @@ import pytest
 from orchestrator.cli import main
 from orchestrator.ids import job_id_for_run
 from tests.orchestrator.fake_batch import FakeBatchService, FakeCredential
-from tests.orchestrator.helpers import GOOD_BAGS, copy_bags, write_activity
+from tests.orchestrator.helpers import GOOD_BAGS, copy_bags, execution_node, write_activity
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def batch(tmp_path: Path) -> Iterator[FakeBatchService]:
-    with FakeBatchService(tmp_path, slots=2) as service:  # tasks run the real processor
+    # Tasks run the real processor through the image's entry point, on an execution node whose
+    # mounts folder is not the orchestrator node's.
+    mounts = tmp_path / "fsmounts"
+    environment, _ = execution_node(tmp_path, mounts)
+    with FakeBatchService(
+        tmp_path, slots=2, node_environment=environment, foreign_paths=[mounts]
+    ) as service:
         yield service
 
 
@@ -42,8 +48,10 @@ def test_adf_run_extracts_real_bags_on_the_fake_batch_service(
         batch_client_options={"connection_verify": batch.ca_file},
     )
 
-    assert code == 1  # broken.bag failed
+    assert code == 0  # reported; broken.bag failed, which outputs.json says
     document = json.loads((workdir / "outputs.json").read_text(encoding="utf-8"))
+    assert document["succeeded"] is False
+    assert document["message"].startswith("1 of 8 bags failed: raw/broken.bag: exit 2")
     assert document["jobId"] == job_id_for_run("adf-run-0001")
     assert document["bags"]["succeeded"] == 7 and document["bags"]["failed"] == 1
     assert document["messages"] == 14969  # the sum over PROVENANCE.md's counts

@@ -3,14 +3,12 @@ requirement that Azure would otherwise only reveal at `pulumi up` (AZURE-CHECKLI
 
 from __future__ import annotations
 
-from dataclasses import fields
 from types import SimpleNamespace
 from typing import Any, cast
 
 import pytest
 
 from infra.components.access import ROLE_IDS, assignment_name, deployer_principal_type
-from infra.components.data_factory import DataFactoryArgs
 from infra.components.identity import Identities
 from infra.naming import app_package_env_var
 from infra.offline import (
@@ -505,9 +503,8 @@ def test_physical_names_are_derived_and_stable(recordings: dict[str, Recording])
 def test_the_activity_is_wired_to_this_stacks_resources(rec: Recording) -> None:
     # docs/contracts.md §3 values, as the orchestrator will read them from activity.json:
     # each must be the value of the resource this stack declares, not a literal.
-    [activity] = rec.one("azure-native:datafactory:Pipeline", "datafactory-pipeline").inputs[
-        "activities"
-    ]
+    activities = rec.one("azure-native:datafactory:Pipeline").inputs["activities"]
+    [activity] = [a for a in activities if a["type"] == "Custom"]
     props = activity["extendedProperties"]
     batch_storage = rec.one(ACCOUNT, "batchstorage-account").state["name"]
     assert props["batchAccountEndpoint"] == rec.outputs["batchAccountEndpoint"].value
@@ -515,11 +512,8 @@ def test_the_activity_is_wired_to_this_stacks_resources(rec: Recording) -> None:
     assert props["processorImage"] == rec.outputs["processorImage"].value
     assert props["registryServer"] == rec.outputs["registryLoginServer"].value
     # The orchestrator signs in as its own identity; its tasks run as the execution identity.
-    assert props["identityClientId"] == identity(rec, "orchestrator").state["clientId"]
-    if "execution_identity_id" in {f.name for f in fields(DataFactoryArgs)}:
-        assert props["identityResourceId"] == identity(rec, "execution").id
-    else:  # DataFactoryArgs before it took the four identity names (infra.program docstring)
-        assert props["identityResourceId"] == identity(rec, "factory").id
+    assert props["orchestratorIdentityClientId"] == identity(rec, "orchestrator").state["clientId"]
+    assert props["executionIdentityResourceId"] == identity(rec, "execution").id
     assert props["mountPath"] == "data"
     assert props["taskLogsContainerUrl"] == (
         f"https://{batch_storage}.blob.core.windows.net/task-logs"
@@ -553,7 +547,7 @@ def test_the_deployer_principal_type_can_be_set_by_config() -> None:
 
 
 def test_the_data_factory_gets_each_identity_under_its_own_name() -> None:
-    # What infra/program.py hands DataFactoryArgs (the names it takes once it has all four).
+    # What infra/program.py hands DataFactoryArgs: each identity under its own name.
     def fake(role: str) -> SimpleNamespace:
         return SimpleNamespace(id=f"{role}-id", client_id=f"{role}-client", principal_id="")
 

@@ -6,6 +6,11 @@ A run follows a scripted list of phases; each pipeline-run GET moves one phase o
 holds), so a test decides exactly what `ops run` sees on each poll. Every request is recorded.
 Batch can be told to refuse its data-plane calls (`BatchFault`) as the real service does: a 403 for
 a caller without a data role, a 5xx when it is busy, each with Batch's own error body.
+
+With a `pipeline` (the Pipeline resource the Pulumi program declares), how the run ends is not
+scripted: tests/ops/adf_pipeline.py runs the declared activities as ADF would, with the Custom
+activity ending as `orchestrator` says, and the pipeline's status, message and activity runs are
+what it finds.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from urllib.parse import parse_qs, urlsplit
 import trustme
 
 from tests.loopback_tls import LoopbackTlsServer
+from tests.ops.adf_pipeline import CustomRun, PipelineRun, run_pipeline
 
 RUN_ID = "8d6a1f0e-3b8b-4c4e-9a52-0c1d2e3f4a5b"
 ACTIVITY_NAME = "extract-bags"
@@ -104,6 +110,14 @@ class Scenario:
     # Answer this many pipeline-run GETs with 503 first, and then every one with 403 if set.
     pipeline_run_busy: int = 0
     pipeline_run_forbidden: bool = False
+    pipeline: dict[str, Any] | None = None  # the declared pipeline: run it (see the docstring)
+    orchestrator: CustomRun | None = None  # how its Custom activity ends, each attempt
+
+    def ended(self) -> PipelineRun | None:
+        if self.pipeline is None or self.orchestrator is None:
+            return None
+        outcome = self.orchestrator
+        return run_pipeline(self.pipeline, lambda activity, attempt: outcome, run_id=RUN_ID)
 
 
 @dataclass(frozen=True)
@@ -211,11 +225,15 @@ def _route(fake: FakeAzure, method: str, path: str, body: Any) -> tuple[int, Any
         fake.polls += 1
         status = "Cancelled" if fake.cancelled else fake.phase().pipeline_status
         ended = status in ("Succeeded", "Failed", "Cancelled")
+        message = scenario.pipeline_message
+        engine = scenario.ended() if ended and not fake.cancelled else None
+        if engine is not None:
+            status, message = engine.status, engine.message
         return 200, {
             "runId": RUN_ID,
             "pipelineName": "extract-bags",
             "status": status,
-            "message": scenario.pipeline_message if ended else "",
+            "message": message if ended else "",
             "runStart": "2026-11-24T22:00:00Z",
             **(
                 {"runEnd": "2026-11-24T22:04:12Z", "durationInMs": scenario.duration_ms}
@@ -229,6 +247,9 @@ def _route(fake: FakeAzure, method: str, path: str, body: Any) -> tuple[int, Any
         if phase.activity_status is None:
             return 200, {"value": []}
         ended = phase.activity_status in ("Succeeded", "Failed", "Cancelled")
+        engine = scenario.ended() if ended else None
+        if engine is not None:
+            return 200, {"value": [run.as_rest(RUN_ID) for run in engine.activities]}
         run: dict[str, Any] = {
             "activityName": ACTIVITY_NAME,
             "activityType": "Custom",

@@ -3,6 +3,7 @@ outputs shaped like `pulumi stack output --json` (docs/contracts.md §4)."""
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -50,3 +51,13 @@ def stack_outputs(batch_endpoint: str) -> dict[str, str]:
         "keyVaultUri": "https://kv-rosbag-dev.vault.azure.net/",
         "applicationInsightsConnectionString": "[secret]",
     }
+
+
+@functools.cache
+def declared_pipeline() -> dict[str, Any]:
+    """The `extract-bags` pipeline as the program declares it for the dev stack (under the
+    offline mocks), for the fake Data Factory to run."""
+    from infra.offline import run_stack
+
+    recording = run_stack("dev")
+    return dict(recording.one("azure-native:datafactory:Pipeline").inputs)

@@ -17,6 +17,7 @@ from ops.cli import main
 from orchestrator.adf import outputs_document
 from orchestrator.ids import job_id_for_run
 from orchestrator.outcome import BagResult, BagStatus, OutputCounts, TaskOutcome
+from tests.ops.adf_pipeline import CustomRun
 from tests.ops.fake_azure import (
     BATCH_BUSY,
     BATCH_FORBIDDEN,
@@ -27,7 +28,7 @@ from tests.ops.fake_azure import (
     Scenario,
     serve_fake_azure,
 )
-from tests.ops.helpers import RecordingCredential, stack_outputs
+from tests.ops.helpers import RecordingCredential, declared_pipeline, stack_outputs
 
 STDOUT_URL = "https://stbatchrosbagdev.blob.core.windows.net/adfjobs/c0ffee/output/stdout.txt"
 STDERR_URL = "https://stbatchrosbagdev.blob.core.windows.net/adfjobs/c0ffee/output/stderr.txt"
@@ -417,3 +418,51 @@ def test_losing_read_access_after_the_start_says_the_run_goes_on(
         "(Microsoft.DataFactory/factories/pipelineruns/read): grant the caller "
         "Data Factory Contributor on the factory adf-rosbag-dev",
     ]
+
+
+def run_declared_pipeline(
+    orchestrator: CustomRun, fake_ca: trustme.CA, credential: RecordingCredential, tmp_path: Path
+) -> tuple[int, str, FakeAzure]:
+    """`ops run` against the fake ADF running the pipeline the program declares."""
+    scenario = Scenario(
+        phases=[
+            Phase("InProgress", "InProgress", {"running": 2}),
+            Phase("Failed", "Succeeded", {"succeeded": 1, "failed": 1}),
+        ],
+        pipeline=declared_pipeline(),
+        orchestrator=orchestrator,
+    )
+    with serve_fake_azure(scenario, fake_ca) as fake:
+        code, out, _ = run_ops(fake, credential, tmp_path)
+    return code, out, fake
+
+
+def test_failed_bags_fail_the_run_with_the_per_bag_report(
+    fake_ca: trustme.CA, trust_fake_ca: Path, credential: RecordingCredential, tmp_path: Path
+) -> None:
+    custom = FAILED.activity_output["customOutput"]  # type: ignore[index]
+    reported = CustomRun(
+        "Succeeded", {"exitcode": 0, "outputs": [STDERR_URL], "customOutput": custom}
+    )
+
+    code, out, _ = run_declared_pipeline(reported, fake_ca, credential, tmp_path)
+
+    assert code == 1
+    assert out.startswith(f"Pipeline run {RUN_ID} failed after")
+    assert "1 of 2 bags failed: raw/broken.bag: exit 2: not a ROS bag (bad magic)" in out
+    assert "error       bags-failed: UserError error ExtractionFailed: 1 of 2 bags failed" in out
+    assert "Bags: 2 (1 succeeded, 1 failed)" in out  # the per-bag report reached ops
+    assert f"! exit 2 in task {BROKEN_TASK}: not a ROS bag (bad magic)" in out
+
+
+def test_a_run_whose_bags_all_succeeded_passes(
+    fake_ca: trustme.CA, trust_fake_ca: Path, credential: RecordingCredential, tmp_path: Path
+) -> None:
+    custom = SUCCESS.activity_output["customOutput"]  # type: ignore[index]
+    reported = CustomRun("Succeeded", {"exitcode": 0, "customOutput": custom})
+
+    code, out, _ = run_declared_pipeline(reported, fake_ca, credential, tmp_path)
+
+    assert code == 0, out
+    assert f"Pipeline run {RUN_ID} succeeded" in out
+    assert "Bags: 2 (1 succeeded, 1 partial)" in out

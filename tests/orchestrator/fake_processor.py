@@ -2,7 +2,8 @@
 
 Used where the real processor's work is beside the point (thousands of tasks,
 injected failures). The bag's file name says what to do: `bad` exits 2 with a
-one-line reason, `partial` exits 3, `crash` exits 1, `slow` sleeps first.
+one-line reason, `partial` exits 3, `crash` exits 1, `flaky` exits 1 on its first
+attempt only (a transient failure; per shard, not in merge), `slow` sleeps 30 s first, `pause` 1 s.
 Anything else writes `<OUTDIR>/<bag name>/` with a manifest and `_SUCCESS`.
 """
 
@@ -23,7 +24,16 @@ def _write(folder: Path, messages: int) -> None:
     staging.mkdir(parents=True, exist_ok=True)
     (staging / "topic.csv").write_text("t,value\n" * messages, encoding="utf-8")
     manifest = {
-        "topics": [{"topic": "/fake", "msgtype": "std_msgs/msg/Int32", "messages": messages}]
+        "messages": messages,
+        "topics": [
+            {
+                "topic": "/fake",
+                "msgtype": "std_msgs/msg/Int32",
+                "messages": messages,
+                "files": ["topic.csv"],
+                "side_files": 0,
+            }
+        ],
     }
     (staging / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     (staging / "_SUCCESS").write_text("", encoding="utf-8")
@@ -36,9 +46,19 @@ def main(argv: list[str]) -> int:
     name = _name(bag)
     if "slow" in name:
         time.sleep(30)
+    if "pause" in name:
+        time.sleep(1)
     if "crash" in name:
         print("Traceback: something unexpected", file=sys.stderr)
         return 1
+    if "flaky" in name and command == "extract":
+        shard = rest[rest.index("--shard") + 1].replace("/", "-of-") if "--shard" in rest else ""
+        marker = out / f".{name}.{shard}.failed-once"
+        if not marker.exists():
+            out.mkdir(parents=True, exist_ok=True)
+            marker.write_text("", encoding="utf-8")
+            print("OSError: [Errno 5] Input/output error (a transient NFS error)", file=sys.stderr)
+            return 1
     if "bad" in name:
         print(f"error: {bag} is not a readable bag: bad header", file=sys.stderr)
         return 2

@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from tests.orchestrator.fake_batch.state import python_here
+
 REPO = Path(__file__).resolve().parents[2]
 BAGS = REPO / "tests" / "data" / "bags"
 FAKE_PROCESSOR = (sys.executable, str(Path(__file__).with_name("fake_processor.py")))
@@ -57,9 +59,9 @@ def activity_document(**overrides: object) -> dict[str, Any]:
         "executionPoolId": "execution",
         "processorImage": "example.azurecr.io/processor:abc123",
         "registryServer": "example.azurecr.io",
-        "identityResourceId": "/subscriptions/0000/resourceGroups/rg/providers/"
-        "Microsoft.ManagedIdentity/userAssignedIdentities/batch",
-        "identityClientId": "00000000-0000-0000-0000-000000000001",
+        "executionIdentityResourceId": "/subscriptions/0000/resourceGroups/rg/providers/"
+        "Microsoft.ManagedIdentity/userAssignedIdentities/execution",
+        "orchestratorIdentityClientId": "00000000-0000-0000-0000-000000000001",
         "mountPath": "data",
         "taskLogsContainerUrl": "https://examplebatch.blob.core.windows.net/task-logs",
         "keyVaultUri": "",
@@ -84,10 +86,28 @@ def write_activity(folder: Path, **overrides: object) -> Path:
 
 
 def run_with_fake_processor(argv: list[str]) -> list[str]:
-    """Command mapper for the fake Batch service: `python -m processor X` -> the fake processor."""
-    if argv[:3] == ["python", "-m", "processor"]:
-        return [*FAKE_PROCESSOR, *argv[3:]]
-    return argv
+    """Command mapper for the fake Batch service: the image's entry point (the real script)
+    then runs the fake processor, given fake_processor_environment() on the node."""
+    return python_here(argv)
+
+
+def fake_processor_environment() -> dict[str, str]:
+    """On the fake execution node, `python -m processor` is the fake processor."""
+    return {
+        "PROCESSOR_PYTHON": sys.executable,
+        "PYTHONPATH": f"{Path(__file__).with_name('fake_node')}:{REPO}",
+    }
+
+
+def execution_node(tmp_path: Path, orchestrator_mounts: Path) -> tuple[dict[str, str], Path]:
+    """An execution node whose AZ_BATCH_NODE_MOUNTS_DIR differs from the orchestrator node's
+    (their images differ), with the same data lake container mounted at `data`. Returns the
+    node's Batch environment and its mounts folder."""
+    mounts = tmp_path / "execution-node" / "fsmounts"
+    mounts.mkdir(parents=True, exist_ok=True)
+    (orchestrator_mounts / "data").mkdir(parents=True, exist_ok=True)
+    (mounts / "data").symlink_to(orchestrator_mounts / "data", target_is_directory=True)
+    return {"AZ_BATCH_NODE_MOUNTS_DIR": str(mounts)}, mounts
 
 
 def run_with_true(argv: list[str]) -> list[str]:

@@ -24,7 +24,8 @@ def test_reads_every_extended_property(tmp_path: Path) -> None:
     assert settings.input_path == "raw/"
     assert settings.run_id == "8d6a1f0e-3b8b-4c4e-9a52-0c1d2e3f4a5b"
     assert settings.execution_pool_id == "execution"
-    assert settings.identity_client_id == "00000000-0000-0000-0000-000000000001"
+    assert settings.orchestrator_identity_client_id == "00000000-0000-0000-0000-000000000001"
+    assert settings.execution_identity_resource_id.endswith("/userAssignedIdentities/execution")
     assert settings.mount_path == "data"
     assert settings.timeout_seconds == 90 * 60
     assert settings.key_vault_uri == ""  # optional: empty means no Application Insights

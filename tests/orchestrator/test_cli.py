@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import datetime
+import json
 import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
 
 from orchestrator import telemetry
 from orchestrator.cli import main
+from orchestrator.discovery import Bag
+from orchestrator.executors import Execution
+from orchestrator.outcome import OutputCounts, TaskOutcome
+from orchestrator.plan import PlanOptions, build_plan
+from orchestrator.report import bag_results
 from tests.orchestrator.fake_batch import FakeBatchService, FakeCredential
 from tests.orchestrator.helpers import REPO, touch_bags, write_activity
 
@@ -107,9 +114,11 @@ def test_bad_connection_string_only_costs_telemetry(caplog: pytest.LogCaptureFix
     assert "Application Insights unavailable" in caplog.text
 
 
-def test_connection_string_reaches_the_processor_tasks(
+def test_the_connection_string_stays_out_of_the_tasks(
     fake_batch: FakeBatchService, node: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # What parses untrusted bags holds the least: the processor sends no telemetry, so its
+    # tasks get no connection string (which lets anyone send telemetry as this application).
     enabled: list[Any] = []
     monkeypatch.setattr(telemetry, "enable_azure_monitor", enabled.append)
     monkeypatch.setenv("APPLICATIONINSIGHTS_CONNECTION_STRING", "InstrumentationKey=abc")
@@ -123,8 +132,96 @@ def test_connection_string_reaches_the_processor_tasks(
     )
 
     assert code == 0
-    assert enabled == ["InstrumentationKey=abc"]
+    assert enabled == ["InstrumentationKey=abc"]  # the orchestrator itself reports
     [task] = fake_batch.bodies["add_tasks"][0]["value"]
-    assert task["environmentSettings"] == [
-        {"name": "APPLICATIONINSIGHTS_CONNECTION_STRING", "value": "InstrumentationKey=abc"}
-    ]
+    assert "InstrumentationKey" not in json.dumps(task)
+
+
+def test_live_metrics_are_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    # azure-monitor-opentelemetry turns live metrics on by default (its
+    # _utils/configurations.py _default_enable_live_metrics); an 11-hour run would hold a
+    # QuickPulse connection open all along for nobody.
+    calls: list[dict[str, Any]] = []
+    import azure.monitor.opentelemetry as distro
+
+    monkeypatch.setattr(distro, "configure_azure_monitor", lambda **kwargs: calls.append(kwargs))
+    assert telemetry.enable_azure_monitor("InstrumentationKey=abc") is True
+    [options] = calls
+    assert options["enable_live_metrics"] is False
+    assert options["connection_string"] == "InstrumentationKey=abc"
+
+
+def test_each_bag_becomes_a_span_with_its_tasks_and_counts_metrics() -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    spans, reader = InMemorySpanExporter(), InMemoryMetricReader()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
+    meter_provider = MeterProvider(metric_readers=[reader])
+    plan = build_plan(
+        "job", PurePosixPath("raw"), PurePosixPath("extracted"),
+        [Bag(PurePosixPath("raw/a.bag"), 10, PurePosixPath()),
+         Bag(PurePosixPath("raw/bad.bag"), 10, PurePosixPath())],
+        PlanOptions(),
+    )  # fmt: skip
+    start = datetime.datetime(2026, 12, 2, 6, 0, tzinfo=datetime.UTC)
+    a, bad = plan.bags
+    outcomes = {
+        a.final_task_id: TaskOutcome(
+            a.final_task_id, 0, seconds=60.0, started=start,
+            ended=start + datetime.timedelta(seconds=60),
+        ),
+        bad.final_task_id: TaskOutcome(
+            bad.final_task_id, 2, seconds=5.0, started=start, retries=0,
+            ended=start + datetime.timedelta(seconds=5), stderr_tail="error: bad header",
+        ),
+    }  # fmt: skip
+    results = bag_results(
+        plan, Execution("job", outcomes), lambda dirs: dict.fromkeys(dirs, OutputCounts(2, 600, 2))
+    )
+
+    telemetry.record_bags(
+        plan, results, outcomes,
+        tracer=tracer_provider.get_tracer("test"), meter=meter_provider.get_meter("test"),
+    )  # fmt: skip
+
+    finished = {span.name: span for span in spans.get_finished_spans()}
+    bag_span = finished["bag raw/a.bag"]
+    assert bag_span.attributes is not None
+    assert bag_span.attributes["rosbag.status"] == "succeeded"
+    assert bag_span.attributes["rosbag.messages"] == 600
+    assert bag_span.end_time is not None and bag_span.start_time is not None
+    assert (bag_span.end_time - bag_span.start_time) / 1e9 == 60.0  # the task's own times
+    task_span = finished[f"task {a.final_task_id}"]
+    assert task_span.parent is not None and bag_span.context is not None
+    assert task_span.parent.span_id == bag_span.context.span_id
+    assert not finished["bag raw/bad.bag"].status.is_ok
+    data = reader.get_metrics_data()
+    assert data is not None
+    points = {
+        (metric.name, tuple(sorted((point.attributes or {}).items()))): point
+        for resource in data.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        for point in metric.data.data_points
+    }
+    assert points[("rosbag.bags", (("rosbag.status", "succeeded"),))].value == 1  # type: ignore[union-attr]
+    assert points[("rosbag.bags", (("rosbag.status", "failed"),))].value == 1  # type: ignore[union-attr]
+    assert points[("rosbag.messages", ())].value == 600  # type: ignore[union-attr]
+
+
+def test_telemetry_that_fails_never_fails_the_run(caplog: pytest.LogCaptureFixture) -> None:
+    class Broken:
+        def __getattr__(self, name: str) -> Any:
+            raise RuntimeError("exporter gone")
+
+    plan = build_plan(
+        "job", PurePosixPath("raw"), PurePosixPath("extracted"),
+        [Bag(PurePosixPath("raw/a.bag"), 10, PurePosixPath())], PlanOptions(),
+    )  # fmt: skip
+    telemetry.record_bags(plan, [], {}, tracer=Broken(), meter=Broken())  # type: ignore[arg-type]
+    assert "telemetry" in caplog.text

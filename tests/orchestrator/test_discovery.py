@@ -97,5 +97,7 @@ def test_walk_errors_are_not_swallowed(tmp_path: Path, monkeypatch: pytest.Monke
         return real_scandir(path)
 
     monkeypatch.setattr(os, "scandir", scandir)
-    with pytest.raises(InputError, match=r"cannot read .*locked.*Permission denied"):
+    with pytest.raises(InputError, match=r"cannot read .*locked.*Permission denied") as caught:
         find_bags(tmp_path, PurePosixPath("raw"))
+    # The fix on Batch: the orchestrator must run as the pool's admin user.
+    assert "autoUserSpecification" in str(caught.value)

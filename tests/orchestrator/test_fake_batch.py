@@ -76,3 +76,70 @@ def test_client_asks_for_the_batch_scope(fake_batch: FakeBatchService) -> None:
     client = make_batch_client(fake_batch.url, credential, connection_verify=fake_batch.ca_file)
     assert post(client, f"{fake_batch.url}/jobs", JOB) == 201
     assert credential.scopes == ("https://batch.core.windows.net//.default",)
+
+
+def added(client: BatchClient, url: str, tasks: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """Each task's (status, error code) in an add-task-collection answer."""
+    request = HttpRequest("POST", f"{url}?api-version={API_VERSION}", json={"value": tasks})
+    results = client.send_request(request).json()["value"]
+    return [(item["status"], (item.get("error") or {}).get("code", "")) for item in results]
+
+
+def test_job_actions_are_refused_on_a_noaction_job(
+    client: BatchClient, fake_batch: FakeBatchService
+) -> None:
+    # azure-batch ExitOptions.job_action: refused unless onTaskFailure is
+    # performexitoptionsjobaction.
+    assert post(client, f"{fake_batch.url}/jobs", {**JOB, "usesTaskDependencies": True}) == 201
+    tasks = f"{fake_batch.url}/jobs/job-1/addtaskcollection"
+    with_job_action = {"exitConditions": {"default": {"jobAction": "none"}}}
+    with_dependency_action = {"exitConditions": {"default": {"dependencyAction": "satisfy"}}}
+
+    assert added(client, tasks, [{**TASK, **with_job_action}]) == [
+        ("clienterror", "InvalidPropertyValue")
+    ]
+    assert added(client, tasks, [{**TASK, **with_dependency_action}]) == [("success", "")]
+
+
+def test_dependency_actions_need_a_job_with_dependencies(
+    client: BatchClient, fake_batch: FakeBatchService
+) -> None:
+    assert post(client, f"{fake_batch.url}/jobs", JOB) == 201
+    tasks = f"{fake_batch.url}/jobs/job-1/addtaskcollection"
+    body = {**TASK, "exitConditions": {"exitCodes": [
+        {"code": 2, "exitOptions": {"dependencyAction": "satisfy"}}
+    ]}}  # fmt: skip
+    assert added(client, tasks, [body]) == [("clienterror", "InvalidPropertyValue")]
+
+
+def test_reactivation_follows_the_documented_rules(
+    client: BatchClient, fake_batch: FakeBatchService
+) -> None:
+    # azure-batch reactivate_task: refused for a task that is not completed or that exited 0,
+    # and on a job that has ended.
+    assert post(client, f"{fake_batch.url}/jobs", JOB) == 201
+    tasks = f"{fake_batch.url}/jobs/job-1/addtaskcollection"
+    added(client, tasks, [{**TASK, "id": "ok"}, {"id": "fails", "commandLine": "false"}])
+    fake_batch.wait_idle("job-1")
+    task_url = f"{fake_batch.url}/jobs/job-1/tasks"
+
+    assert rejection(client, f"{task_url}/ok/reactivate", None) == (
+        409,
+        "TaskCompletedSuccessfully",
+    )
+    assert post(client, f"{task_url}/fails/reactivate", None) == 204
+    with fake_batch.state.lock:
+        assert fake_batch.state.job("job-1").tasks["fails"].state == "active"  # type: ignore[union-attr]
+    fake_batch.wait_idle("job-1")
+    assert post(client, f"{fake_batch.url}/jobs/job-1/terminate", None) == 202
+    assert rejection(client, f"{task_url}/fails/reactivate", None) == (409, "JobCompleted")
+
+
+def test_an_unknown_task_filter_is_refused(
+    client: BatchClient, fake_batch: FakeBatchService
+) -> None:
+    assert post(client, f"{fake_batch.url}/jobs", JOB) == 201
+    url = f"{fake_batch.url}/jobs/job-1/tasks?api-version={API_VERSION}&$filter=exitCode eq 2"
+    with pytest.raises(HttpResponseError) as caught:
+        client.send_request(HttpRequest("GET", url)).raise_for_status()
+    assert caught.value.status_code == 400

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
 from orchestrator.ids import (
@@ -40,12 +42,21 @@ def test_empty_run_id_is_refused() -> None:
         job_id_for_run("  ")
 
 
-def test_manual_job_id_depends_on_the_whole_request() -> None:
-    base = job_id_for_manual_run("raw/", "extracted/", "csv")
-    assert base == job_id_for_manual_run("raw/", "extracted/", "csv")
-    assert base != job_id_for_manual_run("raw/", "extracted/", "parquet")
-    assert base != job_id_for_manual_run("raw/2026/", "extracted/", "csv")
-    assert is_valid_id(base)
+def test_manual_job_id_depends_on_the_whole_request_and_the_moment() -> None:
+    moment = datetime.datetime(2026, 12, 2, 6, 54, 50)
+    base = job_id_for_manual_run("raw/", "extracted/", "csv", moment, "abc123")
+    assert base == job_id_for_manual_run("raw/", "extracted/", "csv", moment, "abc123")
+    assert base != job_id_for_manual_run("raw/", "extracted/", "parquet", moment, "abc123")
+    assert base != job_id_for_manual_run("raw/2026/", "extracted/", "csv", moment, "abc123")
+    later = moment + datetime.timedelta(seconds=1)
+    assert base != job_id_for_manual_run("raw/", "extracted/", "csv", later, "abc123")
+    assert is_valid_id(base) and base.endswith("-20261202T065450-abc123")
+
+
+def test_two_manual_runs_never_share_a_job() -> None:
+    ids = {job_id_for_manual_run("raw/" * 30, "extracted/", "csv") for _ in range(50)}
+    assert len(ids) == 50
+    assert all(is_valid_id(value) for value in ids)
 
 
 def test_task_ids_are_valid_and_distinct_for_long_and_similar_names() -> None:

@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path, PurePosixPath
 
+import pytest
+
+from orchestrator import manifest as manifest_module
 from orchestrator.discovery import Bag
 from orchestrator.executors import Execution
-from orchestrator.manifest import read_counts
+from orchestrator.manifest import read_all_counts, read_counts
 from orchestrator.outcome import BagStatus, OutputCounts, TaskOutcome
 from orchestrator.plan import Plan, PlanOptions, build_plan
-from orchestrator.report import bag_results, failure_notes, summary_table
+from orchestrator.report import CountsReader, bag_results, failure_notes, summary_table
 
 COUNTS = OutputCounts(topics=2, messages=10, files=4)
+
+
+def each(counts: OutputCounts) -> CountsReader:
+    return lambda result_dirs: dict.fromkeys(result_dirs, counts)
 
 
 def plan_of(*sizes: int, done: tuple[str, ...] = ()) -> Plan:
@@ -39,7 +47,7 @@ def test_status_per_bag_from_its_tasks() -> None:
         sharded.final_task_id: TaskOutcome(sharded.final_task_id, 2, stderr_tail="part missing"),
     }
 
-    results = bag_results(plan, Execution("job", outcomes), lambda result_dir: COUNTS)
+    results = bag_results(plan, Execution("job", outcomes), each(COUNTS))
 
     assert [result.status for result in results] == [
         BagStatus.SUCCEEDED, BagStatus.PARTIAL, BagStatus.UNCHANGED, BagStatus.FAILED,
@@ -53,7 +61,7 @@ def test_status_per_bag_from_its_tasks() -> None:
 
 def test_a_bag_without_outcome_was_not_run() -> None:
     plan = plan_of(10)
-    [result] = bag_results(plan, Execution("job", {}, timed_out=True), lambda d: COUNTS)
+    [result] = bag_results(plan, Execution("job", {}, timed_out=True), each(COUNTS))
     assert result.status is BagStatus.NOT_RUN and not result.ok
 
 
@@ -62,7 +70,7 @@ def test_summary_table_has_a_row_per_bag_and_totals() -> None:
     outcomes = {
         bag.final_task_id: TaskOutcome(bag.final_task_id, 0, seconds=1.0) for bag in plan.bags
     }
-    results = bag_results(plan, Execution("job", outcomes), lambda d: COUNTS)
+    results = bag_results(plan, Execution("job", outcomes), each(COUNTS))
 
     lines = summary_table(results, seconds=3.25).splitlines()
 
@@ -77,7 +85,7 @@ def test_failure_notes_name_task_exit_code_and_last_stderr_lines() -> None:
     task = plan.bags[0].final_task_id
     stderr = "\n".join(f"line {i}" for i in range(20))
     outcome = TaskOutcome(task, 2, reason="FailureExitCode: exited 2", stderr_tail=stderr)
-    results = bag_results(plan, Execution("job", {task: outcome}), lambda d: COUNTS)
+    results = bag_results(plan, Execution("job", {task: outcome}), each(COUNTS))
 
     [note] = failure_notes(results)
 
@@ -86,21 +94,52 @@ def test_failure_notes_name_task_exit_code_and_last_stderr_lines() -> None:
     assert note.splitlines()[-5:] == [f"  stderr: line {i}" for i in range(15, 20)]
 
 
-def test_counts_come_from_the_processor_manifest(tmp_path: Path) -> None:
+def write_manifest(folder: Path, document: object) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    text = document if isinstance(document, str) else json.dumps(document)
+    (folder / "manifest.json").write_text(text, encoding="utf-8")
+
+
+def test_counts_come_from_the_processor_manifest_not_a_walk(tmp_path: Path) -> None:
+    # The schema of docs/processor.md: `files` lists tables and side-file folders ("/"),
+    # `side_files` counts the frames in them, which are not listed one by one.
     manifest = {
+        "messages": 6121,
         "topics": [
-            {"topic": "/imu", "msgtype": "sensor_msgs/msg/Imu", "messages": 3061},
-            {"topic": "/odom", "msgtype": "nav_msgs/msg/Odometry", "messages": 3060},
+            {"topic": "/imu", "messages": 3061, "files": ["imu.csv"], "side_files": 0},
+            {"topic": "/camera", "messages": 3060, "files": ["camera.csv", "camera/"],
+             "side_files": 3060},
         ],
         "skipped": [],
-    }
-    (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
-    (tmp_path / "imu.csv").write_text("x\n", encoding="utf-8")
-    (tmp_path / "_SUCCESS").write_text("", encoding="utf-8")
+    }  # fmt: skip
+    write_manifest(tmp_path, manifest)
+    (tmp_path / "stray.tmp").write_text("not the processor's", encoding="utf-8")
 
-    assert read_counts(tmp_path) == OutputCounts(topics=2, messages=6121, files=3)
-    assert read_counts(tmp_path / "missing") == OutputCounts()
-    (tmp_path / "manifest.json").write_text('{"messages": 9, "topics": [{}]}', encoding="utf-8")
-    assert read_counts(tmp_path) == OutputCounts(topics=1, messages=9, files=3)
-    (tmp_path / "manifest.json").write_text("{cut short", encoding="utf-8")
-    assert read_counts(tmp_path) == OutputCounts(files=3)
+    assert read_counts(tmp_path) == OutputCounts(topics=2, messages=6121, files=3062)
+    assert read_counts(tmp_path / "missing") == OutputCounts(known=False)
+    write_manifest(tmp_path, '{"messages": 9, "topics": [{}]}')
+    assert read_counts(tmp_path) == OutputCounts(topics=1, messages=9, files=0)
+    write_manifest(tmp_path, "{cut short")
+    assert read_counts(tmp_path) == OutputCounts(known=False)
+
+
+def test_reading_counts_is_bounded_in_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("a", "hung", "c"):
+        write_manifest(tmp_path / name, {"messages": 1, "topics": [{"messages": 1}]})
+    real = manifest_module.read_counts
+
+    def hang_on_one(folder: Path) -> OutputCounts:
+        if folder.name == "hung":
+            time.sleep(30)  # an NFS read that does not come back
+        return real(folder)
+
+    monkeypatch.setattr(manifest_module, "read_counts", hang_on_one)
+    started = time.monotonic()
+
+    found = read_all_counts(
+        [tmp_path / name for name in ("a", "hung", "c")], budget_seconds=0.5, workers=2
+    )
+
+    assert time.monotonic() - started < 5
+    assert found[tmp_path / "a"] == found[tmp_path / "c"] == OutputCounts(topics=1, messages=1)
+    assert found[tmp_path / "hung"] == OutputCounts(known=False)

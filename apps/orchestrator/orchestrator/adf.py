@@ -31,8 +31,10 @@ class ActivitySettings:
     execution_pool_id: str
     processor_image: str
     registry_server: str
-    identity_resource_id: str
-    identity_client_id: str
+    # What the orchestrator authenticates with to Batch and Key Vault (ManagedIdentityCredential).
+    orchestrator_identity_client_id: str
+    # What container tasks pull the image and upload their logs with (the execution pool's).
+    execution_identity_resource_id: str
     mount_path: str
     task_logs_container_url: str
     run_id: str = ""  # empty when run by hand: the job id then comes from the paths
@@ -57,6 +59,11 @@ class ActivitySettings:
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(part.capitalize() for part in rest)
+
+
+def extended_property_keys() -> set[str]:
+    """The `extendedProperties` keys the orchestrator reads (docs/contracts.md §3)."""
+    return {_camel(field.name) for field in fields(ActivitySettings)}
 
 
 def read_activity(path: Path) -> ActivitySettings:
@@ -105,13 +112,14 @@ def read_activity(path: Path) -> ActivitySettings:
 
 
 def _bag_entry(result: BagResult) -> dict[str, Any]:
+    known = result.counts.known  # unknown counts are null: the manifest was not read in time
     entry: dict[str, Any] = {
         "bag": str(result.bag),
         "status": str(result.status),
         "output": str(result.output),
-        "topics": result.counts.topics,
-        "messages": result.counts.messages,
-        "files": result.counts.files,
+        "topics": result.counts.topics if known else None,
+        "messages": result.counts.messages if known else None,
+        "files": result.counts.files if known else None,
     }
     if result.failed_task is not None:
         entry["failedTask"] = result.failed_task.task_id
@@ -125,34 +133,64 @@ def _last_line(text: str) -> str:
     return lines[-1][:500] if lines else ""
 
 
+def summary_message(
+    results: list[BagResult], *, timed_out: bool, timeout_minutes: float | None = None
+) -> str:
+    """One line saying what went wrong ('' when nothing did): the pipeline's Fail activity
+    shows it as the run's error (docs/data-factory.md)."""
+    unfinished = [result for result in results if not result.ok]
+    if timed_out:
+        after = f" after {timeout_minutes:g} min" if timeout_minutes is not None else ""
+        return f"timed out{after}: {len(unfinished)} of {len(results)} bags not finished"
+    if not unfinished:
+        return ""
+    first = unfinished[0]
+    detail = f"{first.bag}"
+    if first.failed_task is not None:
+        code = first.failed_task.exit_code
+        detail += f": exit {code if code is not None else 'none'}"
+        reason = _last_line(first.failed_task.stderr_tail) or first.failed_task.reason
+        detail += f": {reason}" if reason else ""
+    more = (
+        f" (and {len(unfinished) - 1} more: see customOutput.results)"
+        if len(unfinished) > 1
+        else ""
+    )
+    return f"{len(unfinished)} of {len(results)} bags failed: {detail[:1000]}{more}"
+
+
 def outputs_document(
     job_id: str,
     output_path: str,
     results: list[BagResult],
     *,
     timed_out: bool,
+    timeout_minutes: float | None = None,
     budget_bytes: int = OUTPUTS_BUDGET_BYTES,
 ) -> dict[str, Any]:
     """ADF's customOutput: totals always, per-bag entries as long as they fit.
 
-    Failed bags come first, so a huge run still lists what went wrong.
+    Failed bags come first, so a huge run still lists what went wrong. `succeeded` and
+    `message` are what the pipeline's If Condition and Fail activities read.
     """
     counts = {status.value: 0 for status in BagStatus}
     for result in results:
         counts[result.status.value] += 1
+    ordered = sorted(results, key=lambda result: (result.ok, str(result.bag)))
     document: dict[str, Any] = {
         "jobId": job_id,
         "outputPath": output_path,
         "succeeded": all(result.ok for result in results) and not timed_out,
+        "message": summary_message(ordered, timed_out=timed_out, timeout_minutes=timeout_minutes),
         "timedOut": timed_out,
         "bags": {"total": len(results), **counts},
         "messages": sum(result.counts.messages for result in results),
         "files": sum(result.counts.files for result in results),
+        "countsUnknown": sum(1 for result in results if not result.counts.known),
         "results": [],
         "resultsOmitted": 0,
     }
     used = len(json.dumps(document))
-    ordered = sorted(results, key=lambda result: (result.ok, str(result.bag)))
     for index, result in enumerate(ordered):
         entry = _bag_entry(result)
         size = len(json.dumps(entry)) + 2
@@ -161,6 +199,13 @@ def outputs_document(
             break
         document["results"].append(entry)
         used += size
+    return document
+
+
+def error_document(job_id: str, output_path: str, error: str) -> dict[str, Any]:
+    """customOutput of a run that could not finish: nothing is known of its bags."""
+    document = outputs_document(job_id, output_path, [], timed_out=False)
+    document.update(succeeded=False, error=error[:2000], message=error[:1000])
     return document
 
 

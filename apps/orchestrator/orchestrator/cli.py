@@ -14,11 +14,19 @@ from typing import TYPE_CHECKING, Any
 
 from orchestrator import adf, telemetry
 from orchestrator.discovery import Bag, InputError, find_bags
-from orchestrator.executors import Execution, Executor, Progress, ProgressSink
+from orchestrator.executors import (
+    MOUNTS_DIR_ENV,
+    Execution,
+    Executor,
+    ExecutorError,
+    Progress,
+    ProgressSink,
+)
 from orchestrator.ids import job_id_for_manual_run, job_id_for_run
 from orchestrator.manifest import is_complete
 from orchestrator.plan import FORMATS, GIB, Plan, PlanError, PlanOptions, build_plan
 from orchestrator.report import bag_results, counts_under, failure_notes, summary_table
+from orchestrator.stopping import Stopped, stop_on_signals
 
 if TYPE_CHECKING:  # azure-core comes with the [batch] extra; local runs need none
     from azure.core.credentials import TokenCredential
@@ -26,7 +34,6 @@ if TYPE_CHECKING:  # azure-core comes with the [batch] extra; local runs need no
 EXIT_OK = 0
 EXIT_FAILED = 1  # a bag failed or the run timed out
 EXIT_USAGE = 2  # bad input or settings: nothing was started
-MOUNTS_DIR_ENV = "AZ_BATCH_NODE_MOUNTS_DIR"
 DEFAULT_TIMEOUT_MINUTES = 720.0
 
 
@@ -83,6 +90,15 @@ def _parser() -> argparse.ArgumentParser:
         "self-check", help="check this node can run the orchestrator (pool start task)"
     )
     return parser
+
+
+@dataclass
+class RunRecord:
+    """What is known of this run so far: enough to write outputs.json whatever happens."""
+
+    for_adf: bool = False
+    job_id: str = ""
+    output_path: str = ""
 
 
 @dataclass(frozen=True)
@@ -146,11 +162,9 @@ def self_check() -> int:
 
 def _batch_executor(
     settings: adf.ActivitySettings,
-    data_root: str,
     timeout_seconds: float,
     credential: TokenCredential,
     client_options: Mapping[str, Any],
-    task_environment: Mapping[str, str],
     poll_seconds: float,
 ) -> Executor:
     from orchestrator.executors.batch import BatchExecutor, PollSchedule
@@ -164,10 +178,9 @@ def _batch_executor(
         ContainerTaskSettings(
             image=settings.processor_image,
             registry_server=settings.registry_server,
-            identity_resource_id=settings.identity_resource_id,
-            data_root=data_root,
+            execution_identity_resource_id=settings.execution_identity_resource_id,
+            mount_path=settings.mount_path,
             task_logs_container_url=settings.task_logs_container_url,
-            environment=task_environment,
         ),
         timeout_seconds=timeout_seconds,
         poll=PollSchedule(initial=poll_seconds, maximum=max(poll_seconds, 60.0)),
@@ -176,6 +189,7 @@ def _batch_executor(
 
 def extract(
     args: argparse.Namespace,
+    record: RunRecord,
     *,
     credential: TokenCredential | None = None,
     batch_client_options: Mapping[str, Any] | None = None,
@@ -184,6 +198,7 @@ def extract(
     activity_file = args.activity or (
         Path(adf.ACTIVITY_FILE) if Path(adf.ACTIVITY_FILE).is_file() else None
     )
+    record.for_adf = activity_file is not None
     settings = adf.read_activity(activity_file) if activity_file else None
     executor_kind = args.executor or ("batch" if settings else "local")
     fmt = args.format or (settings.format if settings and settings.format else "csv")
@@ -212,16 +227,16 @@ def extract(
         if credential is None:
             from azure.identity import ManagedIdentityCredential
 
-            credential = ManagedIdentityCredential(client_id=settings.identity_client_id)
+            credential = ManagedIdentityCredential(
+                client_id=settings.orchestrator_identity_client_id
+            )
         if not connection_string and settings.key_vault_uri and settings.app_insights_secret_name:
             connection_string = telemetry.connection_string_from_key_vault(
                 settings.key_vault_uri, settings.app_insights_secret_name, credential
             )
     telemetry.enable_azure_monitor(connection_string)
-    task_environment = (
-        {telemetry.CONNECTION_STRING_ENV: connection_string} if connection_string else {}
-    )
 
+    record.job_id, record.output_path = request.job_id, str(request.output_path)
     bags = find_bags(request.data_root, request.input_path, exclude=request.output_path)
     plan = build_plan(
         request.job_id,
@@ -236,11 +251,9 @@ def extract(
     if executor_kind == "batch" and settings is not None and credential is not None:
         executor = _batch_executor(
             settings,
-            str(request.data_root),
             timeout_seconds,
             credential,
             batch_client_options or {},
-            task_environment,
             args.poll_seconds,
         )
     else:
@@ -251,11 +264,18 @@ def extract(
             request.data_root / request.output_path / "_logs" / request.job_id,
             workers=args.workers,
             timeout_seconds=timeout_seconds,
-            env=task_environment,
         )
     with telemetry.span("extract", job_id=plan.job_id, bags=len(plan.bags), tasks=len(plan.tasks)):
         execution = executor.run(plan, _progress_printer())
-    return _report(plan, execution, request, settings is not None, time.monotonic() - started)
+        # Inside the run's span: each bag's span is its child.
+        return _report(
+            plan,
+            execution,
+            request,
+            settings is not None,
+            time.monotonic() - started,
+            timeout_seconds / 60,
+        )
 
 
 def _timeout_seconds(minutes: float | None, settings: adf.ActivitySettings | None) -> float:
@@ -313,11 +333,24 @@ def _print_plan(plan: Plan) -> None:
 
 
 def _report(
-    plan: Plan, execution: Execution, request: Request, for_adf: bool, seconds: float
+    plan: Plan,
+    execution: Execution,
+    request: Request,
+    for_adf: bool,
+    seconds: float,
+    timeout_minutes: float,
 ) -> int:
+    """Print the summary and, for ADF, write outputs.json.
+
+    For ADF the exit status says whether the run was reported, not how its bags did: 0 ends
+    the Custom activity successfully, so ADF does not retry it (a retry would redo a run whose
+    verdict is known), and the pipeline's If Condition fails the run from outputs.json's
+    `succeeded` (infra/components/data_factory.py). Run by hand, 1 means a bag failed.
+    """
     if execution.previously_completed:
         print(f"job {plan.job_id} had already finished: reporting its results", flush=True)
     results = bag_results(plan, execution, counts_under(request.data_root))
+    telemetry.record_bags(plan, results, execution.outcomes)
     print(summary_table(results, seconds), flush=True)
     notes = failure_notes(results)
     for note in notes:
@@ -328,12 +361,21 @@ def _report(
             file=sys.stderr,
             flush=True,
         )
+    if execution.ended:
+        print(f"ENDED: {execution.ended}", file=sys.stderr, flush=True)
     if for_adf:
         document = adf.outputs_document(
-            plan.job_id, str(plan.output_path), results, timed_out=execution.timed_out
+            plan.job_id,
+            str(plan.output_path),
+            results,
+            timed_out=execution.timed_out,
+            timeout_minutes=timeout_minutes,
         )
+        if execution.ended:
+            document.update(succeeded=False, error=execution.ended, message=execution.ended)
         adf.write_outputs(Path(adf.OUTPUTS_FILE), document)
-    failed = execution.timed_out or any(not result.ok for result in results)
+        return EXIT_OK
+    failed = execution.timed_out or bool(execution.ended) or any(not r.ok for r in results)
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -347,8 +389,33 @@ def main(
     if args.command == "self-check":
         return self_check()
     telemetry.configure_logging(args.verbose)
+    record = RunRecord()
     try:
-        return extract(args, credential=credential, batch_client_options=batch_client_options)
+        with stop_on_signals():
+            return extract(
+                args, record, credential=credential, batch_client_options=batch_client_options
+            )
     except (UsageError, InputError, adf.ActivityError, PlanError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        return _failed(record, error, EXIT_USAGE)
+    except ExecutorError as error:
+        return _failed(record, error, EXIT_FAILED)
+    except Stopped as stop:
+        stopped = f"stopped the tasks of job {record.job_id}" if record.job_id else "nothing ran"
+        why = "the pipeline run was cancelled or the node is going away; " if record.for_adf else ""
+        return _failed(record, RuntimeError(f"{stop}: {why}{stopped}"), EXIT_FAILED)
+    except BaseException as error:
+        # A bug: the traceback is for us, but ADF still gets a report that says what broke.
+        _write_error_outputs(record, f"unexpected {type(error).__name__}: {error}")
+        raise
+
+
+def _failed(record: RunRecord, error: Exception, code: int) -> int:
+    print(f"error: {error}", file=sys.stderr, flush=True)
+    _write_error_outputs(record, str(error))
+    return code
+
+
+def _write_error_outputs(record: RunRecord, message: str) -> None:
+    if record.for_adf:
+        document = adf.error_document(record.job_id, record.output_path, message)
+        adf.write_outputs(Path(adf.OUTPUTS_FILE), document)

@@ -58,10 +58,11 @@ def _is_bag_file(path: Path) -> bool:
 def _unreadable(error: OSError) -> None:
     """os.walk skips folders it cannot list; a skipped folder would drop its bags silently."""
     raise InputError(
-        f"cannot read {error.filename}: {error.strerror}. On Batch the orchestrator runs as a "
-        "non-admin task user and NFS applies POSIX modes: make the folder readable "
-        "(chmod -R o+rX from a root shell, or restart the orchestrator pool's nodes, whose "
-        "start task does it) and run again"
+        f"cannot read {error.filename}: {error.strerror} (running as uid {os.geteuid()}). NFS "
+        "applies POSIX modes, and folders uploaded through the storage API get none for other "
+        "users: on Batch the orchestrator must run as the pool's admin user, which the Custom "
+        "activity's autoUserSpecification asks ADF for (README 'Verified only on Azure'). Until "
+        "then, make the folder readable from a root shell (chmod -R o+rX) and run again"
     ) from error
 
 

@@ -6,8 +6,10 @@ import them to follow a pipeline run's job without installing the Batch SDK.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import re
+import secrets
 
 # Batch job and task ids: at most 64 characters, letters, digits, hyphen, underscore.
 MAX_ID_LENGTH = 64
@@ -59,10 +61,27 @@ def job_id_for_run(run_id: str) -> str:
     return bounded_id(_JOB_PREFIX, cleaned, cleaned)
 
 
-def job_id_for_manual_run(input_path: str, output_path: str, output_format: str) -> str:
-    """The job id of a run started by hand (no ADF run id): same request, same job."""
+def job_id_for_manual_run(
+    input_path: str,
+    output_path: str,
+    output_format: str,
+    started: datetime.datetime | None = None,
+    nonce: str | None = None,
+) -> str:
+    """The job id of a run started by hand (no ADF run id): a new job for every run.
+
+    A manual run has no run id to resume by, and a job id made of the request alone would
+    name the finished job of the last run with the same paths, so a new bag would never run.
+    Bags already extracted cost nothing either way: the plan skips them.
+
+    >>> job_id_for_manual_run("raw", "extracted", "csv",
+    ...                       datetime.datetime(2026, 12, 2, 6, 54, 50), "1a2b3c")
+    'manual-raw-to-extracted-296aeaf67a-20261202T065450-1a2b3c'
+    """
+    moment = (started or datetime.datetime.now(datetime.UTC)).strftime("%Y%m%dT%H%M%S")
+    tail = f"-{moment}-{nonce or secrets.token_hex(3)}"
     key = f"{input_path}\0{output_path}\0{output_format}"
-    return bounded_id("manual-", f"{input_path}-to-{output_path}", key)
+    return bounded_id("manual-", f"{input_path}-to-{output_path}", key, tail=tail)
 
 
 def task_id(kind: str, bag_key: str, shard: int | None = None) -> str:

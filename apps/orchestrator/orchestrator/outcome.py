@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import PurePosixPath
@@ -23,6 +24,8 @@ class TaskOutcome:
     stderr_tail: str = ""
     seconds: float | None = None
     retries: int = 0
+    started: datetime.datetime | None = None  # of its last run (UTC)
+    ended: datetime.datetime | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -41,7 +44,8 @@ class BagStatus(StrEnum):
 class OutputCounts:
     topics: int = 0
     messages: int = 0
-    files: int = 0
+    files: int = 0  # tables and side files, as the manifest lists them
+    known: bool = True  # False: the manifest could not be read (in time)
 
 
 @dataclass(frozen=True)

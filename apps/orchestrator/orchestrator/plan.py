@@ -93,7 +93,7 @@ class PlanOptions:
     output_format: str = "csv"
     shard_size_bytes: int = 4 * GIB  # bags larger than this are split
     max_shards: int = 16
-    max_retries: int = 2  # Batch retries for transient failures (see executors/batch_tasks.py)
+    max_retries: int = 2  # transient failures, retried by the orchestrator (executors/retries.py)
     force: bool = False  # re-extract bags whose output is already complete
     topics: tuple[str, ...] = field(default_factory=tuple)
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from orchestrator.executors import Execution
-from orchestrator.manifest import read_counts
+from orchestrator.manifest import read_all_counts
 from orchestrator.outcome import (
     EXIT_PARTIAL,
     BagResult,
@@ -16,25 +16,51 @@ from orchestrator.outcome import (
 )
 from orchestrator.plan import BagPlan, Plan
 
-CountsReader = Callable[[PurePosixPath], OutputCounts]
+# Result folders (relative to the data root) -> their counts.
+CountsReader = Callable[[Sequence[PurePosixPath]], Mapping[PurePosixPath, OutputCounts]]
 STDERR_LINES_SHOWN = 5
+# How long the report may spend reading manifests, whatever the number of bags: the report must
+# reach ADF well before the activity's timeout (docs/data-factory.md).
+COUNTS_BUDGET_SECONDS = 120.0
 
 
-def counts_under(data_root: Path) -> CountsReader:
-    """Read a result folder's counts below `data_root` (a local folder or the NFS mount)."""
-    return lambda result_dir: read_counts(data_root / result_dir)
+def counts_under(data_root: Path, budget_seconds: float = COUNTS_BUDGET_SECONDS) -> CountsReader:
+    """Read result folders' counts below `data_root` (a local folder or the NFS mount)."""
+
+    def read(result_dirs: Sequence[PurePosixPath]) -> Mapping[PurePosixPath, OutputCounts]:
+        found = read_all_counts(
+            [data_root / folder for folder in result_dirs], budget_seconds=budget_seconds
+        )
+        return {folder: found[data_root / folder] for folder in result_dirs}
+
+    return read
 
 
 def bag_results(plan: Plan, execution: Execution, read: CountsReader) -> list[BagResult]:
-    results: list[BagResult] = []
+    judged: list[tuple[BagPlan, BagStatus, TaskOutcome | None, float | None]] = []
     for bag in plan.bags:
         outcomes = [execution.outcomes[i] for i in bag.task_ids if i in execution.outcomes]
         final = execution.outcomes.get(bag.final_task_id)
         status, culprit = _status(bag, outcomes, final)
         seconds = sum(outcome.seconds or 0.0 for outcome in outcomes) if outcomes else None
-        counts = read(bag.result_dir) if status is not BagStatus.FAILED else OutputCounts()
-        results.append(BagResult(bag.bag.path, status, bag.result_dir, counts, seconds, culprit))
-    return results
+        judged.append((bag, status, culprit, seconds))
+    # Only bags with output have a manifest to read; one call reads them all, in parallel.
+    counts = read([bag.result_dir for bag, status, _, _ in judged if _has_output(status)])
+    return [
+        BagResult(
+            bag.bag.path,
+            status,
+            bag.result_dir,
+            counts.get(bag.result_dir, OutputCounts()),
+            seconds,
+            culprit,
+        )
+        for bag, status, culprit, seconds in judged
+    ]
+
+
+def _has_output(status: BagStatus) -> bool:
+    return status in (BagStatus.SUCCEEDED, BagStatus.PARTIAL, BagStatus.UNCHANGED)
 
 
 def _status(
@@ -55,13 +81,12 @@ def _status(
 
 def summary_table(results: Iterable[BagResult], seconds: float) -> str:
     """One row per bag and a total: bag, status, topics, messages, files, seconds."""
+    results = list(results)
     rows = [
         (
             str(result.bag),
             str(result.status),
-            str(result.counts.topics),
-            str(result.counts.messages),
-            str(result.counts.files),
+            *_count_cells(result.counts),
             f"{result.seconds:.1f}" if result.seconds is not None else "-",
         )
         for result in results
@@ -69,9 +94,9 @@ def summary_table(results: Iterable[BagResult], seconds: float) -> str:
     total = (
         f"{len(rows)} bags",
         "",
-        str(sum(int(row[2]) for row in rows)),
-        str(sum(int(row[3]) for row in rows)),
-        str(sum(int(row[4]) for row in rows)),
+        str(sum(result.counts.topics for result in results)),
+        str(sum(result.counts.messages for result in results)),
+        str(sum(result.counts.files for result in results)),
         f"{seconds:.1f}",
     )
     header = ("bag", "status", "topics", "messages", "files", "seconds")
@@ -84,6 +109,12 @@ def summary_table(results: Iterable[BagResult], seconds: float) -> str:
 
     rule = "  ".join("-" * width for width in widths)
     return "\n".join([line(header), rule, *(line(row) for row in rows), rule, line(total)])
+
+
+def _count_cells(counts: OutputCounts) -> tuple[str, str, str]:
+    if not counts.known:
+        return ("?", "?", "?")  # the manifest could not be read (in time)
+    return (str(counts.topics), str(counts.messages), str(counts.files))
 
 
 def failure_notes(results: Iterable[BagResult]) -> list[str]:

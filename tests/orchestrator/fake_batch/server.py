@@ -14,21 +14,23 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, quote, urlparse
 
 from azure.core.credentials import AccessToken
 
 from tests.loopback_tls import LoopbackTlsServer
 from tests.orchestrator.fake_batch.state import (
     CommandMapper,
+    Conflict,
     FakeBatchState,
     FakeJob,
+    FakeTask,
     python_here,
 )
 from tests.orchestrator.fake_batch.validation import (
@@ -37,6 +39,7 @@ from tests.orchestrator.fake_batch.validation import (
     check_job_update,
     check_task,
     check_task_collection,
+    task_filter,
 )
 
 API_VERSION = "2025-06-01"
@@ -51,6 +54,10 @@ _ROUTES: list[Route] = [
     ("GET", re.compile(r"^/jobs/(?P<job>[^/]+)/taskcounts$"), "task_counts"),
     ("POST", re.compile(r"^/jobs/(?P<job>[^/]+)/addtaskcollection$"), "add_tasks"),
     ("GET", re.compile(r"^/jobs/(?P<job>[^/]+)/tasks$"), "list_tasks"),
+    ("POST", re.compile(r"^/jobs/(?P<job>[^/]+)/tasks/(?P<task>[^/]+)/terminate$"),
+     "terminate_task"),
+    ("POST", re.compile(r"^/jobs/(?P<job>[^/]+)/tasks/(?P<task>[^/]+)/reactivate$"),
+     "reactivate_task"),
     ("GET", re.compile(r"^/jobs/(?P<job>[^/]+)/tasks/(?P<task>[^/]+)/files/(?P<file>.+)$"),
      "get_task_file"),
 ]  # fmt: skip
@@ -80,6 +87,7 @@ class _Fault:
     status: int
     remaining: int
     retry_after: float | None = None
+    code: str = "Injected"
 
 
 class _ApiError(Exception):
@@ -98,9 +106,16 @@ class FakeBatchService:
         slots: int = 2,
         run_tasks: bool = True,
         command_mapper: CommandMapper = python_here,
+        node_environment: Mapping[str, str] | None = None,
+        foreign_paths: Sequence[Path] = (),
     ) -> None:
         self.state = FakeBatchState(
-            work_dir / "nodes", slots=slots, run_tasks=run_tasks, command_mapper=command_mapper
+            work_dir / "nodes",
+            slots=slots,
+            run_tasks=run_tasks,
+            command_mapper=command_mapper,
+            node_environment=node_environment,
+            foreign_paths=foreign_paths,
         )
         self.requests: Counter[str] = Counter()
         self.bodies: dict[str, list[Any]] = {}
@@ -135,10 +150,17 @@ class FakeBatchService:
     # -- test controls ------------------------------------------------------------------
 
     def fail(
-        self, operation: str, status: int, *, times: int = 1, retry_after: float | None = None
+        self,
+        operation: str,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: float | None = None,
+        code: str = "Injected",
     ) -> None:
-        """Answer the next `times` calls of `operation` with `status` (e.g. 429, 500)."""
-        self._faults.setdefault(operation, []).append(_Fault(status, times, retry_after))
+        """Answer the next `times` calls of `operation` with `status` (e.g. 429, 500) and the
+        Batch error `code` (e.g. 409 `JobCompleted`)."""
+        self._faults.setdefault(operation, []).append(_Fault(status, times, retry_after, code))
 
     def slow(self, operation: str, seconds: float) -> None:
         """Delay every answer to `operation` by `seconds`."""
@@ -202,7 +224,7 @@ class FakeBatchService:
             if fault is not None:
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
                 self._send_error(
-                    handler, _ApiError(fault.status, "Injected", "injected fault"), headers
+                    handler, _ApiError(fault.status, fault.code, "injected fault"), headers
                 )
                 return
             body = json.loads(raw) if raw else None
@@ -213,6 +235,9 @@ class FakeBatchService:
             status, payload, headers = action(body, query, **path_args)
         except InvalidBody as invalid:
             self._send_error(handler, _ApiError(400, invalid.code, str(invalid)))
+            return
+        except Conflict as conflict:
+            self._send_error(handler, _ApiError(409, conflict.code, str(conflict)))
             return
         except _ApiError as error:
             self._send_error(handler, error)
@@ -263,6 +288,13 @@ class FakeBatchService:
         if found is None:
             raise _ApiError(404, "JobNotFound", f"The specified job {job} does not exist.")
         return found
+
+    def _task(self, job: str, task: str) -> tuple[FakeJob, FakeTask]:
+        found = self._job(job)
+        item = found.tasks.get(task.lower())
+        if item is None:
+            raise _ApiError(404, "TaskNotFound", f"The specified task {task} does not exist.")
+        return found, item
 
     # -- operations (each returns status, payload, headers) ----------------------------------
 
@@ -340,8 +372,9 @@ class FakeBatchService:
     ) -> tuple[int, Any, dict[str, str]]:
         page_size = min(int(query.get("maxresults", PAGE_SIZE_LIMIT)), PAGE_SIZE_LIMIT)
         start = int(query.get("skip", 0))  # our own continuation marker in nextLink
+        keep = task_filter(query.get("$filter"))
         with self.state.lock:
-            tasks = list(self._job(job).tasks.values())
+            tasks = [task for task in self._job(job).tasks.values() if keep(task.to_json(""))]
             page = [task.to_json(self.url) for task in tasks[start : start + page_size]]
         select = query.get("$select")
         if select:
@@ -352,8 +385,26 @@ class FakeBatchService:
             payload["odata.nextLink"] = (
                 f"{self.url}/jobs/{job}/tasks?api-version={API_VERSION}"
                 f"&maxresults={page_size}&skip={start + page_size}"
+                + (f"&$filter={quote(query['$filter'])}" if query.get("$filter") else "")
             )
         return 200, payload, {}
+
+    def _op_terminate_task(
+        self, body: Any, query: dict[str, str], job: str, task: str
+    ) -> tuple[int, Any, dict[str, str]]:
+        return self._on_task(job, task, self.state.terminate_task)
+
+    def _op_reactivate_task(
+        self, body: Any, query: dict[str, str], job: str, task: str
+    ) -> tuple[int, Any, dict[str, str]]:
+        return self._on_task(job, task, self.state.reactivate)
+
+    def _on_task(
+        self, job: str, task: str, action: Callable[[FakeJob, FakeTask], None]
+    ) -> tuple[int, Any, dict[str, str]]:
+        with self.state.lock:
+            action(*self._task(job, task))
+        return 204, None, {}
 
     def _op_get_task_file(
         self, body: Any, query: dict[str, str], job: str, task: str, file: str

@@ -7,6 +7,7 @@ rejects a body with a field it does not know, and one without a required field.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 JOB_FIELDS = {
@@ -119,6 +120,12 @@ def check_task(body: Any) -> None:
                     "MissingRequiredProperty", f"{where}: exit code mapping needs code"
                 )
             _check_exit_options(_require(mapping, "exitOptions", where), f"{where}.exitCodes")
+        for mapping in exit_conditions.get("exitCodeRanges", []):
+            if not isinstance(mapping.get("start"), int) or not isinstance(mapping.get("end"), int):
+                raise InvalidBody(
+                    "MissingRequiredProperty", f"{where}: exit code range needs start and end"
+                )
+            _check_exit_options(_require(mapping, "exitOptions", where), f"{where}.exitCodeRanges")
         for name in ("preProcessingError", "fileUploadError", "default"):
             if exit_conditions.get(name) is not None:
                 _check_exit_options(exit_conditions[name], f"{where}.exitConditions.{name}")
@@ -137,6 +144,48 @@ def check_task(body: Any) -> None:
         check_id(dependency, f"{where}.dependsOn")
 
 
+def _exit_options(task: dict[str, Any]) -> list[dict[str, Any]]:
+    conditions = task.get("exitConditions") or {}
+    mappings = [*conditions.get("exitCodes", []), *conditions.get("exitCodeRanges", [])]
+    options = [mapping.get("exitOptions") or {} for mapping in mappings]
+    options += [
+        conditions[name]
+        for name in ("preProcessingError", "fileUploadError", "default")
+        if conditions.get(name)
+    ]
+    return options
+
+
+def task_error_for_job(task: dict[str, Any], job: dict[str, Any]) -> InvalidBody | None:
+    """What the service refuses in one task of an add-task-collection request, given its job.
+
+    The service answers these per task (status `clienterror` in the collection's results), and
+    azure-batch's `create_tasks` raises `CreateTasksError` for them.
+    """
+    where = f"task {task.get('id')}"
+    # azure-batch models/_models.py ExitOptions.job_action: "If the Job's onTaskFailed property
+    # is noaction, then specifying this property returns an error and the add Task request fails
+    # with an invalid property value error" (400).
+    if job.get("onTaskFailure", "noaction") == "noaction" and any(
+        "jobAction" in options for options in _exit_options(task)
+    ):
+        return InvalidBody(
+            "InvalidPropertyValue",
+            f"{where}: exitOptions.jobAction is only allowed when the job's onTaskFailure is "
+            "performexitoptionsjobaction",
+        )
+    # learn.microsoft.com/dotnet/api/microsoft.azure.batch.exitoptions.dependencyaction: "If the
+    # job's UsesTaskDependencies is false, you cannot add a task with this property set."
+    if not job.get("usesTaskDependencies") and any(
+        "dependencyAction" in options for options in _exit_options(task)
+    ):
+        return InvalidBody(
+            "InvalidPropertyValue",
+            f"{where}: exitOptions.dependencyAction needs a job with usesTaskDependencies",
+        )
+    return None
+
+
 def check_task_collection(body: Any) -> list[dict[str, Any]]:
     if not isinstance(body, dict):
         raise InvalidBody("InvalidRequestBody", "task collection: must be a JSON object")
@@ -149,3 +198,28 @@ def check_task_collection(body: Any) -> list[dict[str, Any]]:
             "TooManyTasks", f"task collection: {len(tasks)} tasks, at most {MAX_TASKS_PER_REQUEST}"
         )
     return tasks
+
+
+# The list-tasks $filter clauses the orchestrator sends, as `property eq 'value'` joined by `and`.
+# The service accepts more (learn.microsoft.com/rest/api/batchservice/odata-filters-in-batch#
+# list-tasks); the fake refuses what it cannot evaluate rather than ignore it.
+_FILTER_TERM = re.compile(r"^\s*(state|executionInfo/result)\s+eq\s+'([a-z]+)'\s*$")
+
+
+def task_filter(clause: str | None) -> Callable[[dict[str, Any]], bool]:
+    """A predicate on a task's REST body for a list-tasks `$filter`."""
+    if not clause:
+        return lambda task: True
+    terms: list[tuple[str, str]] = []
+    for part in re.split(r"\s+and\s+", clause):
+        match = _FILTER_TERM.match(part)
+        if match is None:
+            raise InvalidBody("InvalidQueryParameterValue", f"$filter {clause!r} not understood")
+        terms.append((match[1], match[2]))
+
+    def value(task: dict[str, Any], name: str) -> Any:
+        if name == "state":
+            return task.get("state")
+        return (task.get("executionInfo") or {}).get("result")
+
+    return lambda task: all(value(task, name) == wanted for name, wanted in terms)

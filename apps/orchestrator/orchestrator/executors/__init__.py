@@ -9,6 +9,10 @@ from typing import Protocol
 from orchestrator.outcome import TaskOutcome
 from orchestrator.plan import Plan
 
+# Where Batch mounts a pool's file systems on a node (learn.microsoft.com/azure/batch/
+# virtual-file-mount): set by Batch for every task, container tasks included.
+MOUNTS_DIR_ENV = "AZ_BATCH_NODE_MOUNTS_DIR"
+
 
 @dataclass(frozen=True)
 class Progress:
@@ -36,6 +40,11 @@ class Execution:
     outcomes: dict[str, TaskOutcome] = field(default_factory=dict)
     timed_out: bool = False
     previously_completed: bool = False  # the job had finished before: reported, not re-run
+    ended: str = ""  # why the job ended before its tasks did (someone else terminated it)
+
+
+class ExecutorError(RuntimeError):
+    """The service running the tasks refused or failed a request (message says which and why)."""
 
 
 class Executor(Protocol):

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import datetime
 import shlex
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from azure.batch import models
 
+from orchestrator.executors import MOUNTS_DIR_ENV
 from orchestrator.outcome import EXIT_BAD_INPUT, EXIT_PARTIAL
 from orchestrator.plan import TaskSpec
 
-# The image's entry point also accepts a full `python -m processor ...` command
-# line (contracts §2), so this works whether Batch hands the command line to the
-# entry point as arguments or runs it in its place.
-PROCESSOR_LAUNCHER = ("python", "-m", "processor")
+# The image's entry point, by its path in the image (apps/processor/Dockerfile). Naming it
+# makes the command work whether Batch hands the command line to the ENTRYPOINT as arguments
+# (the entry point then runs itself) or runs it in the ENTRYPOINT's place (docs/contracts.md §2).
+PROCESSOR_LAUNCHER = ("/usr/local/bin/processor-entrypoint",)
+# Container command lines are not run in a shell, so nothing expands variables in them (azure-
+# batch models BatchTaskCreateOptions.command_line), and the execution node's mounts folder may
+# not be the orchestrator node's (their images differ). So data paths are written under this
+# literal, and the entry point replaces it with the node's own AZ_BATCH_NODE_MOUNTS_DIR.
+NODE_MOUNTS = "$" + MOUNTS_DIR_ENV
 TASK_RETENTION = datetime.timedelta(days=7)
+# Every exit code but 0 and the verdicts 2 and 3 (Batch reports signal deaths as negative codes).
+_INT32 = 2**31
+_HOLDING_EXIT_CODES = ((-_INT32, -1), (1, EXIT_BAD_INPUT - 1), (EXIT_PARTIAL + 1, _INT32 - 1))
 
 
 @dataclass(frozen=True)
@@ -25,34 +33,43 @@ class ContainerTaskSettings:
 
     image: str
     registry_server: str
-    identity_resource_id: str
-    data_root: str  # the NFS mount as a literal path: command lines are not run in a shell
+    execution_identity_resource_id: str
+    mount_path: str  # the pools' relativeMountPath: the data lake is NODE_MOUNTS/<mount_path>
     task_logs_container_url: str
     max_wall_clock: datetime.timedelta | None = None
-    environment: Mapping[str, str] = field(default_factory=dict)
 
 
-def command_line(task: TaskSpec, data_root: str) -> str:
+def command_line(task: TaskSpec, mount_path: str) -> str:
     """The task's command line; arguments quoted for Batch's own word splitting."""
+    data_root = f"{NODE_MOUNTS}/{mount_path}"
     return shlex.join([*PROCESSOR_LAUNCHER, *task.processor_args(data_root)])
 
 
 def _exit_conditions() -> models.ExitConditions:
-    # Batch retries every non-zero exit up to maxTaskRetryCount; exit conditions
-    # cannot stop that (ExitOptions only has jobAction and dependencyAction).
-    # What they do here: whatever the outcome, dependants are released
-    # ("satisfy"), so a merge runs after a failed shard and reports the missing
-    # part instead of waiting forever, and the job itself is never stopped by one
-    # bag's failure.
-    carry_on = models.ExitOptions(job_action="none", dependency_action="satisfy")
+    """Dependants (a merge waiting for its shards) run after success and after the processor's
+    verdicts, 2 and 3 (a merge after a bad shard reports the missing part). Any other failure
+    holds them (`block`), because the orchestrator may retry it (executors/retries.py).
+
+    The exit code's own mapping wins over `fileUploadError` (azure-batch models
+    ExitConditions.file_upload_error), so every code other than 0, 2 and 3 is mapped to block:
+    a crash whose log upload also failed still holds the merge. Exit 0 with a failed log upload
+    releases it: the work is done. No `jobAction` anywhere: the job's onTaskFailure is
+    noaction, and Batch refuses any task that sets one (models ExitOptions.job_action).
+    """
+    release = models.ExitOptions(dependency_action="satisfy")
+    hold = models.ExitOptions(dependency_action="block")
     return models.ExitConditions(
         exit_codes=[
-            models.ExitCodeMapping(code=EXIT_BAD_INPUT, exit_options=carry_on),
-            models.ExitCodeMapping(code=EXIT_PARTIAL, exit_options=carry_on),
+            models.ExitCodeMapping(code=EXIT_BAD_INPUT, exit_options=release),
+            models.ExitCodeMapping(code=EXIT_PARTIAL, exit_options=release),
         ],
-        pre_processing_error=carry_on,
-        file_upload_error=carry_on,
-        default=carry_on,
+        exit_code_ranges=[
+            models.ExitCodeRangeMapping(start=start, end=end, exit_options=hold)
+            for start, end in _HOLDING_EXIT_CODES
+        ],
+        pre_processing_error=hold,
+        file_upload_error=release,
+        default=hold,
     )
 
 
@@ -60,7 +77,9 @@ def _log_uploads(
     task: TaskSpec, settings: ContainerTaskSettings, job_id: str
 ) -> list[models.OutputFile]:
     """stdout/stderr into the task-logs container, so they outlive the node."""
-    identity = models.BatchNodeIdentityReference(resource_id=settings.identity_resource_id)
+    identity = models.BatchNodeIdentityReference(
+        resource_id=settings.execution_identity_resource_id
+    )
     return [
         models.OutputFile(
             file_pattern=f"../{name}",  # relative to the task's working directory (wd/)
@@ -84,7 +103,7 @@ def container_task(
     return models.BatchTaskCreateOptions(
         id=task.id,
         display_name=f"{task.kind} {task.bag}"[:1024],
-        command_line=command_line(task, settings.data_root),
+        command_line=command_line(task, settings.mount_path),
         container_settings=models.BatchTaskContainerSettings(
             image_name=settings.image,
             # The registry with the pool's identity: a node that did not prefetch
@@ -92,7 +111,7 @@ def container_task(
             registry=models.ContainerRegistryReference(
                 registry_server=settings.registry_server,
                 identity_reference=models.BatchNodeIdentityReference(
-                    resource_id=settings.identity_resource_id
+                    resource_id=settings.execution_identity_resource_id
                 ),
             ),
             # containerHostBatchBindMounts left unset on purpose: Batch then binds
@@ -103,7 +122,8 @@ def container_task(
             auto_user=models.AutoUserSpecification(scope="pool", elevation_level="admin")
         ),
         constraints=models.BatchTaskConstraints(
-            max_task_retry_count=task.max_retries,
+            # The orchestrator retries what is worth retrying itself (executors/retries.py).
+            max_task_retry_count=0,
             max_wall_clock_time=settings.max_wall_clock,
             retention_time=TASK_RETENTION,
         ),
@@ -112,10 +132,8 @@ def container_task(
         if task.depends_on
         else None,
         required_slots=task.required_slots,
-        environment_settings=[
-            models.EnvironmentSetting(name=name, value=value)
-            for name, value in sorted(settings.environment.items())
-        ]
-        or None,
+        # No environment settings: the processor needs none, and a secret here (the
+        # Application Insights connection string, say) would be readable by what parses
+        # untrusted bags (docs/orchestrator.md "Telemetry").
         output_files=_log_uploads(task, settings, job_id),
     )

@@ -6,13 +6,14 @@ the number of cores, each after the tasks it depends on (shards before merge).
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from orchestrator.executors import Execution, Progress, ProgressSink
@@ -71,6 +72,9 @@ class _Running:
     process: subprocess.Popen[bytes]
     started: float
     stderr: Path
+    started_at: datetime.datetime = field(
+        default_factory=lambda: datetime.datetime.now(datetime.UTC)
+    )
 
 
 class LocalExecutor:
@@ -161,6 +165,8 @@ class LocalExecutor:
                 exit_code=code,
                 stderr_tail="" if code == 0 else tail(entry.stderr),
                 seconds=time.monotonic() - entry.started,
+                started=entry.started_at,
+                ended=datetime.datetime.now(datetime.UTC),
             )
 
     @staticmethod

@@ -1,0 +1,46 @@
+"""The retry policy: verdicts never run again, other failures twice more, held merges ended."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from orchestrator.discovery import Bag
+from orchestrator.executors.retries import RetryBook
+from orchestrator.outcome import TaskOutcome
+from orchestrator.plan import PlanOptions, build_plan
+
+
+def sharded_plan_book() -> tuple[RetryBook, list[str], str]:
+    bag = Bag(PurePosixPath("raw/big.bag"), 250, PurePosixPath())
+    plan = build_plan(
+        "job", PurePosixPath("raw"), PurePosixPath("extracted"), [bag],
+        PlanOptions(shard_size_bytes=100),
+    )  # fmt: skip
+    *shards, merge = plan.tasks
+    return RetryBook.for_tasks(plan.tasks), [shard.id for shard in shards], merge.id
+
+
+def test_verdicts_are_final_and_release_their_dependants() -> None:
+    book, shards, _ = sharded_plan_book()
+    for code in (0, 2, 3):
+        outcome = TaskOutcome(shards[0], code)
+        assert not book.should_retry(outcome)
+        assert book.record_final(outcome) == []
+
+
+def test_other_failures_are_retried_up_to_the_limit_then_end_what_waits_for_them() -> None:
+    book, shards, merge = sharded_plan_book()
+    for outcome in (
+        TaskOutcome(shards[1], 1),
+        TaskOutcome(shards[1], None),
+        TaskOutcome(shards[1], -9),
+    ):
+        assert book.should_retry(outcome)
+    book.record_retry(shards[1])
+    book.record_retry(shards[1])
+
+    assert not book.should_retry(TaskOutcome(shards[1], 1))
+    assert book.record_final(TaskOutcome(shards[1], 1)) == [merge]
+    # The ended merge's own failure is final: it is not run again.
+    assert not book.should_retry(TaskOutcome(merge, None))
+    assert book.record_final(TaskOutcome(shards[2], 1)) == []  # the merge is already ended
