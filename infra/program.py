@@ -51,19 +51,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_BAG = REPO_ROOT / "tests" / "data" / "bags" / "gps-navsatfix.bag"
 
 
-def factory_identities(identities: Identities) -> dict[str, pulumi.Input[str]]:
-    """Which identity the Data Factory component uses for what (DataFactoryArgs)."""
-    return {
-        # The factory's own identity: the credential of its linked services.
-        "factory_identity_id": identities.factory.id,
-        "factory_identity_client_id": identities.factory.client_id,
-        # What the activity tells the orchestrator: the client id it signs in with, and the
-        # identity its tasks use on the execution pool (registry pulls, task log uploads).
-        "orchestrator_identity_client_id": identities.orchestrator.client_id,
-        "execution_identity_id": identities.execution.id,
-    }
-
-
 def main() -> None:
     """Declare the whole stack. Config is validated before the first resource."""
     config = StackConfig.from_pulumi()
@@ -374,7 +361,13 @@ def main() -> None:
     factory = DataFactory(
         "datafactory",
         DataFactoryArgs(
-            **factory_identities(identities),
+            # The factory's own identity is the credential of its linked services; the activity
+            # tells the orchestrator the client id it signs in with, and the identity its tasks
+            # use on the execution pool (registry pulls, task log uploads).
+            factory_identity_id=identities.factory.id,
+            factory_identity_client_id=identities.factory.client_id,
+            orchestrator_identity_client_id=identities.orchestrator.client_id,
+            execution_identity_id=identities.execution.id,
             resource_group_name=rg,
             location=location,
             batch_account_name=account.name,

@@ -24,7 +24,11 @@ def stacks() -> dict[str, Recording]:
 
 
 def _activity(recording: Recording) -> dict:
-    [activity] = [a for a in recording.one(PIPELINE).inputs["activities"] if a["type"] == "Custom"]
+    [activity] = [
+        a
+        for a in recording.one(PIPELINE, "datafactory-pipeline").inputs["activities"]
+        if a["type"] == "Custom"
+    ]
     return activity
 
 

@@ -28,7 +28,7 @@ def recording(request: pytest.FixtureRequest) -> Recording:
 
 
 def declared_activity(recording: Recording) -> dict[str, Any]:
-    pipeline = recording.one(PIPELINE).inputs
+    pipeline = recording.one(PIPELINE, "datafactory-pipeline").inputs
     [activity] = [a for a in pipeline["activities"] if a["type"] == "Custom"]
     return dict(activity)
 
@@ -37,7 +37,7 @@ def activity_json(
     recording: Recording, tmp_path: Path, activity: dict[str, Any] | None = None, **parameters: str
 ) -> Path:
     """activity.json as ADF writes it for a run of the declared pipeline with `parameters`."""
-    pipeline = recording.one(PIPELINE).inputs
+    pipeline = recording.one(PIPELINE, "datafactory-pipeline").inputs
     values = {key: spec["defaultValue"] for key, spec in pipeline["parameters"].items()}
     values.update(parameters)
     document = evaluated_custom_activity(

@@ -3,13 +3,11 @@ requirement that Azure would otherwise only reveal at `pulumi up` (AZURE-CHECKLI
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-from typing import Any, cast
+from typing import Any
 
 import pytest
 
 from infra.components.access import ROLE_IDS, assignment_name, deployer_principal_type
-from infra.components.identity import Identities
 from infra.naming import app_package_env_var
 from infra.offline import (
     MOCK_DEPLOYER_OBJECT_ID,
@@ -19,7 +17,6 @@ from infra.offline import (
     run_stack,
     stack_names,
 )
-from infra.program import factory_identities
 
 STACKS = stack_names()
 ACCOUNT = "azure-native:storage:StorageAccount"
@@ -442,6 +439,8 @@ def test_batch_account_waits_for_its_storage_access(rec: Recording) -> None:
 def test_the_factory_carries_its_own_identity(rec: Recording) -> None:
     factory = rec.one("azure-native:datafactory:Factory").inputs
     assert list(factory["identity"]["userAssignedIdentities"]) == [identity(rec, "factory").id]
+    credential = rec.one("azure-native:datafactory:CredentialOperation").inputs
+    assert credential["properties"]["resourceId"] == identity(rec, "factory").id
     batch_ls = next(
         ls
         for ls in rec.of_type("azure-native:datafactory:LinkedService")
@@ -503,7 +502,9 @@ def test_physical_names_are_derived_and_stable(recordings: dict[str, Recording])
 def test_the_activity_is_wired_to_this_stacks_resources(rec: Recording) -> None:
     # docs/contracts.md §3 values, as the orchestrator will read them from activity.json:
     # each must be the value of the resource this stack declares, not a literal.
-    activities = rec.one("azure-native:datafactory:Pipeline").inputs["activities"]
+    activities = rec.one("azure-native:datafactory:Pipeline", "datafactory-pipeline").inputs[
+        "activities"
+    ]
     [activity] = [a for a in activities if a["type"] == "Custom"]
     props = activity["extendedProperties"]
     batch_storage = rec.one(ACCOUNT, "batchstorage-account").state["name"]
@@ -544,19 +545,3 @@ def test_the_deployer_principal_type_can_be_set_by_config() -> None:
     rec = run_stack("dev", config_overrides={"deployerPrincipalType": "User"})
     [grant] = [r for r in rec.of_type(ROLE) if r.name.startswith("deployer-access-")]
     assert grant.inputs["principalType"] == "User"
-
-
-def test_the_data_factory_gets_each_identity_under_its_own_name() -> None:
-    # What infra/program.py hands DataFactoryArgs: each identity under its own name.
-    def fake(role: str) -> SimpleNamespace:
-        return SimpleNamespace(id=f"{role}-id", client_id=f"{role}-client", principal_id="")
-
-    identities = SimpleNamespace(
-        **{role: fake(role) for role in ("execution", "orchestrator", "batch_account", "factory")}
-    )
-    assert factory_identities(cast(Identities, identities)) == {
-        "factory_identity_id": "factory-id",
-        "factory_identity_client_id": "factory-client",
-        "orchestrator_identity_client_id": "orchestrator-client",
-        "execution_identity_id": "execution-id",
-    }

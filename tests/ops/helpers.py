@@ -60,4 +60,4 @@ def declared_pipeline() -> dict[str, Any]:
     from infra.offline import run_stack
 
     recording = run_stack("dev")
-    return dict(recording.one("azure-native:datafactory:Pipeline").inputs)
+    return dict(recording.one("azure-native:datafactory:Pipeline", "datafactory-pipeline").inputs)
