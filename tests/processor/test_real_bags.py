@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from processor.extract import topic_stem
+from processor.names import topic_stem
 from tests.processor.helpers import (
     BAGS,
     DECODABLE_BAGS,

@@ -17,14 +17,14 @@ _MAX_BYTES = 8 << 20  # raw messages held (and joined once) per batch
 
 @dataclass(frozen=True)
 class DecodeFailure:
-    """The first message of a batch that does not match its definition."""
+    """A message of a batch that does not match its definition."""
 
     log_time: int
     reason: str
 
 
 class BatchedTable:
-    """Buffers one table's raw messages; `add` and `flush` report the first bad message."""
+    """Buffers one table's raw messages; `add` and `flush` return the bad ones (not written)."""
 
     def __init__(self, writer: TableWriter, layout: Layout, decoder: ColumnarDecoder) -> None:
         self.writer = writer
@@ -36,7 +36,7 @@ class BatchedTable:
         self._decoders: list[Decoder] = []
         self._bytes = 0
 
-    def add(self, log_time: int, raw: Any, decode: Decoder) -> DecodeFailure | None:
+    def add(self, log_time: int, raw: Any, decode: Decoder) -> list[DecodeFailure] | None:
         self._times.append(log_time)
         self._raws.append(raw)
         self._decoders.append(decode)
@@ -45,22 +45,22 @@ class BatchedTable:
             return self.flush()
         return None
 
-    def flush(self) -> DecodeFailure | None:
-        """Decode and write what is buffered."""
+    def flush(self) -> list[DecodeFailure]:
+        """Decode and write what is buffered; the messages that do not decode are returned."""
         if not self._times:
-            return None
+            return []
         try:
             columns = self._decoder.decode(self._raws)
             if columns is not None:
                 self.writer.write_columns(self._times, columns)
-                return None
-            rows = []
+                return []
+            rows, failures = [], []
             for log_time, raw, decode in zip(self._times, self._raws, self._decoders, strict=True):
                 try:
                     rows.append(self._layout.row(decode(raw), log_time, None))
                 except TopicDecodeError as err:
-                    return DecodeFailure(log_time, str(err))
+                    failures.append(DecodeFailure(log_time, str(err)))
             self.writer.write_rows(rows)
-            return None
+            return failures
         finally:
             self._times, self._raws, self._decoders, self._bytes = [], [], [], 0

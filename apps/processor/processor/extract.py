@@ -10,15 +10,18 @@ from typing import Any
 
 from processor.background import BackgroundWriter
 from processor.bag import Bag, Stream
-from processor.batching import BatchedTable
+from processor.batching import BatchedTable, DecodeFailure
 from processor.columnar import columnar_decoder
 from processor.errors import BagError, TopicDecodeError
 from processor.flatten import Layout, build_layout
+from processor.names import side_folder, topic_stem
+from processor.output import within
 from processor.progress import Progress
 from processor.sidefiles import SideFiles
 from processor.tables import SUFFIX, TableWriter, open_table
 
 _PROGRESS_EVERY = 2048  # messages between clock reads; a power of two, tested with a mask
+BAD_EXAMPLES = 5  # bad messages listed (log time and reason) per table; all are counted
 
 
 @dataclass
@@ -29,6 +32,10 @@ class TopicResult:
     msgtype: str
     stem: str
     messages: int = 0
+    """Rows written: messages read, less the bad ones."""
+    bad: int = 0
+    """Messages that did not match the topic's definition: counted, listed, not written."""
+    bad_examples: list[dict[str, Any]] = field(default_factory=list)
     declared: int = 0
     first_ns: int | None = None
     last_ns: int | None = None
@@ -36,11 +43,13 @@ class TopicResult:
     side_files: int = 0
     definition: str = ""
     skip_reason: str | None = None
+    notes: dict[str, int] = field(default_factory=dict)
+    """Per remark on some of the messages (a frame kept as it is, ...), how many it concerns."""
 
-
-def topic_stem(topic: str) -> str:
-    """File name for a topic: ``/imu/data`` -> ``imu.data`` (ROS names never contain dots)."""
-    return topic.strip("/").replace("/", ".") or "_root"
+    def add_bad(self, log_time: int, reason: str) -> None:
+        self.bad += 1
+        if len(self.bad_examples) < BAD_EXAMPLES:
+            self.bad_examples.append({"log_time_ns": log_time, "reason": reason})
 
 
 def select_streams(bag: Bag, topics: Sequence[str] | None) -> list[Stream]:
@@ -70,32 +79,39 @@ LayoutCache = dict[tuple[int, str], Layout]
 
 
 def _group(streams: Sequence[Stream], fmt: str, layouts: LayoutCache) -> dict[int, TopicResult]:
-    """Assign each stream a table: one per topic and type (and column layout)."""
-    results: dict[tuple[str, str, tuple[tuple[str, str], ...]], TopicResult] = {}
-    by_stream: dict[int, TopicResult] = {}
-    stems: set[str] = set()
-    for stream in sorted(streams, key=lambda s: (s.topic, s.msgtype)):
-        shape: tuple[tuple[str, str], ...] = ()
+    """Assign each stream a table: one per topic and type (and column layout).
+
+    A topic's tables are numbered in an order that depends on that topic's connections
+    alone (type, then columns), so its file names never depend on the rest of the bag.
+    """
+    shapes: dict[str, dict[tuple[str, str], list[Stream]]] = {}
+    for stream in streams:
+        shape = ""
         if stream.typestore is not None:
             # Connections whose definitions differ get their own table: one schema each.
             layout = _layout(stream, fmt, layouts)
-            shape = tuple((c.name, repr(c.desc)) for c in layout.columns)
-        key = (stream.topic, stream.msgtype, shape)
-        if key not in results:
-            stem = topic_stem(stream.topic)
-            suffix = 2
-            while stem in stems:
-                stem, suffix = f"{topic_stem(stream.topic)}~{suffix}", suffix + 1
+            shape = repr([(c.name, repr(c.desc)) for c in layout.columns])
+        shapes.setdefault(stream.topic, {}).setdefault((stream.msgtype, shape), []).append(stream)
+    by_stream: dict[int, TopicResult] = {}
+    stems: set[str] = set()
+    for topic, tables in sorted(shapes.items()):
+        ordered = sorted(tables, key=lambda key: (key[0], key[1] == "", key[1]))
+        for number, key in enumerate(ordered, 1):
+            first = tables[key][0]
+            stem = topic_stem(topic, number)
+            if stem in stems:  # only a SHA-256 prefix collision could get here
+                raise AssertionError(f"two tables would be named {stem}")
             stems.add(stem)
-            results[key] = TopicResult(
-                stream.topic,
-                stream.msgtype,
+            result = TopicResult(
+                topic,
+                first.msgtype,
                 stem,
-                definition=stream.definition_source,
-                skip_reason=stream.skip_reason,
+                definition=first.definition_source,
+                skip_reason=first.skip_reason,
             )
-        results[key].declared += stream.declared
-        by_stream[id(stream)] = results[key]
+            for stream in tables[key]:
+                result.declared += stream.declared
+                by_stream[id(stream)] = result
     return by_stream
 
 
@@ -131,8 +147,13 @@ def extract_range(
                     stream, result, folder, fmt, layouts, background, cdr=bag.storage != "rosbag1"
                 )
             tables[id(stream)] = opened[id(result)]
-        count = _stream_messages(bag, streams, tables, folder, background, start, stop, progress)
-        _flush_batches(opened.values(), folder)
+        count = _stream_messages(bag, streams, tables, background, start, stop, progress)
+        _flush_batches(opened.values())
+        background.drain()
+        for table in opened.values():
+            if table.writer is not None and table.result.bad and not table.result.messages:
+                first = table.result.bad_examples[0]["reason"]
+                _skip(table, folder, f"no message matches the definition; the first: {first}")
     except BaseException:
         # The error being raised is the one to report, not what closing then runs into.
         _close(opened.values(), background, quietly=True)
@@ -146,6 +167,8 @@ def extract_range(
             result.side_files = table.sink.count
             if table.sink.count:
                 result.files.append(f"{table.sink.folder}/")
+            for note, count in table.sink.notes.items():
+                result.notes[note] = result.notes.get(note, 0) + count
         results.append(result)
     return sorted(results, key=lambda r: r.stem)
 
@@ -154,7 +177,6 @@ def _stream_messages(
     bag: Bag,
     streams: Sequence[Stream],
     tables: dict[int, _Table],
-    folder: Path,
     background: BackgroundWriter,
     start: int | None,
     stop: int | None,
@@ -185,8 +207,8 @@ def _stream_messages(
             result.messages += 1
             continue
         if table.batched is not None:  # decoded later, a batch at a time
-            if failure := table.batched.add(log_time, raw, stream.decode):
-                _fail(table, folder, _mismatch(failure.log_time, result.msgtype, failure.reason))
+            if failures := table.batched.add(log_time, raw, stream.decode):
+                _count_bad(result, failures)
             result.messages += 1
             continue
         if table.sink is not None:
@@ -194,9 +216,7 @@ def _stream_messages(
         try:
             row = table.layout.row(stream.decode(raw), log_time, table.sink)
         except TopicDecodeError as err:
-            background.drain()  # this topic's files in flight land before its folder is removed
-            _fail(table, folder, _mismatch(log_time, stream.msgtype, str(err)))
-            result.messages += 1
+            result.add_bad(log_time, _mismatch(log_time, stream.msgtype, str(err)))
             continue
         table.writer.write(row)
         result.messages += 1
@@ -209,11 +229,20 @@ def _mismatch(log_time: int, msgtype: str, reason: str) -> str:
     )
 
 
-def _flush_batches(tables: Iterable[_Table], folder: Path) -> None:
-    """Decode what batched tables still hold; a bad message there fails its topic too."""
+def _count_bad(result: TopicResult, failures: Sequence[DecodeFailure]) -> None:
+    """Messages a batch could not decode: they were counted as rows when buffered."""
+    result.messages -= len(failures)
+    for failure in failures:
+        result.add_bad(
+            failure.log_time, _mismatch(failure.log_time, result.msgtype, failure.reason)
+        )
+
+
+def _flush_batches(tables: Iterable[_Table]) -> None:
+    """Decode what batched tables still hold (their bad messages are counted too)."""
     for table in tables:
-        if table.batched is not None and (failure := table.batched.flush()):
-            _fail(table, folder, _mismatch(failure.log_time, table.result.msgtype, failure.reason))
+        if table.batched is not None and (failures := table.batched.flush()):
+            _count_bad(table.result, failures)
 
 
 def _close(tables: Iterable[_Table], background: BackgroundWriter, *, quietly: bool) -> None:
@@ -247,25 +276,30 @@ def _open(
         return _Table(result, None, None, None)
     layout = _layout(stream, fmt, layouts)
     name = result.stem + SUFFIX[fmt]
-    writer = open_table(fmt, folder / name, layout, stream.typestore, background)
+    writer = open_table(fmt, within(folder, name), layout, stream.typestore, background)
     result.files.append(name)
-    sink = SideFiles(folder, result.stem, background) if layout.has_side_files else None
+    sink = (
+        SideFiles(folder, side_folder(result.stem), background) if layout.has_side_files else None
+    )
     decoder = columnar_decoder(layout, stream.typestore, writer.schema.types, cdr=cdr)
     batched = BatchedTable(writer, layout, decoder) if decoder is not None else None
     return _Table(result, layout, writer, sink, batched)
 
 
-def _fail(table: _Table, folder: Path, reason: str) -> None:
-    """Drop a topic's partial output: a table is whole or absent, never cut short."""
+def _skip(table: _Table, folder: Path, reason: str) -> None:
+    """Skip a table after all (none of its messages decode): its files go, its messages
+    are counted as skipped."""
     if table.writer is not None:
         table.writer.close()
         table.writer.path.unlink(missing_ok=True)
     if table.sink is not None:
-        shutil.rmtree(folder / table.sink.folder, ignore_errors=True)
+        shutil.rmtree(within(folder, table.sink.folder), ignore_errors=True)
         table.sink.count = 0
     table.writer, table.layout, table.sink, table.batched = None, None, None, None
     table.result.files.clear()
     table.result.skip_reason = reason
+    table.result.messages += table.result.bad
+    table.result.bad, table.result.bad_examples = 0, []
 
 
 def _reason(err: BaseException) -> str:
@@ -289,6 +323,9 @@ def as_manifest_topics(results: Sequence[TopicResult]) -> tuple[list[Any], list[
                     "first_ns": r.first_ns,
                     "last_ns": r.last_ns,
                     "definition": r.definition,
+                    "bad_messages": r.bad,
+                    "bad_examples": r.bad_examples,
+                    "notes": [{"note": n, "messages": c} for n, c in sorted(r.notes.items())],
                 }
             )
         else:

@@ -11,8 +11,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from processor.names import check_component, hidden_sibling
+
 MANIFEST = "manifest.json"
 SUCCESS = "_SUCCESS"
+
+
+def within(root: Path, relative: str) -> Path:
+    """`root/relative`, checked to stay inside `root`: every write and delete of bag output
+    goes through here, so no name derived from the bag can reach another folder."""
+    return root.joinpath(*(check_component(part) for part in relative.removesuffix("/").split("/")))
 
 
 @contextmanager
@@ -23,7 +31,7 @@ def staged_folder(target: Path) -> Iterator[Path]:
     if any) is left untouched.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=hidden_sibling(target.name, "tmp-"), dir=target.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; the output is for everyone who reads the lake
     try:
         yield staging
@@ -37,7 +45,7 @@ def replace_folder(new: Path, target: Path) -> None:
     """Put `new` at `target`; an existing `target` is moved aside first, then deleted."""
     old: Path | None = None
     if target.exists():
-        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
+        old = target.with_name(hidden_sibling(target.name, f"old-{uuid.uuid4().hex[:8]}"))
         target.rename(old)
     new.rename(target)
     if old is not None:

@@ -12,9 +12,16 @@ from typing import Any
 from processor import __version__
 from processor.bag import Bag, open_bag
 from processor.errors import BagError
-from processor.extract import TopicResult, as_manifest_topics, extract_range, select_streams
+from processor.extract import (
+    BAD_EXAMPLES,
+    TopicResult,
+    as_manifest_topics,
+    extract_range,
+    select_streams,
+)
 from processor.info import TopicStats, declared_stats, info_document, info_text
 from processor.merging import concat_tables, move_side_files
+from processor.names import hidden_sibling, output_name_problem
 from processor.output import MANIFEST, finish, is_complete, staged_folder, write_json
 from processor.progress import Progress
 
@@ -23,7 +30,7 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
 
 def shards_folder(outdir: Path, name: str) -> Path:
     """Where shard parts wait for `merge`: hidden, beside the bag's final folder."""
-    return outdir / f".{name}.shards"
+    return outdir / hidden_sibling(name, "shards")
 
 
 def part_folder(outdir: Path, name: str, index: int, count: int) -> Path:
@@ -120,6 +127,11 @@ def info(bag_path: Path, *, as_json: bool) -> int:
 
 
 def _refuse_overwriting_input(bag: Bag, target: Path) -> None:
+    if problem := output_name_problem(bag.name):
+        raise BagError(
+            f"{bag.path}: the output folder is named after the bag ({bag.name!r}), and {problem}; "
+            "rename the bag"
+        )
     source, destination = bag.path.resolve(), target.resolve()
     if source == destination or destination in source.parents:
         raise BagError(
@@ -129,7 +141,7 @@ def _refuse_overwriting_input(bag: Bag, target: Path) -> None:
 
 
 def _status(manifest: dict[str, Any]) -> int:
-    return EXIT_PARTIAL if manifest["skipped"] else EXIT_OK
+    return EXIT_PARTIAL if manifest["status"] == "partial" else EXIT_OK
 
 
 def _manifest(
@@ -141,17 +153,18 @@ def _manifest(
     complete_range: bool,
 ) -> dict[str, Any]:
     entries, skipped = as_manifest_topics(results)
+    bad = sum(r.bad for r in results)
     if complete_range:
         # Faithful or loud: a topic that yielded fewer messages than the bag declares
         # is reported, whatever the reader's reason for stopping short.
         for r in results:
-            if r.messages < r.declared:
+            if (read := r.messages + r.bad) < r.declared:
                 skipped.append(
                     {
                         "topic": r.topic,
                         "msgtype": r.msgtype,
-                        "messages": r.declared - r.messages,
-                        "reason": f"the bag declares {r.declared} messages but only {r.messages} "
+                        "messages": r.declared - read,
+                        "reason": f"the bag declares {r.declared} messages but only {read} "
                         "could be read",
                     }
                 )
@@ -160,8 +173,9 @@ def _manifest(
         "bag": bag.name,
         "source": str(bag.path),
         "format": fmt,
-        "status": "partial" if skipped else "complete",
+        "status": "partial" if skipped or bad else "complete",
         "messages": sum(e["messages"] for e in entries),
+        "bad_messages": bad,
         "declared_messages": sum(r.declared for r in results),
         "start_ns": bag.start_ns,
         "end_ns": bag.end_ns,
@@ -182,7 +196,7 @@ def _metadata_shortfall(
     for topic, (msgtype, declared) in sorted(bag.metadata_counts.items()):
         if wanted and topic not in wanted:
             continue
-        held = sum(r.messages for r in results if r.topic == topic)
+        held = sum(r.messages + r.bad for r in results if r.topic == topic)
         if held < declared:
             shortfall.append(
                 {
@@ -197,7 +211,9 @@ def _metadata_shortfall(
 
 
 def _write_info(folder: Path, bag: Bag, results: list[TopicResult]) -> None:
-    stats = [TopicStats(r.topic, r.msgtype, r.messages, r.first_ns, r.last_ns) for r in results]
+    stats = [
+        TopicStats(r.topic, r.msgtype, r.messages + r.bad, r.first_ns, r.last_ns) for r in results
+    ]
     document = info_document(bag, stats)
     write_json(folder / "info.json", document)
     (folder / "info.txt").write_text(info_text(document), encoding="utf-8")
@@ -227,6 +243,11 @@ def _combine(
             )
             result.messages += entry["messages"]
             result.side_files += entry.get("side_files", 0)
+            result.bad += entry.get("bad_messages", 0)
+            room = BAD_EXAMPLES - len(result.bad_examples)
+            result.bad_examples.extend(entry.get("bad_examples", [])[:room])
+            for note in entry.get("notes", []):
+                result.notes[note["note"]] = result.notes.get(note["note"], 0) + note["messages"]
             for bound, pick in (("first_ns", min), ("last_ns", max)):
                 if (value := entry.get(bound)) is not None:
                     current = getattr(result, bound)

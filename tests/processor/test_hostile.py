@@ -1,0 +1,219 @@
+"""Bags built by hand to break the processor (issue 16): each must neither destroy data, hide
+messages nor fail healthy topics. Every case goes through `extract_hostile`, which checks
+that nothing outside OUTDIR/<bag> changes, every message is accounted for, every table reads
+with pyarrow and the exit status is 0 or 3."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from rosbags.rosbag1 import Writer as Writer1
+from rosbags.typesys import Stores, get_typestore
+
+from processor.cli import main
+from processor.names import topic_stem
+from tests.processor.helpers import extract_hostile, read_csv
+
+NOETIC = get_typestore(Stores.ROS1_NOETIC)
+STAMP = NOETIC.types["builtin_interfaces/msg/Time"](sec=1, nanosec=0)
+HEADER = NOETIC.types["std_msgs/msg/Header"](seq=0, stamp=STAMP, frame_id="f")
+JPEG = b"\xff\xd8\xff\xe0" + bytes(60)
+Message = tuple[int, Any]  # log time, and a message or its raw bytes
+
+
+def compressed(data: bytes = JPEG) -> Any:
+    return NOETIC.types["sensor_msgs/msg/CompressedImage"](
+        header=HEADER, format="jpeg", data=np.frombuffer(data, dtype=np.uint8)
+    )
+
+
+def uint32(value: int) -> Any:
+    return NOETIC.types["std_msgs/msg/UInt32"](data=value)
+
+
+def write_ros1(path: Path, topics: dict[str, Iterable[Message]]) -> int:
+    """A ROS 1 bag with the built-in Noetic types; returns how many messages it holds."""
+    count = 0
+    with Writer1(path) as writer:
+        connections: dict[str, Any] = {}
+        for topic, messages in topics.items():
+            for log_time, message in messages:
+                if isinstance(message, bytes):  # raw bytes of the type in the topic's name
+                    raw, msgtype = message, "sensor_msgs/msg/CompressedImage"
+                else:
+                    msgtype = type(message).__msgtype__
+                    raw = NOETIC.serialize_ros1(message, msgtype)
+                if topic not in connections:
+                    connections[topic] = writer.add_connection(topic, msgtype, typestore=NOETIC)
+                writer.write(connections[topic], log_time, raw)
+                count += 1
+    return count
+
+
+def frames_and_one_bad(count: int = 3) -> list[Message]:
+    """Camera frames and one message that contradicts the definition (cut short)."""
+    messages: list[Message] = [(10 + i, compressed()) for i in range(count)]
+    messages.append((20, b"\x00\x00\x00\x00short"))
+    return messages
+
+
+# rosbags' writer folds repeated slashes (`//` is written as `/`): tests/processor/test_names.py
+# covers those names.
+@pytest.mark.parametrize("topic", ["/..", "/.", "/../..", "/", "/a/../../b"])
+def test_dot_topics_stay_inside_the_bag_folder(
+    topic: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bag = tmp_path / "dots.bag"
+    total = write_ros1(
+        bag,
+        {topic: frames_and_one_bad(), "/count": [(10 + i, uint32(i)) for i in range(4)]},
+    )
+    outcome = extract_hostile(capsys, bag, tmp_path, expected_messages=total)
+    assert outcome.status == 3
+    assert [r["data"] for r in read_csv(outcome.folder / "count.csv")] == ["0", "1", "2", "3"]
+    [entry] = [t for t in outcome.manifest["topics"] if t["topic"] == topic]
+    assert entry["messages"] == 3 and entry["bad_messages"] == 1
+    side = outcome.folder / entry["files"][1]
+    assert side.parent == outcome.folder and len(list(side.iterdir())) == 3
+
+
+def test_long_topic_names_get_bounded_stable_file_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    long_a, long_b = "/" + "a" * 300, "/" + "a" * 299 + "b"  # equal for their first 299
+    unicode = "/" + "ü" * 200  # 400 bytes of UTF-8
+    bag = tmp_path / "long.bag"
+    total = write_ros1(
+        bag,
+        {
+            long_a: [(10, compressed())],
+            long_b: [(10, compressed())],
+            unicode: [(10, uint32(1))],
+        },
+    )
+    outcome = extract_hostile(capsys, bag, tmp_path, expected_messages=total)
+    assert outcome.status == 0
+    names = {t["topic"]: t["name"] for t in outcome.manifest["topics"]}
+    assert len(set(names.values())) == 3
+    for topic, name in names.items():
+        assert name == topic_stem(topic)
+        assert len(name.encode()) <= 200
+
+
+@pytest.mark.parametrize(
+    "topics",
+    [
+        ["/cam", "/cam/csv"],  # /cam/csv's frames folder against /cam's table
+        ["/cam/parquet", "/cam"],
+        ["/info/json", "/info/txt", "/manifest/json", "/_SUCCESS"],  # the output's own files
+        ["/cam.image", "/cam/image"],  # one table name for two topics
+    ],
+)
+def test_topic_names_that_collide_with_other_files(
+    topics: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bag = tmp_path / "collide.bag"
+    total = write_ros1(bag, {topic: [(10, compressed()), (11, compressed())] for topic in topics})
+    for fmt in ("csv", "parquet"):
+        outcome = extract_hostile(
+            capsys, bag, tmp_path / fmt, expected_messages=total, args=["--format", fmt]
+        )
+        assert outcome.status == 0
+        assert sorted(t["topic"] for t in outcome.manifest["topics"]) == sorted(topics)
+        assert (outcome.folder / "info.json").is_file() and (outcome.folder / "_SUCCESS").is_file()
+
+
+def test_each_topic_keeps_its_file_names_whatever_else_the_bag_holds(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alone, together = tmp_path / "alone.bag", tmp_path / "together.bag"
+    write_ros1(alone, {"/cam/image": [(10, compressed())]})
+    write_ros1(together, {"/cam.image": [(10, compressed())], "/cam/image": [(10, compressed())]})
+    outcomes = [
+        extract_hostile(capsys, bag, tmp_path / bag.stem, expected_messages=n)
+        for bag, n in ((alone, 1), (together, 2))
+    ]
+    files = [{t["topic"]: t["files"] for t in o.manifest["topics"]} for o in outcomes]
+    assert files[0]["/cam/image"] == files[1]["/cam/image"] == ["cam.image.csv", "cam.image.files/"]
+    assert files[1]["/cam.image"] == ["cam%2Eimage.csv", "cam%2Eimage.files/"]
+
+
+@pytest.mark.parametrize("name", ["..bag", "...bag", ".hidden.bag"])
+def test_bag_names_that_cannot_name_an_output_folder_are_refused(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "in").mkdir()
+    bag = tmp_path / "in" / name
+    write_ros1(bag, {"/count": [(10, uint32(1))]})
+    outcome = extract_hostile(capsys, bag, tmp_path, expected_messages=1, statuses=(2,))
+    assert len(outcome.err.strip().splitlines()) == 1 and "rename the bag" in outcome.err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["neighbour"]
+
+
+def test_a_bag_name_of_250_bytes_is_extracted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bag = tmp_path / ("b" * 250 + ".bag")  # its hidden staging folder's name would be longer
+    total = write_ros1(bag, {"/count": [(10, uint32(1))], "/cam": [(10, compressed())]})
+    outcome = extract_hostile(capsys, bag, tmp_path, expected_messages=total)
+    assert outcome.status == 0
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["b" * 250, "neighbour"]
+    for index in (1, 2):
+        assert main(["extract", str(bag), str(tmp_path / "sharded"), "--shard", f"{index}/2"]) == 0
+    assert main(["merge", str(bag), str(tmp_path / "sharded"), "--shards", "2"]) == 0
+    assert [p.name for p in (tmp_path / "sharded").iterdir()] == ["b" * 250]
+
+
+def raw_image(width: int, height: int, step: int, data: bytes, encoding: str = "rgb8") -> Any:
+    return NOETIC.types["sensor_msgs/msg/Image"](
+        header=HEADER,
+        height=height,
+        width=width,
+        encoding=encoding,
+        is_bigendian=0,
+        step=step,
+        data=np.frombuffer(data, dtype=np.uint8),
+    )
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "step", "size", "problem"),
+    [
+        (4, 2, 6, 12, "step is less than width x bytes per pixel"),  # step < 4 x 3
+        (4, 2, 12, 30, "data is not step x height bytes"),  # 6 bytes beyond step x height
+        (4, 2, 12, 20, "data is not step x height bytes"),  # 4 bytes short
+    ],
+)
+def test_a_malformed_raw_frame_is_kept_exactly_and_noted(
+    width: int,
+    height: int,
+    step: int,
+    size: int,
+    problem: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    good = raw_image(4, 2, 12, bytes(range(24)))
+    bad_bytes = bytes(range(100, 100 + size))
+    bag = tmp_path / "frames.bag"
+    total = write_ros1(
+        bag,
+        {
+            "/camera": [(10, good), (11, raw_image(width, height, step, bad_bytes)), (12, good)],
+            "/count": [(10, uint32(1))],
+        },
+    )
+    outcome = extract_hostile(capsys, bag, tmp_path, expected_messages=total)
+    assert outcome.status == 0
+    camera = next(t for t in outcome.manifest["topics"] if t["topic"] == "/camera")
+    assert camera["messages"] == 3
+    assert camera["notes"] == [
+        {"note": f"frames kept as .bin, exactly their bytes: {problem}", "messages": 1}
+    ]
+    paths = [row["data"] for row in read_csv(outcome.folder / "camera.csv")]
+    assert [Path(p).suffix for p in paths] == [".png", ".bin", ".png"]
+    assert (outcome.folder / paths[1]).read_bytes() == bad_bytes
