@@ -5,6 +5,8 @@ with pyarrow and the exit status is 0 or 3."""
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 from rosbags.rosbag1 import Writer as Writer1
+from rosbags.rosbag2 import StoragePlugin
+from rosbags.rosbag2 import Writer as Writer2
 from rosbags.typesys import Stores, get_typestore
 
 from processor.cli import main
@@ -217,3 +221,53 @@ def test_a_malformed_raw_frame_is_kept_exactly_and_noted(
     paths = [row["data"] for row in read_csv(outcome.folder / "camera.csv")]
     assert [Path(p).suffix for p in paths] == [".png", ".bin", ".png"]
     assert (outcome.folder / paths[1]).read_bytes() == bad_bytes
+
+
+def _crashed_sqlite_bag(tmp_path: Path, *, with_metadata: bool) -> tuple[Path, int]:
+    """A ROS 2 sqlite3 bag whose recorder died with WAL journaling: 1 000 of its 5 400
+    committed messages are still in `<name>.db3-wal` (as rosbag2's sqlite3 plugin leaves
+    them), and metadata.yaml, if any, was written before them."""
+    store = get_typestore(Stores.ROS2_HUMBLE)
+    work = tmp_path / "recording"
+    with Writer2(work, version=9, storage_plugin=StoragePlugin.SQLITE3) as writer:
+        a = writer.add_connection("/a", "std_msgs/msg/UInt32", typestore=store)
+        b = writer.add_connection("/b", "std_msgs/msg/UInt32", typestore=store)
+        for index in range(4_400):
+            raw = store.serialize_cdr(
+                store.types["std_msgs/msg/UInt32"](data=index), "std_msgs/msg/UInt32"
+            )
+            writer.write(a if index % 4 else b, 10 + index, raw)
+    [db3] = work.glob("*.db3")
+    bag = tmp_path / "in" / "crashed"
+    bag.mkdir(parents=True)
+    db = sqlite3.connect(db3)
+    assert db.execute("PRAGMA journal_mode=WAL").fetchone() == ("wal",)
+    db.execute("PRAGMA wal_autocheckpoint=0")
+    with db:  # committed, still only in the WAL when the recorder dies
+        db.execute(
+            "INSERT INTO messages (topic_id, timestamp, data) "
+            "SELECT topic_id, timestamp + 10000, data FROM messages ORDER BY id LIMIT 1000"
+        )
+    for name in (db3.name, f"{db3.name}-wal"):
+        shutil.copyfile(work / name, bag / name)  # what is on disk after a crash
+    db.close()
+    if with_metadata:
+        shutil.copyfile(work / "metadata.yaml", bag / "metadata.yaml")
+        return bag, 5_400
+    return bag / db3.name, 5_400
+
+
+@pytest.mark.parametrize("with_metadata", [False, True], ids=["bare-db3", "bag-folder"])
+def test_committed_rows_in_a_wal_file_are_read(
+    with_metadata: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bag, total = _crashed_sqlite_bag(tmp_path, with_metadata=with_metadata)
+    folder = bag if bag.is_dir() else bag.parent
+    assert next(folder.glob("*.db3-wal")).stat().st_size > 0
+    outcome = extract_hostile(capsys, bag, tmp_path, expected_messages=total)
+    assert outcome.status == 0
+    assert {t["topic"]: t["messages"] for t in outcome.manifest["topics"]} == {
+        "/a": 4_050,
+        "/b": 1_350,
+    }
+    assert any("-wal" in note for note in outcome.manifest["notes"])

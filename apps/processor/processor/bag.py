@@ -26,6 +26,7 @@ from rosbags.typesys.store import Typestore
 from ruamel.yaml import YAML
 
 from processor.errors import BagError, TopicDecodeError
+from processor.wal import has_wal, merged_copy, readable_folder, scratch_folder, wal_file
 
 Decoder = Callable[[bytes], Any]
 
@@ -196,15 +197,17 @@ def _open_ros2_folder(path: Path, stack: ExitStack) -> Bag:
             f"{path}: folder without metadata.yaml is not a ROS 2 bag; give the bag "
             "folder, or its .db3/.mcap file"
         )
-    files = sorted(p for p in path.iterdir() if p.suffix in ROS2_STORAGE_SUFFIXES)
-    reader = Reader2(path)
+    notes: list[str] = []
+    source = readable_folder(path, stack, notes)  # the folder, or its WAL-merged view
+    files = sorted(p for p in source.iterdir() if p.suffix in ROS2_STORAGE_SUFFIXES)
+    reader = Reader2(source)
     try:
         reader.open()
     except Exception as err:
         if not files:
             raise BagError(f"{path}: not a readable ROS 2 bag ({_reason(err)})") from None
         note = f"metadata.yaml unusable ({_reason(err)}): read the storage files directly"
-        bag = _open_ros2_files(path, files, stack, notes=[note])
+        bag = _open_ros2_files(path, files, stack, notes=[*notes, note])
         bag.metadata_counts = _metadata_counts(path / "metadata.yaml")
         return bag
     if lost := _unmatched_topics(reader):
@@ -215,11 +218,11 @@ def _open_ros2_folder(path: Path, stack: ExitStack) -> Bag:
             f"metadata.yaml disagrees with the storage files on {', '.join(sorted(lost))}: "
             "read the storage files directly"
         )
-        bag = _open_ros2_files(path, files, stack, notes=[note])
+        bag = _open_ros2_files(path, files, stack, notes=[*notes, note])
         bag.metadata_counts = _metadata_counts(path / "metadata.yaml")
         return bag
     stack.callback(reader.close)
-    return _ros2_bag(path, [reader], notes=[])
+    return _ros2_bag(path, [reader], notes=notes)
 
 
 def _metadata_counts(metadata: Path) -> dict[str, tuple[str, int]]:
@@ -262,6 +265,11 @@ def _open_ros2_files(path: Path, files: list[Path], stack: ExitStack, notes: lis
     if not files:
         raise BagError(f"{path}: no .db3 or .mcap storage file found")
     readers: list[Reader2] = []
+    if has_wal(files):  # a bare .db3 with committed rows still in its WAL file
+        scratch = scratch_folder(stack)
+        merged = [merged_copy(f, scratch) if wal_file(f) else (f, None) for f in files]
+        files = [file for file, _ in merged]
+        notes = [*notes, *(note for _, note in merged if note)]
     for file in files:
         reader = Reader2(file)
         _open_reader(reader, file, stack)
