@@ -16,11 +16,11 @@ import pytest
 from rosbags.rosbag1 import Writer as Writer1
 from rosbags.rosbag2 import StoragePlugin
 from rosbags.rosbag2 import Writer as Writer2
-from rosbags.typesys import Stores, get_typestore
+from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
 from processor.cli import main
 from processor.names import topic_stem
-from tests.processor.helpers import extract_hostile, read_csv
+from tests.processor.helpers import extract_hostile, read_csv, read_table
 
 NOETIC = get_typestore(Stores.ROS1_NOETIC)
 STAMP = NOETIC.types["builtin_interfaces/msg/Time"](sec=1, nanosec=0)
@@ -271,3 +271,36 @@ def test_committed_rows_in_a_wal_file_are_read(
         "/b": 1_350,
     }
     assert any("-wal" in note for note in outcome.manifest["notes"])
+
+
+def custom_store(definitions: dict[str, str]) -> Any:
+    """The Noetic typestore plus custom types given as .msg text."""
+    store = get_typestore(Stores.ROS1_NOETIC)
+    for msgtype, text in definitions.items():
+        store.register(get_types_from_msg(text, msgtype))
+    return store
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_field_named_like_the_time_columns_gets_its_own_column(
+    fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    msgtype = "hostile_msgs/msg/Stamped"
+    store = custom_store(
+        {msgtype: "uint64 log_time_ns\nint32 other\nfloat64 log_time_ns__2\nstring x\n"}
+    )
+    cls = store.types[msgtype]
+    bag = tmp_path / "names.bag"
+    with Writer1(bag) as writer:
+        connection = writer.add_connection("/stamped", msgtype, typestore=store)
+        for index in range(3):
+            message = cls(log_time_ns=7, other=-index, log_time_ns__2=0.5, x="x")
+            writer.write(connection, 100 + index, store.serialize_ros1(message, msgtype))
+    outcome = extract_hostile(capsys, bag, tmp_path, expected_messages=3, args=["--format", fmt])
+    assert outcome.status == 0
+    table = read_table(outcome.folder / f"stamped.{fmt}").to_pydict()
+    assert table["log_time_ns"] == [100, 101, 102]
+    assert table["log_time_ns__2"] == [7, 7, 7]  # the field, after the processor's column
+    assert table["other"] == [0, -1, -2]
+    assert table["log_time_ns__2__2"] == [0.5, 0.5, 0.5]
+    assert len(table) == len(set(table))

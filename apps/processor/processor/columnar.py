@@ -155,7 +155,7 @@ def columnar_decoder(
     names: list[str] = []
     if not _walk(store, layout.msgtype, "", leaves, names):
         return None
-    if names != [column.name for column in layout.columns[1:]]:
+    if names != [column.path for column in layout.columns[1:]]:
         return None  # the table's columns are not these fields one by one
     if any(column.role != "value" for column in layout.columns):
         return None

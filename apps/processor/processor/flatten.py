@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import keyword
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
 from rosbags.interfaces import Nodetype
@@ -44,6 +44,9 @@ class Column:
     name: str
     role: Role
     desc: FieldDesc | None
+    path: str = ""
+    """The field's dotted path in the message (`header.stamp.sec`); empty for the time
+    column. `name` is the path unless another column already has that name."""
 
 
 class SideFileSink(Protocol):
@@ -109,8 +112,22 @@ def build_layout(store: Typestore, msgtype: str, *, lists_as_json: bool) -> Layo
     source = f"def row(m, t, S):\n{body}\n    return (t, {values})\n"
     namespace: dict[str, Any] = {"L": _json_text if lists_as_json else plain}
     exec(compile(source, f"<row {msgtype}>", "exec"), namespace)
-    columns = (Column(TIME_COLUMN, "value", (Nodetype.BASE, ("uint64", 0))), *generator.columns)
+    time = Column(TIME_COLUMN, "value", (Nodetype.BASE, ("uint64", 0)))
+    columns = (time, *unique_names(generator.columns, taken={TIME_COLUMN}))
     return Layout(msgtype, columns, namespace["row"], (1, *generator.widths))
+
+
+def unique_names(columns: list[Column], *, taken: set[str]) -> list[Column]:
+    """Name each column after its path; a name already taken (a field called `log_time_ns`)
+    gets `__2`, `__3`... : the first free one, in column order, so always the same."""
+    named = []
+    for column in columns:
+        name, number = column.path, 2
+        while name in taken:
+            name, number = f"{column.path}__{number}", number + 1
+        taken.add(name)
+        named.append(replace(column, name=name))
+    return named
 
 
 class _Generator:
@@ -129,12 +146,16 @@ class _Generator:
         return name
 
     def add(self, name: str, role: Role, desc: FieldDesc | None, expression: str) -> None:
-        self.columns.append(Column(name, role, desc))
+        self.columns.append(Column(name, role, desc, name))
         self.values.append(expression)
         self.widths.append(1)
 
     def message(self, msgtype: str, var: str, prefix: str) -> None:
         attributes = [attr for attr, _ in self.store.get_msgdef(msgtype).fields]
+        # Field names come from the bag: only identifiers may reach the generated source
+        # (rosbags' parsers accept no others; this keeps it so whatever they accept later).
+        if not all(attr.isidentifier() for attr in attributes):
+            raise ValueError(f"{msgtype} has a field name that is not an identifier")
         for attr, (name, desc) in zip(attributes, self.store.fielddefs[msgtype][1], strict=True):
             self.field(msgtype, var, attr, f"{prefix}{name}", desc)
 
@@ -160,7 +181,9 @@ class _Generator:
     def fixed_array(self, expression: str, name: str, element: FieldDesc, length: int) -> None:
         if element[0] == Nodetype.BASE and element[1][0] not in STRING_TYPES:
             # rosbags gives numeric arrays as numpy arrays: kept whole, split in bulk later.
-            self.columns.extend(Column(f"{name}.{i}", "value", element) for i in range(length))
+            self.columns.extend(
+                Column(f"{name}.{i}", "value", element, f"{name}.{i}") for i in range(length)
+            )
             self.values.append(expression)
             self.widths.append(length)
         elif element[0] == Nodetype.BASE:
