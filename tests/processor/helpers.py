@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import keyword
 import math
@@ -86,11 +87,11 @@ def plain(value: Any) -> Any:
         return [plain(item) for item in value]
     if hasattr(value, "__dataclass_fields__"):
         return {
-            (name[:-1] if name.endswith("_") and keyword.iskeyword(name[:-1]) else name): plain(
-                getattr(value, name)
+            (f.name[:-1] if f.name.endswith("_") and keyword.iskeyword(f.name[:-1]) else f.name): (
+                plain(getattr(value, f.name))
             )
-            for name in value.__dataclass_fields__
-            if not name.startswith("__")
+            for f in dataclasses.fields(value)
+            if not str(f.type).startswith("ClassVar")  # constants (PointField.INT8), markers
         }
     return value
 

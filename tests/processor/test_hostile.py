@@ -5,6 +5,7 @@ with pyarrow and the exit status is 0 or 3."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from collections.abc import Iterable
@@ -304,3 +305,31 @@ def test_a_field_named_like_the_time_columns_gets_its_own_column(
     assert table["other"] == [0, -1, -2]
     assert table["log_time_ns__2__2"] == [0.5, 0.5, 0.5]
     assert len(table) == len(set(table))
+
+
+def test_lists_of_messages_hold_the_same_fields_in_csv_and_parquet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    field = NOETIC.types["sensor_msgs/msg/PointField"]
+    cloud = NOETIC.types["sensor_msgs/msg/PointCloud2"](
+        header=HEADER,
+        height=1,
+        width=1,
+        fields=[field(name="x", offset=0, datatype=7, count=1)],
+        is_bigendian=False,
+        point_step=4,
+        row_step=4,
+        data=np.zeros(4, dtype=np.uint8),
+        is_dense=True,
+    )
+    bag = tmp_path / "cloud.bag"
+    write_ros1(bag, {"/cloud": [(10, cloud)]})
+    csv_rows = read_csv(
+        extract_hostile(capsys, bag, tmp_path / "c", expected_messages=1).folder / "cloud.csv"
+    )
+    parquet = extract_hostile(
+        capsys, bag, tmp_path / "p", expected_messages=1, args=["--format", "parquet"]
+    )
+    [from_parquet] = read_table(parquet.folder / "cloud.parquet").column("fields").to_pylist()
+    expected = [{"name": "x", "offset": 0, "datatype": 7, "count": 1}]  # no INT8... constants
+    assert json.loads(csv_rows[0]["fields"]) == from_parquet == expected

@@ -17,14 +17,14 @@ attribute loads, with no per-message inspection of the type.
 
 from __future__ import annotations
 
-import json
-import keyword
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, Literal, Protocol
 
 from rosbags.interfaces import Nodetype
 from rosbags.typesys.store import Typestore
+
+from processor.plain import list_converter
 
 TIME_COLUMN = "log_time_ns"
 MAX_EXPANDED_ARRAY = 64
@@ -77,32 +77,6 @@ class Layout:
         return any(column.role == "file" for column in self.columns)
 
 
-def plain(value: Any) -> Any:
-    """A message value as JSON-ready Python data (lists, dicts, numbers, strings)."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
-    if fields := getattr(value, "__dataclass_fields__", None):
-        return {
-            _field_name(name): plain(getattr(value, name))
-            for name in fields
-            if not name.startswith("__")  # rosbags' __msgtype__ marker, not message data
-        }
-    return value
-
-
-def _field_name(attribute: str) -> str:
-    """The definition's field name of a message class attribute (rosbags appends _ to keywords)."""
-    if attribute.endswith("_") and keyword.iskeyword(attribute[:-1]):
-        return attribute[:-1]
-    return attribute
-
-
-def _json_text(value: Any) -> str:
-    return json.dumps(plain(value), separators=(",", ":"), allow_nan=True)
-
-
 def build_layout(store: Typestore, msgtype: str, *, lists_as_json: bool) -> Layout:
     """Compile the row function of `msgtype` (lists as JSON text for CSV, Python lists else)."""
     generator = _Generator(store)
@@ -110,7 +84,7 @@ def build_layout(store: Typestore, msgtype: str, *, lists_as_json: bool) -> Layo
     body = "\n".join(f"    {line}" for line in generator.lines)
     values = ", ".join(generator.values)
     source = f"def row(m, t, S):\n{body}\n    return (t, {values})\n"
-    namespace: dict[str, Any] = {"L": _json_text if lists_as_json else plain}
+    namespace: dict[str, Any] = {"L": list_converter(store, as_json=lists_as_json)}
     exec(compile(source, f"<row {msgtype}>", "exec"), namespace)
     time = Column(TIME_COLUMN, "value", (Nodetype.BASE, ("uint64", 0)))
     columns = (time, *unique_names(generator.columns, taken={TIME_COLUMN}))

@@ -1,0 +1,51 @@
+"""Message values inside list columns as plain data: JSON text for CSV, Python lists and
+dicts for Parquet's list and struct columns. Both formats get exactly the same fields."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from rosbags.typesys.store import Typestore
+
+
+class Plain:
+    """Converts decoded values of one typestore's types to lists, dicts, numbers and text.
+
+    A message becomes a dict of its definition's fields, by their definition names. The
+    field list comes from the typestore: rosbags' message classes also carry the type's
+    constants (`PointField.INT8`) as dataclass fields, which are not message data.
+    """
+
+    def __init__(self, store: Typestore) -> None:
+        self._store = store
+        self._fields: dict[type, tuple[tuple[str, str], ...]] = {}
+
+    def __call__(self, value: Any) -> Any:
+        if hasattr(value, "tolist"):
+            return value.tolist()
+        if isinstance(value, list | tuple):
+            return [self(item) for item in value]
+        fields = self._fields.get(type(value))
+        if fields is None:
+            msgtype = getattr(type(value), "__msgtype__", None)
+            if msgtype is None:
+                return value
+            fields = self._fields[type(value)] = self._message_fields(msgtype)
+        return {name: self(getattr(value, attr)) for attr, name in fields}
+
+    def _message_fields(self, msgtype: str) -> tuple[tuple[str, str], ...]:
+        """(class attribute, definition name) per field: rosbags appends `_` to keywords."""
+        attributes = [attr for attr, _ in self._store.get_msgdef(msgtype).fields]
+        names = [name for name, _ in self._store.fielddefs[msgtype][1]]
+        return tuple(zip(attributes, names, strict=True))
+
+    def json_text(self, value: Any) -> str:
+        return json.dumps(self(value), separators=(",", ":"), allow_nan=True)
+
+
+def list_converter(store: Typestore, *, as_json: bool) -> Callable[[Any], Any]:
+    """What a row function calls on a list field's value."""
+    plain = Plain(store)
+    return plain.json_text if as_json else plain
