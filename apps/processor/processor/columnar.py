@@ -64,16 +64,21 @@ class ColumnarDecoder:
 
     def decode(self, raws: Sequence[bytes | memoryview]) -> list[pa.Array] | None:
         """One Arrow array per column (after the time column), or None: use rosbags."""
-        count = len(raws)
-        if count == 0:
+        if not raws:
             return []
         length = len(raws[0])
         if any(len(raw) != length for raw in raws):
             return None
-        offsets = self._offsets(bytes(raws[0]))
+        return self.decode_uniform(b"".join(raws), len(raws), length)
+
+    def decode_uniform(self, data: bytes | bytearray, count: int, length: int) -> Any:
+        """`decode` for `count` messages of `length` bytes each, joined in `data`."""
+        if count == 0:
+            return []
+        offsets = self._offsets(bytes(data[:length]))
         if offsets is None:
             return None
-        block = np.frombuffer(b"".join(raws), np.uint8).reshape(count, length)
+        block = np.frombuffer(data, np.uint8, count * length).reshape(count, length)
         if self._cdr and not (np.all(block[:, 0] == 0) and np.all(block[:, 1] == 1)):
             return None  # big-endian or unknown encapsulation: rosbags handles it
         arrays: list[pa.Array] = []

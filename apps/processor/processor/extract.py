@@ -11,6 +11,7 @@ from typing import Any
 from processor.background import BackgroundWriter
 from processor.bag import Bag, Stream
 from processor.batching import BatchedTable, DecodeFailure
+from processor.budget import Budget
 from processor.columnar import columnar_decoder
 from processor.errors import BagError, TopicDecodeError
 from processor.flatten import Layout, build_layout
@@ -139,13 +140,12 @@ def extract_range(
     tables: dict[int, _Table] = {}
     opened: dict[int, _Table] = {}
     background = BackgroundWriter()
+    out = _Output(folder, fmt, layouts, background, Budget(), cdr=bag.storage != "rosbag1")
     try:
         for stream in streams:
             result = by_stream[id(stream)]
             if id(result) not in opened:
-                opened[id(result)] = _open(
-                    stream, result, folder, fmt, layouts, background, cdr=bag.storage != "rosbag1"
-                )
+                opened[id(result)] = _open(stream, result, out)
             tables[id(stream)] = opened[id(result)]
         count = _stream_messages(bag, streams, tables, background, start, stop, progress)
         _flush_batches(opened.values())
@@ -207,8 +207,7 @@ def _stream_messages(
             result.messages += 1
             continue
         if table.batched is not None:  # decoded later, a batch at a time
-            if failures := table.batched.add(log_time, raw, stream.decode):
-                _count_bad(result, failures)
+            table.batched.add(log_time, raw, stream.decode)
             result.messages += 1
             continue
         if table.sink is not None:
@@ -239,10 +238,11 @@ def _count_bad(result: TopicResult, failures: Sequence[DecodeFailure]) -> None:
 
 
 def _flush_batches(tables: Iterable[_Table]) -> None:
-    """Decode what batched tables still hold (their bad messages are counted too)."""
+    """Decode what batched tables still hold, and count their bad messages."""
     for table in tables:
-        if table.batched is not None and (failures := table.batched.flush()):
-            _count_bad(table.result, failures)
+        if table.batched is not None:
+            table.batched.write_out()
+            _count_bad(table.result, table.batched.failures)
 
 
 def _close(tables: Iterable[_Table], background: BackgroundWriter, *, quietly: bool) -> None:
@@ -262,27 +262,31 @@ def _close(tables: Iterable[_Table], background: BackgroundWriter, *, quietly: b
         raise errors[0]
 
 
-def _open(
-    stream: Stream,
-    result: TopicResult,
-    folder: Path,
-    fmt: str,
-    layouts: LayoutCache,
-    background: BackgroundWriter,
-    *,
-    cdr: bool,
-) -> _Table:
+@dataclass(frozen=True)
+class _Output:
+    """Where and how one run writes its tables."""
+
+    folder: Path
+    fmt: str
+    layouts: LayoutCache
+    background: BackgroundWriter
+    budget: Budget
+    cdr: bool
+
+
+def _open(stream: Stream, result: TopicResult, out: _Output) -> _Table:
     if stream.typestore is None or result.skip_reason is not None:
         return _Table(result, None, None, None)
-    layout = _layout(stream, fmt, layouts)
-    name = result.stem + SUFFIX[fmt]
-    writer = open_table(fmt, within(folder, name), layout, stream.typestore, background)
+    layout = _layout(stream, out.fmt, out.layouts)
+    name = result.stem + SUFFIX[out.fmt]
+    path = within(out.folder, name)
+    writer = open_table(out.fmt, path, layout, stream.typestore, out.background, out.budget)
     result.files.append(name)
-    sink = (
-        SideFiles(folder, side_folder(result.stem), background) if layout.has_side_files else None
-    )
-    decoder = columnar_decoder(layout, stream.typestore, writer.schema.types, cdr=cdr)
-    batched = BatchedTable(writer, layout, decoder) if decoder is not None else None
+    sink = None
+    if layout.has_side_files:
+        sink = SideFiles(out.folder, side_folder(result.stem), out.background)
+    decoder = columnar_decoder(layout, stream.typestore, writer.schema.types, cdr=out.cdr)
+    batched = None if decoder is None else BatchedTable(writer, layout, decoder, out.budget)
     return _Table(result, layout, writer, sink, batched)
 
 

@@ -9,6 +9,7 @@ batch do not, so they run on the background writer, beside the next batch's deco
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from rosbags.interfaces import Nodetype
 from rosbags.typesys.store import Typestore
 
 from processor.background import BackgroundWriter
+from processor.budget import Budget
 from processor.flatten import Column, FieldDesc, Layout
 
 FORMATS = ("csv", "parquet")
@@ -31,10 +33,20 @@ class TableWriter:
     """One table file; `write` takes rows as the layout's row function makes them."""
 
     def __init__(
-        self, fmt: str, path: Path, layout: Layout, store: Typestore, background: BackgroundWriter
+        self,
+        fmt: str,
+        path: Path,
+        layout: Layout,
+        store: Typestore,
+        background: BackgroundWriter,
+        budget: Budget,
     ) -> None:
         self.path = path
         self._background = background
+        self._budget = budget
+        self.held = 0
+        """Bytes counted against the budget for the buffered rows (an estimate per row)."""
+        budget.register(self)
         self.schema = pa.schema(
             [
                 pa.field(c.name, arrow_type(c, store, lists_as_text=fmt == "csv"))
@@ -52,26 +64,39 @@ class TableWriter:
             self._writer = pq.ParquetWriter(path, self.schema, compression="zstd")
         self._rows: list[tuple[Any, ...]] = []
         self._batch_rows = 0
+        self._row_bytes = 0
 
     def write(self, row: tuple[Any, ...]) -> None:
         if not self._batch_rows:
-            self._batch_rows = _batch_rows(row)
+            self._batch_rows, self._row_bytes = _batch_rows(row), _row_bytes(row)
         self._rows.append(row)
+        size = self._row_bytes
+        self.held += size
+        budget = self._budget
+        budget.held += size
         if len(self._rows) >= self._batch_rows:
             self._flush()
+        elif budget.held > budget.limit:
+            budget.relieve()
+
+    def write_out(self) -> None:
+        """Write the buffered rows now (the budget asks)."""
+        self._flush()
 
     def write_rows(self, rows: list[tuple[Any, ...]]) -> None:
         """Write `rows` now, after any buffered ones."""
         self._rows.extend(rows)
         self._flush()
 
-    def write_columns(self, times: list[int], columns: list[pa.Array]) -> None:
+    def write_columns(self, times: Sequence[int], columns: list[pa.Array]) -> None:
         """Write a batch given as its columns after the time column, after any buffered rows."""
         self._flush()
         self._submit([pa.array(times, type=pa.uint64()), *columns])
 
     def _flush(self) -> None:
         if self._rows:
+            self._budget.held -= self.held
+            self.held = 0
             arrays = rows_to_arrays(self._rows, self._widths, self.schema.types)
             self._rows.clear()
             self._submit(arrays)
@@ -112,15 +137,36 @@ def _batch_rows(row: tuple[Any, ...]) -> int:
     return rows_per_batch(values)
 
 
+def _row_bytes(row: tuple[Any, ...]) -> int:
+    """About what a row weighs in Python objects (the budget's estimate for every row of
+    the table: rows of one type weigh alike, except for lists and strings)."""
+    size = 56 + 8 * len(row)
+    for value in row:
+        if isinstance(value, str):
+            size += 49 + len(value)
+        elif isinstance(value, list):
+            size += 56 + 72 * len(value)
+        elif (nbytes := getattr(value, "nbytes", None)) is not None:
+            size += 112 + nbytes
+        else:
+            size += 32
+    return size
+
+
 def rows_per_batch(values_per_row: int) -> int:
     """At most 8 192 rows and about a million values, and at least 64 rows."""
     return max(64, min(_MAX_BATCH_ROWS, _BATCH_VALUES // max(values_per_row, 1)))
 
 
 def open_table(
-    fmt: str, path: Path, layout: Layout, store: Typestore, background: BackgroundWriter
+    fmt: str,
+    path: Path,
+    layout: Layout,
+    store: Typestore,
+    background: BackgroundWriter,
+    budget: Budget,
 ) -> TableWriter:
-    return TableWriter(fmt, path, layout, store, background)
+    return TableWriter(fmt, path, layout, store, background, budget)
 
 
 _ARROW_BASE = {
