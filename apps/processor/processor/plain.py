@@ -4,6 +4,7 @@ dicts for Parquet's list and struct columns. Both formats get exactly the same f
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -42,7 +43,23 @@ class Plain:
         return tuple(zip(attributes, names, strict=True))
 
     def json_text(self, value: Any) -> str:
-        return json.dumps(self(value), separators=(",", ":"), allow_nan=True)
+        """Strict JSON: non-finite floats become the strings `"NaN"`, `"Infinity"` and
+        `"-Infinity"` (as CSV scalars are spelled), never JSON's invalid bare tokens."""
+        data = self(value)
+        text = json.dumps(data, separators=(",", ":"), allow_nan=True)
+        if "NaN" in text or "Infinity" in text:  # rare: only then look at every float
+            text = json.dumps(_finite(data), separators=(",", ":"), allow_nan=False)
+        return text
+
+
+def _finite(data: Any) -> Any:
+    if isinstance(data, float) and not math.isfinite(data):
+        return "NaN" if math.isnan(data) else ("Infinity" if data > 0 else "-Infinity")
+    if isinstance(data, list):
+        return [_finite(item) for item in data]
+    if isinstance(data, dict):
+        return {key: _finite(item) for key, item in data.items()}
+    return data
 
 
 def list_converter(store: Typestore, *, as_json: bool) -> Callable[[Any], Any]:

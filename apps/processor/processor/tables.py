@@ -1,26 +1,25 @@
 """Table writers: rows are buffered, converted to Arrow in batches and written by Arrow.
 
-Both formats go through pyarrow: its C++ CSV writer formats numbers several times faster
-than the csv module (floats as their shortest exact text: float32 columns as float32),
-and batches bound memory: at most 8 192 rows and about a million values at a time.
+Both formats go through pyarrow: Parquet by its writer, CSV as text made by Arrow's
+compute kernels (processor.csvtext), several times faster than the csv module, and
+batches bound memory: at most 8 192 rows and about a million values at a time.
 Converting rows needs the GIL and stays on the decoding thread; formatting and writing a
 batch do not, so they run on the background writer, beside the next batch's decoding.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pcsv
 from rosbags.interfaces import Nodetype
 from rosbags.typesys.store import Typestore
 
 from processor.background import BackgroundWriter
 from processor.budget import Budget
+from processor.csvtext import CsvWriter
 from processor.flatten import Column, FieldDesc, Layout
 
 FORMATS = ("csv", "parquet")
@@ -56,8 +55,7 @@ class TableWriter:
         self._widths = layout.widths
         self._writer: Any
         if fmt == "csv":
-            options = pcsv.WriteOptions(quoting_style="needed")
-            self._writer = pcsv.CSVWriter(path, self.schema, write_options=options)
+            self._writer = CsvWriter(path, self.schema)
         else:
             import pyarrow.parquet as pq  # only here: it adds to every CSV run's start-up
 
@@ -88,7 +86,7 @@ class TableWriter:
         self._rows.extend(rows)
         self._flush()
 
-    def write_columns(self, times: Sequence[int], columns: list[pa.Array]) -> None:
+    def write_columns(self, times: np.ndarray[Any, Any], columns: list[pa.Array]) -> None:
         """Write a batch given as its columns after the time column, after any buffered rows."""
         self._flush()
         self._submit([pa.array(times, type=pa.uint64()), *columns])
