@@ -11,6 +11,7 @@ import re
 import sys
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,14 @@ def direct_messages(bag: Path) -> dict[str, list[tuple[int, Any]]]:
                 (timestamp, reader.deserialize(raw, connection.msgtype))
             )
     return messages
+
+
+def iso_time(ns: int) -> str:
+    """The CSV `log_time` text of a log time: UTC, nanoseconds, ISO 8601 (written here from
+    the documented form, not by the processor's code)."""
+    seconds, fraction = divmod(ns, 10**9)
+    day = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{day}.{fraction:09d}Z"
 
 
 def manifest(folder: Path) -> dict[str, Any]:

@@ -10,8 +10,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
 import pytest
 from rosbags.rosbag1 import Writer as Writer1
+from rosbags.rosbag2 import StoragePlugin
+from rosbags.rosbag2 import Writer as Writer2
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
 from tests.processor.helpers import BAGS, read_csv, run_cli
@@ -66,3 +69,46 @@ def test_whole_number_floats_of_a_real_bag_read_as_floats(
     table = pcsv.read_csv(tmp_path / "turtlesim" / "turtle1.pose.csv")
     for name in ("x", "y", "theta", "linear_velocity", "angular_velocity"):
         assert table.schema.field(name).type == pa.float64(), name
+
+
+def _uint32_bag(path: Path, times: list[int], *, plugin: StoragePlugin) -> None:
+    store = get_typestore(Stores.ROS2_HUMBLE)
+    cls = store.types["std_msgs/msg/UInt32"]
+    with Writer2(path, version=9, storage_plugin=plugin) as writer:
+        connection = writer.add_connection("/n", "std_msgs/msg/UInt32", typestore=store)
+        for index, log_time in enumerate(times):
+            raw = store.serialize_cdr(cls(data=index), "std_msgs/msg/UInt32")
+            writer.write(connection, log_time, raw)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_log_time_is_a_signed_integer_and_a_utc_timestamp(
+    fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    times = [-5_000_000_000, 0, 1_700_000_000_123_456_789]  # sqlite stores signed times
+    _uint32_bag(tmp_path / "times", times, plugin=StoragePlugin.SQLITE3)
+    assert run_cli(capsys, "extract", tmp_path / "times", tmp_path / "out", "--format", fmt)[0] == 0
+    path = tmp_path / "out" / "times" / f"n.{fmt}"
+    table = pq.read_table(path) if fmt == "parquet" else pcsv.read_csv(path)
+    assert table.column_names[:2] == ["log_time_ns", "log_time"]
+    assert table.schema.field("log_time_ns").type == pa.int64()
+    assert table.column("log_time_ns").to_pylist() == times
+    if fmt == "parquet":
+        assert table.schema.field("log_time").type == pa.timestamp("ns", tz="UTC")
+        assert table.column("log_time").cast(pa.int64()).to_pylist() == times
+    else:
+        assert [r["log_time"] for r in read_csv(path)] == [
+            "1969-12-31T23:59:55.000000000Z",
+            "1970-01-01T00:00:00.000000000Z",
+            "2023-11-14T22:13:20.123456789Z",
+        ]
+
+
+def test_log_times_beyond_int64_are_counted_as_bad_messages(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _uint32_bag(tmp_path / "far", [10, 2**63 + 5, 20], plugin=StoragePlugin.MCAP)
+    assert run_cli(capsys, "extract", tmp_path / "far", tmp_path / "out")[0] == 3
+    [topic] = json.loads((tmp_path / "out" / "far" / "manifest.json").read_text())["topics"]
+    assert (topic["messages"], topic["bad_messages"]) == (2, 1)
+    assert "int64" in topic["bad_examples"][0]["reason"]

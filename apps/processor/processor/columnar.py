@@ -26,7 +26,7 @@ from rosbags.interfaces import Nodetype
 from rosbags.serde import primitives
 from rosbags.typesys.store import Typestore
 
-from processor.flatten import MAX_EXPANDED_ARRAY, FieldDesc, Layout
+from processor.flatten import MAX_EXPANDED_ARRAY, TIME_COLUMNS, FieldDesc, Layout
 
 _UNSUPPORTED_FIELD = "structure_needs_at_least_one_member"  # rosbags' empty-message filler
 
@@ -154,17 +154,17 @@ def columnar_decoder(
 ) -> ColumnarDecoder | None:
     """A batch decoder for `layout`'s type, or None if its fields do not have fixed offsets.
 
-    `types` are the table's Arrow column types (the time column first).
+    `types` are the table's Arrow column types (the time columns first).
     """
     leaves: list[_Leaf] = []
     names: list[str] = []
     if not _walk(store, layout.msgtype, "", leaves, names):
         return None
-    if names != [column.path for column in layout.columns[1:]]:
+    if names != [column.path for column in layout.fields]:
         return None  # the table's columns are not these fields one by one
-    if any(column.role != "value" for column in layout.columns):
+    if any(column.role != "value" for column in layout.fields):
         return None
-    return ColumnarDecoder(leaves, list(types[1:]), cdr=cdr)
+    return ColumnarDecoder(leaves, list(types[len(TIME_COLUMNS) :]), cdr=cdr)
 
 
 def _walk(

@@ -22,6 +22,7 @@ from processor.sidefiles import SideFiles
 from processor.tables import SUFFIX, TableWriter, open_table
 
 _PROGRESS_EVERY = 2048  # messages between clock reads; a power of two, tested with a mask
+MAX_LOG_TIME = 2**63 - 1
 BAD_EXAMPLES = 5  # bad messages listed (log time and reason) per table; all are counted
 
 
@@ -200,6 +201,9 @@ def _stream_messages(
         if not count & _PROGRESS_EVERY - 1:
             progress.update(count, log_time)
         result = table.result
+        if log_time > MAX_LOG_TIME:  # MCAP log times are unsigned; the tables' are int64
+            result.add_bad(log_time, f"its log time {log_time} ns is beyond int64 (year 2262)")
+            continue
         if result.first_ns is None:
             result.first_ns = log_time
         result.last_ns = log_time

@@ -26,14 +26,16 @@ from rosbags.typesys.store import Typestore
 
 from processor.plain import list_converter
 
-TIME_COLUMN = "log_time_ns"
+TIME_COLUMN = "log_time_ns"  # int64 nanoseconds since the epoch: exact, and any tool reads it
+TIMESTAMP_COLUMN = "log_time"  # the same instant as a UTC timestamp (Parquet) or ISO text (CSV)
+TIME_COLUMNS = (TIME_COLUMN, TIMESTAMP_COLUMN)
 MAX_EXPANDED_ARRAY = 64
 BYTE_TYPES = frozenset({"uint8", "int8", "byte", "char"})
 STRING_TYPES = frozenset({"string", "wstring"})
 COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
 RAW_IMAGE = "sensor_msgs/msg/Image"
 
-Role = Literal["value", "list", "file"]
+Role = Literal["value", "list", "file", "timestamp"]
 FieldDesc = tuple[Any, Any]
 
 
@@ -70,7 +72,13 @@ class Layout:
     columns: tuple[Column, ...]
     row: RowFunction
     widths: tuple[int, ...]
-    """How many columns each item of a row fills: 1, or a numeric array's length."""
+    """How many columns each item of a row fills: 1, or a numeric array's length. A row's
+    first item is the log time, which fills both time columns."""
+
+    @property
+    def fields(self) -> tuple[Column, ...]:
+        """The message's columns: all but the time columns."""
+        return self.columns[len(TIME_COLUMNS) :]
 
     @property
     def has_side_files(self) -> bool:
@@ -86,8 +94,9 @@ def build_layout(store: Typestore, msgtype: str, *, lists_as_json: bool) -> Layo
     source = f"def row(m, t, S):\n{body}\n    return (t, {values})\n"
     namespace: dict[str, Any] = {"L": list_converter(store, as_json=lists_as_json)}
     exec(compile(source, f"<row {msgtype}>", "exec"), namespace)
-    time = Column(TIME_COLUMN, "value", (Nodetype.BASE, ("uint64", 0)))
-    columns = (time, *unique_names(generator.columns, taken={TIME_COLUMN}))
+    time = Column(TIME_COLUMN, "value", (Nodetype.BASE, ("int64", 0)))
+    stamp = Column(TIMESTAMP_COLUMN, "timestamp", None)
+    columns = (time, stamp, *unique_names(generator.columns, taken=set(TIME_COLUMNS)))
     return Layout(msgtype, columns, namespace["row"], (1, *generator.widths))
 
 

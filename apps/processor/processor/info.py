@@ -53,7 +53,10 @@ def _rate(stats: TopicStats, bag: Bag) -> float | None:
 
 
 def _iso(ns: int) -> str:
-    return datetime.fromtimestamp(ns / 1e9, tz=UTC).isoformat(timespec="milliseconds")
+    try:
+        return datetime.fromtimestamp(ns / 1e9, tz=UTC).isoformat(timespec="milliseconds")
+    except (OverflowError, ValueError, OSError):  # a corrupt or far-off time in the bag
+        return f"{ns} ns (beyond calendar dates)"
 
 
 def info_document(bag: Bag, stats: Sequence[TopicStats]) -> dict[str, Any]:

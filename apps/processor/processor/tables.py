@@ -20,11 +20,12 @@ from rosbags.typesys.store import Typestore
 from processor.background import BackgroundWriter
 from processor.budget import Budget
 from processor.csvtext import CsvWriter
-from processor.flatten import Column, FieldDesc, Layout
+from processor.flatten import TIME_COLUMNS, Column, FieldDesc, Layout
 
 FORMATS = ("csv", "parquet")
 SUFFIX = {"csv": ".csv", "parquet": ".parquet"}
 _MAX_BATCH_ROWS = 8_192
+_TIMESTAMP = pa.timestamp("ns", tz="UTC")
 _BATCH_VALUES = 1_000_000
 
 
@@ -53,6 +54,7 @@ class TableWriter:
             ]
         )
         self._widths = layout.widths
+        self._row_types = row_types(self.schema.types)
         self._writer: Any
         if fmt == "csv":
             self._writer = CsvWriter(path, self.schema)
@@ -87,20 +89,23 @@ class TableWriter:
         self._flush()
 
     def write_columns(self, times: np.ndarray[Any, Any], columns: list[pa.Array]) -> None:
-        """Write a batch given as its columns after the time column, after any buffered rows."""
+        """Write a batch given as its log times and message columns, after any buffered rows."""
         self._flush()
-        self._submit([pa.array(times, type=pa.uint64()), *columns])
+        self._submit([pa.array(times, type=pa.int64()), *columns])
 
     def _flush(self) -> None:
         if self._rows:
             self._budget.held -= self.held
             self.held = 0
-            arrays = rows_to_arrays(self._rows, self._widths, self.schema.types)
+            arrays = rows_to_arrays(self._rows, self._widths, self._row_types)
             self._rows.clear()
             self._submit(arrays)
 
     def _submit(self, arrays: list[pa.Array]) -> None:
-        table = pa.Table.from_arrays(arrays, schema=self.schema)
+        """Write the log times and the message columns (the timestamp is a view of the times)."""
+        times, *fields = arrays
+        stamps = times.view(_TIMESTAMP)
+        table = pa.Table.from_arrays([times, stamps, *fields], schema=self.schema)
         self._background.submit(self._writer.write_table, table, size=table.nbytes)
 
     def close(self) -> None:
@@ -110,6 +115,11 @@ class TableWriter:
             self._background.drain()
         finally:
             self._writer.close()
+
+
+def row_types(types: list[pa.DataType]) -> list[pa.DataType]:
+    """The Arrow types of a row's items: its one log time fills both time columns."""
+    return [types[0], *types[len(TIME_COLUMNS) :]]
 
 
 def rows_to_arrays(
@@ -188,6 +198,8 @@ _ARROW_BASE = {
 
 
 def arrow_type(column: Column, store: Typestore, *, lists_as_text: bool) -> pa.DataType:
+    if column.role == "timestamp":
+        return _TIMESTAMP
     if column.role == "file" or column.desc is None or (column.role == "list" and lists_as_text):
         return pa.string()
     return _desc_type(column.desc, store)
