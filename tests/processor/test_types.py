@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -112,3 +113,32 @@ def test_log_times_beyond_int64_are_counted_as_bad_messages(
     [topic] = json.loads((tmp_path / "out" / "far" / "manifest.json").read_text())["topics"]
     assert (topic["messages"], topic["bad_messages"]) == (2, 1)
     assert "int64" in topic["bad_examples"][0]["reason"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_ros1_times_from_2038_on_are_not_negative(
+    fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # ROS 1 `time` is two uint32 (sec, nsec); rosbags decodes it as builtin_interfaces/Time,
+    # whose sec is int32. Written here as bytes: rosbags' own writer cannot hold the value.
+    store = get_typestore(Stores.ROS1_NOETIC)
+    store.register(get_types_from_msg("std_msgs/Header[] headers\n", "test_msgs/msg/Headers"))
+    sec = 2**31 + 5  # 2038-01-19T03:14:13Z
+    header = struct.pack("<III", 1, sec, 7) + struct.pack("<I", 1) + b"f"
+    bag = tmp_path / "late.bag"
+    with Writer1(bag) as writer:
+        plain = writer.add_connection("/header", "std_msgs/msg/Header", typestore=store)
+        tf = writer.add_connection("/tf", "test_msgs/msg/Headers", typestore=store)
+        writer.write(plain, 10, header)
+        writer.write(tf, 10, struct.pack("<I", 1) + header)
+    assert run_cli(capsys, "extract", bag, tmp_path / "out", "--format", fmt)[0] == 0
+    folder = tmp_path / "out" / "late"
+    if fmt == "csv":
+        [row] = read_csv(folder / "header.csv")
+        [tf_row] = read_csv(folder / "tf.csv")
+        stamp = json.loads(tf_row["headers"])[0]["stamp"]
+        assert (int(row["stamp.sec"]), stamp["sec"]) == (sec, sec)
+    else:
+        assert pq.read_table(folder / "header.parquet").column("stamp.sec").to_pylist() == [sec]
+        [headers] = pq.read_table(folder / "tf.parquet").column("headers").to_pylist()
+        assert headers[0]["stamp"] == {"sec": sec, "nanosec": 7}

@@ -51,6 +51,8 @@ class Stream:
     typestore: Typestore | None
     skip_reason: str | None
     definition_source: str
+    cdr: bool
+    """ROS 2 (CDR) wire format, else ROS 1."""
 
 
 @dataclass
@@ -344,7 +346,9 @@ def _stream(
         skip_reason, source = source, "none"
     else:
         decode = _cdr_decoder(typestore, msgtype) if is2 else _ros1_decoder(typestore, msgtype)
-    return Stream(conn, topic, msgtype, conn.msgcount, decode, typestore, skip_reason, source)
+    return Stream(
+        conn, topic, msgtype, conn.msgcount, decode, typestore, skip_reason, source, cdr=is2
+    )
 
 
 def _typestore(

@@ -27,6 +27,7 @@ from rosbags.serde import primitives
 from rosbags.typesys.store import Typestore
 
 from processor.flatten import MAX_EXPANDED_ARRAY, TIME_COLUMNS, FieldDesc, Layout
+from processor.ros1 import ros1_desc
 
 _UNSUPPORTED_FIELD = "structure_needs_at_least_one_member"  # rosbags' empty-message filler
 
@@ -158,7 +159,7 @@ def columnar_decoder(
     """
     leaves: list[_Leaf] = []
     names: list[str] = []
-    if not _walk(store, layout.msgtype, "", leaves, names):
+    if not _walk(store, layout.msgtype, "", leaves, names, ros1=not cdr):
         return None
     if names != [column.path for column in layout.fields]:
         return None  # the table's columns are not these fields one by one
@@ -168,18 +169,33 @@ def columnar_decoder(
 
 
 def _walk(
-    store: Typestore, msgtype: str, prefix: str, leaves: list[_Leaf], names: list[str]
+    store: Typestore,
+    msgtype: str,
+    prefix: str,
+    leaves: list[_Leaf],
+    names: list[str],
+    *,
+    ros1: bool,
 ) -> bool:
     """Collect the leaf fields of `msgtype` in column order; False if one has no fixed size."""
     fields: list[tuple[str, FieldDesc]] = list(store.fielddefs[msgtype][1])
     for name, desc in fields:
-        if name == _UNSUPPORTED_FIELD or not _collect(store, desc, prefix + name, leaves, names):
+        wire = ros1_desc(msgtype, name, desc) if ros1 else desc
+        if name == _UNSUPPORTED_FIELD or not _collect(
+            store, wire, prefix + name, leaves, names, ros1=ros1
+        ):
             return False
     return True
 
 
 def _collect(
-    store: Typestore, desc: FieldDesc, column: str, leaves: list[_Leaf], names: list[str]
+    store: Typestore,
+    desc: FieldDesc,
+    column: str,
+    leaves: list[_Leaf],
+    names: list[str],
+    *,
+    ros1: bool,
 ) -> bool:
     kind, detail = desc
     if kind == Nodetype.BASE:
@@ -189,10 +205,11 @@ def _collect(
         names.append(column)
         return True
     if kind == Nodetype.NAME:
-        return _walk(store, detail, f"{column}.", leaves, names)
+        return _walk(store, detail, f"{column}.", leaves, names, ros1=ros1)
     if kind == Nodetype.ARRAY and detail[1] <= MAX_EXPANDED_ARRAY:
         element, length = detail
         return all(
-            _collect(store, element, f"{column}.{index}", leaves, names) for index in range(length)
+            _collect(store, element, f"{column}.{index}", leaves, names, ros1=ros1)
+            for index in range(length)
         )
     return False  # sequences and long arrays: variable size, or a list column

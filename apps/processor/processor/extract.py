@@ -122,7 +122,9 @@ def _layout(stream: Stream, fmt: str, layouts: LayoutCache) -> Layout:
     assert stream.typestore is not None
     key = (id(stream.typestore), stream.msgtype)
     if key not in layouts:
-        layouts[key] = build_layout(stream.typestore, stream.msgtype, lists_as_json=fmt == "csv")
+        layouts[key] = build_layout(
+            stream.typestore, stream.msgtype, lists_as_json=fmt == "csv", ros1=not stream.cdr
+        )
     return layouts[key]
 
 
@@ -141,7 +143,7 @@ def extract_range(
     tables: dict[int, _Table] = {}
     opened: dict[int, _Table] = {}
     background = BackgroundWriter()
-    out = _Output(folder, fmt, layouts, background, Budget(), cdr=bag.storage != "rosbag1")
+    out = _Output(folder, fmt, layouts, background, Budget())
     try:
         for stream in streams:
             result = by_stream[id(stream)]
@@ -275,7 +277,6 @@ class _Output:
     layouts: LayoutCache
     background: BackgroundWriter
     budget: Budget
-    cdr: bool
 
 
 def _open(stream: Stream, result: TopicResult, out: _Output) -> _Table:
@@ -289,7 +290,7 @@ def _open(stream: Stream, result: TopicResult, out: _Output) -> _Table:
     sink = None
     if layout.has_side_files:
         sink = SideFiles(out.folder, side_folder(result.stem), out.background)
-    decoder = columnar_decoder(layout, stream.typestore, writer.schema.types, cdr=out.cdr)
+    decoder = columnar_decoder(layout, stream.typestore, writer.schema.types, cdr=stream.cdr)
     batched = None if decoder is None else BatchedTable(writer, layout, decoder, out.budget)
     return _Table(result, layout, writer, sink, batched)
 

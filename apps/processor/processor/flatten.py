@@ -25,6 +25,7 @@ from rosbags.interfaces import Nodetype
 from rosbags.typesys.store import Typestore
 
 from processor.plain import list_converter
+from processor.ros1 import ros1_desc
 
 TIME_COLUMN = "log_time_ns"  # int64 nanoseconds since the epoch: exact, and any tool reads it
 TIMESTAMP_COLUMN = "log_time"  # the same instant as a UTC timestamp (Parquet) or ISO text (CSV)
@@ -74,6 +75,8 @@ class Layout:
     widths: tuple[int, ...]
     """How many columns each item of a row fills: 1, or a numeric array's length. A row's
     first item is the log time, which fills both time columns."""
+    ros1: bool = False
+    """Decoded from the ROS 1 wire format (see ros1_desc)."""
 
     @property
     def fields(self) -> tuple[Column, ...]:
@@ -85,19 +88,21 @@ class Layout:
         return any(column.role == "file" for column in self.columns)
 
 
-def build_layout(store: Typestore, msgtype: str, *, lists_as_json: bool) -> Layout:
+def build_layout(
+    store: Typestore, msgtype: str, *, lists_as_json: bool, ros1: bool = False
+) -> Layout:
     """Compile the row function of `msgtype` (lists as JSON text for CSV, Python lists else)."""
-    generator = _Generator(store)
+    generator = _Generator(store, ros1=ros1)
     generator.message(msgtype, "m", "")
     body = "\n".join(f"    {line}" for line in generator.lines)
     values = ", ".join(generator.values)
     source = f"def row(m, t, S):\n{body}\n    return (t, {values})\n"
-    namespace: dict[str, Any] = {"L": list_converter(store, as_json=lists_as_json)}
+    namespace: dict[str, Any] = {"L": list_converter(store, as_json=lists_as_json, ros1=ros1)}
     exec(compile(source, f"<row {msgtype}>", "exec"), namespace)
     time = Column(TIME_COLUMN, "value", (Nodetype.BASE, ("int64", 0)))
     stamp = Column(TIMESTAMP_COLUMN, "timestamp", None)
     columns = (time, stamp, *unique_names(generator.columns, taken=set(TIME_COLUMNS)))
-    return Layout(msgtype, columns, namespace["row"], (1, *generator.widths))
+    return Layout(msgtype, columns, namespace["row"], (1, *generator.widths), ros1)
 
 
 def unique_names(columns: list[Column], *, taken: set[str]) -> list[Column]:
@@ -114,8 +119,9 @@ def unique_names(columns: list[Column], *, taken: set[str]) -> list[Column]:
 
 
 class _Generator:
-    def __init__(self, store: Typestore) -> None:
+    def __init__(self, store: Typestore, *, ros1: bool) -> None:
         self.store = store
+        self.ros1 = ros1
         self.lines: list[str] = []
         self.values: list[str] = []
         self.columns: list[Column] = []
@@ -140,6 +146,9 @@ class _Generator:
         if not all(attr.isidentifier() for attr in attributes):
             raise ValueError(f"{msgtype} has a field name that is not an identifier")
         for attr, (name, desc) in zip(attributes, self.store.fielddefs[msgtype][1], strict=True):
+            if self.ros1 and (wire := ros1_desc(msgtype, name, desc)) is not desc:
+                self.add(f"{prefix}{name}", "value", wire, f"({var}.{attr} & 0xFFFFFFFF)")
+                continue
             self.field(msgtype, var, attr, f"{prefix}{name}", desc)
 
     def field(self, msgtype: str, var: str, attr: str, name: str, desc: FieldDesc) -> None:

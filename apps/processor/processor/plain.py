@@ -10,6 +10,8 @@ from typing import Any
 
 from rosbags.typesys.store import Typestore
 
+from processor.ros1 import ros1_desc
+
 
 class Plain:
     """Converts decoded values of one typestore's types to lists, dicts, numbers and text.
@@ -19,9 +21,10 @@ class Plain:
     constants (`PointField.INT8`) as dataclass fields, which are not message data.
     """
 
-    def __init__(self, store: Typestore) -> None:
+    def __init__(self, store: Typestore, *, ros1: bool = False) -> None:
         self._store = store
-        self._fields: dict[type, tuple[tuple[str, str], ...]] = {}
+        self._ros1 = ros1
+        self._fields: dict[type, tuple[tuple[str, str, bool], ...]] = {}
 
     def __call__(self, value: Any) -> Any:
         if hasattr(value, "tolist"):
@@ -34,13 +37,21 @@ class Plain:
             if msgtype is None:
                 return value
             fields = self._fields[type(value)] = self._message_fields(msgtype)
-        return {name: self(getattr(value, attr)) for attr, name in fields}
+        return {
+            name: getattr(value, attr) & 0xFFFFFFFF if unsigned else self(getattr(value, attr))
+            for attr, name, unsigned in fields
+        }
 
-    def _message_fields(self, msgtype: str) -> tuple[tuple[str, str], ...]:
-        """(class attribute, definition name) per field: rosbags appends `_` to keywords."""
+    def _message_fields(self, msgtype: str) -> tuple[tuple[str, str, bool], ...]:
+        """(class attribute, definition name, ROS 1 unsigned seconds) per field: rosbags
+        appends `_` to attributes named like keywords (processor.flatten.ros1_desc)."""
         attributes = [attr for attr, _ in self._store.get_msgdef(msgtype).fields]
-        names = [name for name, _ in self._store.fielddefs[msgtype][1]]
-        return tuple(zip(attributes, names, strict=True))
+        return tuple(
+            (attr, name, self._ros1 and ros1_desc(msgtype, name, desc) is not desc)
+            for attr, (name, desc) in zip(
+                attributes, self._store.fielddefs[msgtype][1], strict=True
+            )
+        )
 
     def json_text(self, value: Any) -> str:
         """Strict JSON: non-finite floats become the strings `"NaN"`, `"Infinity"` and
@@ -62,7 +73,7 @@ def _finite(data: Any) -> Any:
     return data
 
 
-def list_converter(store: Typestore, *, as_json: bool) -> Callable[[Any], Any]:
+def list_converter(store: Typestore, *, as_json: bool, ros1: bool) -> Callable[[Any], Any]:
     """What a row function calls on a list field's value."""
-    plain = Plain(store)
+    plain = Plain(store, ros1=ros1)
     return plain.json_text if as_json else plain

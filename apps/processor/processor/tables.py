@@ -21,6 +21,7 @@ from processor.background import BackgroundWriter
 from processor.budget import Budget
 from processor.csvtext import CsvWriter
 from processor.flatten import TIME_COLUMNS, Column, FieldDesc, Layout
+from processor.ros1 import ros1_desc
 
 FORMATS = ("csv", "parquet")
 SUFFIX = {"csv": ".csv", "parquet": ".parquet"}
@@ -49,7 +50,7 @@ class TableWriter:
         budget.register(self)
         self.schema = pa.schema(
             [
-                pa.field(c.name, arrow_type(c, store, lists_as_text=fmt == "csv"))
+                pa.field(c.name, arrow_type(c, store, lists_as_text=fmt == "csv", ros1=layout.ros1))
                 for c in layout.columns
             ]
         )
@@ -197,19 +198,28 @@ _ARROW_BASE = {
 }
 
 
-def arrow_type(column: Column, store: Typestore, *, lists_as_text: bool) -> pa.DataType:
+def arrow_type(
+    column: Column, store: Typestore, *, lists_as_text: bool, ros1: bool = False
+) -> pa.DataType:
     if column.role == "timestamp":
         return _TIMESTAMP
     if column.role == "file" or column.desc is None or (column.role == "list" and lists_as_text):
         return pa.string()
-    return _desc_type(column.desc, store)
+    return _desc_type(column.desc, store, ros1=ros1)
 
 
-def _desc_type(desc: FieldDesc, store: Typestore) -> pa.DataType:
+def _desc_type(desc: FieldDesc, store: Typestore, *, ros1: bool) -> pa.DataType:
     kind, detail = desc
     if kind == Nodetype.BASE:
         return getattr(pa, _ARROW_BASE[detail[0]])()
     if kind == Nodetype.NAME:
-        fields = store.fielddefs[detail][1]
-        return pa.struct([pa.field(name, _desc_type(sub, store)) for name, sub in fields])
-    return pa.list_(_desc_type(detail[0], store))
+        return pa.struct(
+            [
+                pa.field(
+                    name,
+                    _desc_type(ros1_desc(detail, name, sub) if ros1 else sub, store, ros1=ros1),
+                )
+                for name, sub in store.fielddefs[detail][1]
+            ]
+        )
+    return pa.list_(_desc_type(detail[0], store, ros1=ros1))
