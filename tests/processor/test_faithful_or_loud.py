@@ -244,3 +244,12 @@ def test_type_with_a_field_rosbags_cannot_decode_is_skipped(
     assert skipped["topic"] == "/wide" and skipped["messages"] == 3
     assert "float128" in skipped["reason"], skipped["reason"]
     assert [r["data"] for r in read_csv(tmp_path / "out" / "wide" / "count.csv")] == ["0", "1", "2"]
+
+
+@pytest.mark.parametrize("outdir", ["/proc/nope", "/dev/null/out"])
+def test_an_outdir_that_cannot_be_created_fails_with_exit_2(
+    outdir: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = run_cli(capsys, "extract", BAGS / "gps-navsatfix.bag", outdir)
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1 and outdir in err and "OUTDIR" in err

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import sys
+import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
@@ -66,8 +68,26 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived (`docker stop`, Batch terminating the task): unwind like Ctrl-C."""
+
+
+def _terminate(_signum: int, _frame: object) -> None:
+    raise Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)  # exits 2 on a bad command line, as the contract says
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
+    try:
+        return _run(args)
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "extract":
             return run.extract(
@@ -79,8 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BagError as err:
         print(f"processor: error: {err}", file=sys.stderr)
         return run.EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("processor: interrupted; nothing was marked complete", file=sys.stderr)
+    except (KeyboardInterrupt, Terminated) as stop:
+        how = "terminated (SIGTERM)" if isinstance(stop, Terminated) else "interrupted"
+        print(f"processor: {how}; nothing was marked complete", file=sys.stderr)
         return run.EXIT_FAILED
     except Exception:
         traceback.print_exc()
