@@ -333,3 +333,51 @@ def test_lists_of_messages_hold_the_same_fields_in_csv_and_parquet(
     [from_parquet] = read_table(parquet.folder / "cloud.parquet").column("fields").to_pylist()
     expected = [{"name": "x", "offset": 0, "datatype": 7, "count": 1}]  # no INT8... constants
     assert json.loads(csv_rows[0]["fields"]) == from_parquet == expected
+
+
+def test_arrays_of_arrays_do_not_multiply_into_a_hundred_thousand_columns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Found by tests/processor/test_fuzz.py: 62 x 53 x 58 fixed-size elements would be
+    # 190 000 columns; the run took minutes per message.
+    store = custom_store(
+        {
+            "hostile_msgs/msg/Leaf": "string[58] names\nint8 x\n",
+            "hostile_msgs/msg/Middle": "hostile_msgs/Leaf[53] leaves\n",
+            "hostile_msgs/msg/Top": "hostile_msgs/Middle[62] middles\nfloat64[3] v\n",
+        }
+    )
+    msgtype = "hostile_msgs/msg/Top"
+    leaf = store.types["hostile_msgs/msg/Leaf"](names=["n"] * 58, x=1)
+    middle = store.types["hostile_msgs/msg/Middle"](leaves=[leaf] * 53)
+    top = store.types[msgtype](middles=[middle] * 62, v=np.array([1.0, 2.0, 3.0]))
+    bag = tmp_path / "wide.bag"
+    with Writer1(bag) as writer:
+        connection = writer.add_connection("/wide", msgtype, typestore=store)
+        for index in range(3):
+            writer.write(connection, 10 + index, store.serialize_ros1(top, msgtype))
+    for fmt in ("csv", "parquet"):
+        outcome = extract_hostile(
+            capsys, bag, tmp_path / fmt, expected_messages=3, args=["--format", fmt]
+        )
+        assert outcome.status == 0
+        table = read_table(outcome.folder / f"wide.{fmt}")
+        assert table.num_columns <= 1024 + 2
+        assert table.column_names[2:] == ["middles", "v.0", "v.1", "v.2"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_fixed_arrays_of_one_element(
+    fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    msgtype = "hostile_msgs/msg/Tiny"  # found by tests/processor/test_fuzz.py (bool[1])
+    store = custom_store({msgtype: "bool[1] one\nfloat64[1] f\nint8 x\n"})
+    message = store.types[msgtype](one=np.array([True]), f=np.array([2.5]), x=3)
+    bag = tmp_path / "tiny.bag"
+    with Writer1(bag) as writer:
+        connection = writer.add_connection("/tiny", msgtype, typestore=store)
+        writer.write(connection, 10, store.serialize_ros1(message, msgtype))
+    outcome = extract_hostile(capsys, bag, tmp_path, expected_messages=1, args=["--format", fmt])
+    assert outcome.status == 0
+    table = read_table(outcome.folder / f"tiny.{fmt}").drop_columns(["log_time"])
+    assert table.to_pylist() == [{"log_time_ns": 10, "one.0": True, "f.0": 2.5, "x": 3}]

@@ -25,7 +25,7 @@ def test_progress_reports_rate_percent_and_eta() -> None:
     first, last = out.getvalue().splitlines()
     assert first.startswith("p: 500 messages, ") and "msg/s, 25% of the time range" in first
     assert "s left" in first
-    assert last.startswith("p: done, 1000 messages in ")
+    assert last.startswith("p: read 1000 messages in ")
 
 
 def test_progress_is_quiet_between_intervals() -> None:

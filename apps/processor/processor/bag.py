@@ -25,7 +25,7 @@ from rosbags.typesys.msg import normalize_msgtype
 from rosbags.typesys.store import Typestore
 from ruamel.yaml import YAML
 
-from processor.errors import BagError, TopicDecodeError
+from processor.errors import BagError, TopicDecodeError, reason
 from processor.wal import has_wal, merged_copy, readable_folder, scratch_folder, wal_file
 
 Decoder = Callable[[bytes], Any]
@@ -149,16 +149,11 @@ def _open_reader(reader: Reader1 | Reader2, path: Path, stack: ExitStack) -> Non
     try:
         reader.open()
     except Exception as err:  # rosbags raises many kinds for damaged files
-        reason = _reason(err)
-        if isinstance(reader, Reader1) and "index" in reason.lower():
-            reason += "; a bag cut short or still being recorded can be repaired: rosbag reindex"
-        raise BagError(f"{path}: not a readable bag ({reason})") from None
+        why = reason(err)
+        if isinstance(reader, Reader1) and "index" in why.lower():
+            why += "; a bag cut short or still being recorded can be repaired: rosbag reindex"
+        raise BagError(f"{path}: not a readable bag ({why})") from None
     stack.callback(reader.close)
-
-
-def _reason(err: BaseException) -> str:
-    text = " ".join(str(arg) for arg in err.args) or type(err).__name__
-    return text.replace("\n", " ").strip()
 
 
 def _open_ros1(path: Path, stack: ExitStack) -> Bag:
@@ -207,8 +202,8 @@ def _open_ros2_folder(path: Path, stack: ExitStack) -> Bag:
         reader.open()
     except Exception as err:
         if not files:
-            raise BagError(f"{path}: not a readable ROS 2 bag ({_reason(err)})") from None
-        note = f"metadata.yaml unusable ({_reason(err)}): read the storage files directly"
+            raise BagError(f"{path}: not a readable ROS 2 bag ({reason(err)})") from None
+        note = f"metadata.yaml unusable ({reason(err)}): read the storage files directly"
         bag = _open_ros2_files(path, files, stack, notes=[*notes, note])
         bag.metadata_counts = _metadata_counts(path / "metadata.yaml")
         return bag
@@ -382,7 +377,7 @@ def _typestore(
         store.get_msgdef(msgtype)
     except Exception as err:
         raise DefinitionError(
-            f"the stored definition of {msgtype} cannot be used: {_reason(err)}"
+            f"the stored definition of {msgtype} cannot be used: {reason(err)}"
         ) from None
     _check_digest(store, conn, msgtype, is2=is2)
     return store, "stored in the bag"
@@ -394,7 +389,7 @@ def _check_digest(store: Typestore, conn: Connection, msgtype: str, *, is2: bool
     try:
         have = store.hash_rihs01(msgtype) if is2 else store.generate_msgdef(msgtype)[1]
     except Exception as err:
-        raise DefinitionError(f"cannot hash the definition of {msgtype}: {_reason(err)}") from None
+        raise DefinitionError(f"cannot hash the definition of {msgtype}: {reason(err)}") from None
     if have != conn.digest:
         raise DefinitionError(
             f"the definition of {msgtype} does not match the hash recorded "
@@ -410,7 +405,7 @@ def _ros1_decoder(store: Typestore, msgtype: str) -> Decoder:
         try:
             message, end = deserialize(raw, 0, cls, store)
         except Exception as err:
-            raise TopicDecodeError(_reason(err)) from None
+            raise TopicDecodeError(reason(err)) from None
         if end != len(raw):
             raise TopicDecodeError(f"message is {len(raw)} bytes, the definition reads {end}")
         return message
@@ -430,7 +425,7 @@ def _cdr_decoder(store: Typestore, msgtype: str) -> Decoder:
         try:
             message, end = deserialize(memoryview(raw)[4:], 0, cls, store)
         except Exception as err:
-            raise TopicDecodeError(_reason(err)) from None
+            raise TopicDecodeError(reason(err)) from None
         if end + 4 + 3 < len(raw):
             raise TopicDecodeError(f"message is {len(raw)} bytes, the definition reads {end + 4}")
         return message

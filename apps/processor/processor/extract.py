@@ -13,9 +13,10 @@ from processor.bag import Bag, Stream
 from processor.batching import BatchedTable, DecodeFailure
 from processor.budget import Budget
 from processor.columnar import columnar_decoder
-from processor.errors import BagError, TopicDecodeError
+from processor.errors import BagError, TopicDecodeError, reason
 from processor.flatten import Layout, build_layout
 from processor.names import side_folder, topic_stem
+from processor.options import Options
 from processor.output import within
 from processor.progress import Progress
 from processor.sidefiles import SideFiles
@@ -80,7 +81,9 @@ class _Table:
 LayoutCache = dict[tuple[int, str], Layout]
 
 
-def _group(streams: Sequence[Stream], fmt: str, layouts: LayoutCache) -> dict[int, TopicResult]:
+def _group(
+    streams: Sequence[Stream], options: Options, layouts: LayoutCache
+) -> dict[int, TopicResult]:
     """Assign each stream a table: one per topic and type (and column layout).
 
     A topic's tables are numbered in an order that depends on that topic's connections
@@ -91,7 +94,7 @@ def _group(streams: Sequence[Stream], fmt: str, layouts: LayoutCache) -> dict[in
         shape = ""
         if stream.typestore is not None:
             # Connections whose definitions differ get their own table: one schema each.
-            layout = _layout(stream, fmt, layouts)
+            layout = _layout(stream, options, layouts)
             shape = repr([(c.name, repr(c.desc)) for c in layout.columns])
         shapes.setdefault(stream.topic, {}).setdefault((stream.msgtype, shape), []).append(stream)
     by_stream: dict[int, TopicResult] = {}
@@ -117,13 +120,17 @@ def _group(streams: Sequence[Stream], fmt: str, layouts: LayoutCache) -> dict[in
     return by_stream
 
 
-def _layout(stream: Stream, fmt: str, layouts: LayoutCache) -> Layout:
+def _layout(stream: Stream, options: Options, layouts: LayoutCache) -> Layout:
     """One compiled layout per typestore and type (connections often share both)."""
     assert stream.typestore is not None
     key = (id(stream.typestore), stream.msgtype)
     if key not in layouts:
         layouts[key] = build_layout(
-            stream.typestore, stream.msgtype, lists_as_json=fmt == "csv", ros1=not stream.cdr
+            stream.typestore,
+            stream.msgtype,
+            lists_as_json=options.format == "csv",
+            ros1=not stream.cdr,
+            separator=options.separator,
         )
     return layouts[key]
 
@@ -132,18 +139,18 @@ def extract_range(
     bag: Bag,
     streams: Sequence[Stream],
     folder: Path,
-    fmt: str,
+    options: Options,
     start: int | None,
     stop: int | None,
     progress: Progress,
 ) -> list[TopicResult]:
     """Write the tables of `streams` for messages in [start, stop) into `folder`."""
     layouts: LayoutCache = {}  # per run: typestores (and so their ids) live as long as the bag
-    by_stream = _group(streams, fmt, layouts)
+    by_stream = _group(streams, options, layouts)
     tables: dict[int, _Table] = {}
     opened: dict[int, _Table] = {}
     background = BackgroundWriter()
-    out = _Output(folder, fmt, layouts, background, Budget())
+    out = _Output(folder, options, layouts, background, Budget())
     try:
         for stream in streams:
             result = by_stream[id(stream)]
@@ -196,7 +203,7 @@ def _stream_messages(
             break
         except Exception as err:
             raise BagError(
-                f"{bag.path}: the bag is damaged and cannot be read to the end ({_reason(err)})"
+                f"{bag.path}: the bag is damaged and cannot be read to the end ({reason(err)})"
             ) from None
         table = tables[id(stream)]
         count += 1
@@ -273,7 +280,7 @@ class _Output:
     """Where and how one run writes its tables."""
 
     folder: Path
-    fmt: str
+    options: Options
     layouts: LayoutCache
     background: BackgroundWriter
     budget: Budget
@@ -282,10 +289,11 @@ class _Output:
 def _open(stream: Stream, result: TopicResult, out: _Output) -> _Table:
     if stream.typestore is None or result.skip_reason is not None:
         return _Table(result, None, None, None)
-    layout = _layout(stream, out.fmt, out.layouts)
-    name = result.stem + SUFFIX[out.fmt]
+    layout = _layout(stream, out.options, out.layouts)
+    fmt = out.options.format
+    name = result.stem + SUFFIX[fmt]
     path = within(out.folder, name)
-    writer = open_table(out.fmt, path, layout, stream.typestore, out.background, out.budget)
+    writer = open_table(fmt, path, layout, stream.typestore, out.background, out.budget)
     result.files.append(name)
     sink = None
     if layout.has_side_files:
@@ -309,11 +317,6 @@ def _skip(table: _Table, folder: Path, reason: str) -> None:
     table.result.skip_reason = reason
     table.result.messages += table.result.bad
     table.result.bad, table.result.bad_examples = 0, []
-
-
-def _reason(err: BaseException) -> str:
-    text = " ".join(str(arg) for arg in err.args) or type(err).__name__
-    return text.replace("\n", " ").strip()
 
 
 def as_manifest_topics(results: Sequence[TopicResult]) -> tuple[list[Any], list[Any]]:

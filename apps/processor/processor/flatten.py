@@ -31,6 +31,7 @@ TIME_COLUMN = "log_time_ns"  # int64 nanoseconds since the epoch: exact, and any
 TIMESTAMP_COLUMN = "log_time"  # the same instant as a UTC timestamp (Parquet) or ISO text (CSV)
 TIME_COLUMNS = (TIME_COLUMN, TIMESTAMP_COLUMN)
 MAX_EXPANDED_ARRAY = 64
+MAX_COLUMNS = 1024
 BYTE_TYPES = frozenset({"uint8", "int8", "byte", "char"})
 STRING_TYPES = frozenset({"string", "wstring"})
 COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
@@ -89,10 +90,16 @@ class Layout:
 
 
 def build_layout(
-    store: Typestore, msgtype: str, *, lists_as_json: bool, ros1: bool = False
+    store: Typestore,
+    msgtype: str,
+    *,
+    lists_as_json: bool,
+    ros1: bool = False,
+    separator: str = ".",
 ) -> Layout:
-    """Compile the row function of `msgtype` (lists as JSON text for CSV, Python lists else)."""
-    generator = _Generator(store, ros1=ros1)
+    """Compile the row function of `msgtype` (lists as JSON text for CSV, Python lists else);
+    column names join the field path with `separator`."""
+    generator = _Generator(store, ros1=ros1, level=_expansion_level(store, msgtype))
     generator.message(msgtype, "m", "")
     body = "\n".join(f"    {line}" for line in generator.lines)
     values = ", ".join(generator.values)
@@ -101,27 +108,65 @@ def build_layout(
     exec(compile(source, f"<row {msgtype}>", "exec"), namespace)
     time = Column(TIME_COLUMN, "value", (Nodetype.BASE, ("int64", 0)))
     stamp = Column(TIMESTAMP_COLUMN, "timestamp", None)
-    columns = (time, stamp, *unique_names(generator.columns, taken=set(TIME_COLUMNS)))
+    fields = unique_names(generator.columns, taken=set(TIME_COLUMNS), separator=separator)
+    columns = (time, stamp, *fields)
     return Layout(msgtype, columns, namespace["row"], (1, *generator.widths), ros1)
 
 
-def unique_names(columns: list[Column], *, taken: set[str]) -> list[Column]:
-    """Name each column after its path; a name already taken (a field called `log_time_ns`)
-    gets `__2`, `__3`... : the first free one, in column order, so always the same."""
+def unique_names(columns: list[Column], *, taken: set[str], separator: str) -> list[Column]:
+    """Name each column after its path (joined by `separator`); a name already taken (a
+    field called `log_time_ns`, or `a_b` beside `a.b` joined by `_`) gets `__2`, `__3`...:
+    the first free one, in column order, so always the same."""
     named = []
     for column in columns:
-        name, number = column.path, 2
+        base = column.path if separator == "." else column.path.replace(".", separator)
+        name, number = base, 2
         while name in taken:
-            name, number = f"{column.path}__{number}", number + 1
+            name, number = f"{base}__{number}", number + 1
         taken.add(name)
         named.append(replace(column, name=name))
     return named
 
 
+# Fewest levels of flattening first: each keeps more of the type as single list columns.
+_EXPAND_ALL, _KEEP_MESSAGE_ARRAYS, _KEEP_ARRAYS, _KEEP_MESSAGES = range(4)
+
+
+def _expansion_level(store: Typestore, msgtype: str) -> int:
+    """How far `msgtype` is flattened: as far as keeps it to MAX_COLUMNS columns. Arrays of
+    arrays of messages multiply (62 x 53 x 58 would be 190 000 columns, seen in fuzzing)."""
+    level = _EXPAND_ALL
+    while level < _KEEP_MESSAGES and _count(store, msgtype, level, {}) > MAX_COLUMNS:
+        level += 1
+    return level
+
+
+def _count(store: Typestore, msgtype: str, level: int, seen: dict[str, int]) -> int:
+    """The columns of `msgtype` flattened to `level` (stops counting past MAX_COLUMNS)."""
+    if msgtype in seen:
+        return seen[msgtype]
+    total = 0
+    fields: list[tuple[str, tuple[Any, Any]]] = list(store.fielddefs[msgtype][1])
+    for _, (kind, detail) in fields:
+        if kind == Nodetype.NAME:
+            total += _count(store, detail, level, seen) if level < _KEEP_MESSAGES else 1
+        elif kind == Nodetype.ARRAY and _expandable(detail, level):
+            element, length = detail
+            each = _count(store, element[1], level, seen) if element[0] == Nodetype.NAME else 1
+            total += length * each
+        else:
+            total += 1
+        if total > MAX_COLUMNS:
+            break
+    seen[msgtype] = total
+    return total
+
+
 class _Generator:
-    def __init__(self, store: Typestore, *, ros1: bool) -> None:
+    def __init__(self, store: Typestore, *, ros1: bool, level: int) -> None:
         self.store = store
         self.ros1 = ros1
+        self.level = level
         self.lines: list[str] = []
         self.values: list[str] = []
         self.columns: list[Column] = []
@@ -156,9 +201,9 @@ class _Generator:
         expression = f"{var}.{attr}"
         if kind == Nodetype.BASE:
             self.add(name, "value", desc, expression)
-        elif kind == Nodetype.NAME:
+        elif kind == Nodetype.NAME and self.level < _KEEP_MESSAGES:
             self.message(detail, self.local(expression), f"{name}.")
-        elif kind == Nodetype.ARRAY and _expandable(detail):
+        elif kind == Nodetype.ARRAY and _expandable(detail, self.level):
             self.fixed_array(expression, name, detail[0], detail[1])
         elif kind == Nodetype.SEQUENCE and _is_payload(name, detail):
             if msgtype == COMPRESSED_IMAGE:
@@ -171,8 +216,9 @@ class _Generator:
             self.add(name, "list", desc, f"L({expression})")
 
     def fixed_array(self, expression: str, name: str, element: FieldDesc, length: int) -> None:
-        if element[0] == Nodetype.BASE and element[1][0] not in STRING_TYPES:
-            # rosbags gives numeric arrays as numpy arrays: kept whole, split in bulk later.
+        if element[0] == Nodetype.BASE and element[1][0] not in STRING_TYPES and length > 1:
+            # rosbags gives numeric arrays as numpy arrays: kept whole, split in bulk later
+            # (a row item of width 1 is a scalar: one element is taken out below).
             self.columns.extend(
                 Column(f"{name}.{i}", "value", element, f"{name}.{i}") for i in range(length)
             )
@@ -181,17 +227,22 @@ class _Generator:
         elif element[0] == Nodetype.BASE:
             items = self.local(expression)
             for index in range(length):
-                self.add(f"{name}.{index}", "value", element, f"{items}[{index}]")
+                value = f"{items}[{index}]" + ("" if element[1][0] in STRING_TYPES else ".item()")
+                self.add(f"{name}.{index}", "value", element, value)
         else:
             items = self.local(expression)
             for index in range(length):
                 self.message(element[1], self.local(f"{items}[{index}]"), f"{name}.{index}.")
 
 
-def _expandable(detail: tuple[FieldDesc, int]) -> bool:
-    """A fixed-size array short enough for a column per element."""
+def _expandable(detail: tuple[FieldDesc, int], level: int) -> bool:
+    """A fixed-size array short enough for a column per element, at flattening `level`."""
     element, length = detail
-    return length <= MAX_EXPANDED_ARRAY and element[0] in (Nodetype.BASE, Nodetype.NAME)
+    if length > MAX_EXPANDED_ARRAY or level >= _KEEP_ARRAYS:
+        return False
+    return element[0] == Nodetype.BASE or (
+        element[0] == Nodetype.NAME and level < _KEEP_MESSAGE_ARRAYS
+    )
 
 
 def _is_payload(name: str, detail: tuple[FieldDesc, int]) -> bool:

@@ -9,19 +9,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from processor import __version__
-from processor.bag import Bag, open_bag
-from processor.errors import BagError
-from processor.extract import (
-    BAD_EXAMPLES,
-    TopicResult,
-    as_manifest_topics,
-    extract_range,
-    select_streams,
-)
+from processor import manifest, report
+from processor.bag import Bag, Stream, open_bag
+from processor.errors import BagError, one_line
+from processor.extract import BAD_EXAMPLES, TopicResult, extract_range, select_streams
 from processor.info import TopicStats, declared_stats, info_document, info_text
 from processor.merging import concat_tables, move_side_files
 from processor.names import hidden_sibling, output_name_problem
+from processor.options import Options
 from processor.output import MANIFEST, finish, is_complete, staged_folder, write_json
 from processor.progress import Progress
 
@@ -53,14 +48,16 @@ def extract(
     bag_path: Path,
     outdir: Path,
     *,
-    topics: Sequence[str] | None,
-    fmt: str,
+    options: Options,
+    selection: Sequence[str] | None = None,
     shard: tuple[int, int] | None = None,
+    source_url: str | None = None,
 ) -> int:
+    """`selection`: the topics as given on the command line (kept in the manifest)."""
     with open_bag(bag_path) as bag:
         target = outdir / bag.name
         _refuse_overwriting_input(bag, target)
-        streams = select_streams(bag, topics)
+        streams = select_streams(bag, options.topics)
         index, count = shard or (1, 1)
         start, stop = shard_range(bag, index, count)
         label = f"processor {bag.name}" + (f" shard {index}/{count}" if shard else "")
@@ -71,19 +68,33 @@ def extract(
         )
         folder_target = part_folder(outdir, bag.name, index, count) if shard else target
         with staged_folder(folder_target) as folder:
-            results = extract_range(bag, streams, folder, fmt, start, stop, progress)
-            manifest = _manifest(bag, fmt, results, topics=topics, complete_range=not shard)
+            results = extract_range(bag, streams, folder, options, start, stop, progress)
+            document = manifest.build(
+                bag,
+                options,
+                results,
+                selection=sorted(selection) if selection else None,
+                source_url=source_url,
+                complete_range=not shard,
+            )
             if shard:
-                manifest["shard"] = {
+                document["shard"] = {
                     "index": index,
                     "count": count,
                     "start_ns": start,
                     "stop_ns": stop,
                 }
             else:
-                _write_info(folder, bag, results)
-            finish(folder, manifest)
-    return _status(manifest)
+                _write_info(folder, bag, results, streams, document)
+            finish(folder, document)
+    if shard:
+        _say(
+            f"{label}: part written to {folder_target}; when all {count} parts are: "
+            f"python -m processor merge {bag_path} {outdir} --shards {count}"
+        )
+    else:
+        _say(*report.outcome(label, document, folder_target))
+    return _status(document)
 
 
 def merge(bag_path: Path, outdir: Path, *, count: int) -> int:
@@ -98,30 +109,40 @@ def merge(bag_path: Path, outdir: Path, *, count: int) -> int:
                 f"missing or incomplete; run `extract --shard I/{count}` for them first"
             )
         manifests = [json.loads((p / MANIFEST).read_text(encoding="utf-8")) for p in parts]
-        formats = {m["format"] for m in manifests}
-        selections = {json.dumps(m.get("selection")) for m in manifests}
+        agreed = {
+            json.dumps([m.get("options"), m.get("selection"), m.get("source_url")])
+            for m in manifests
+        }
         counts = {m.get("shard", {}).get("count") for m in manifests}
-        if len(formats) != 1 or len(selections) != 1 or counts != {count}:
+        if len(agreed) != 1 or counts != {count} or "options" not in manifests[0]:
             raise BagError(
                 f"{shards_folder(outdir, bag.name)}: the parts disagree on format, "
-                "topics or shard count; re-run the extract of every shard"
+                "topics, column names, processor version or shard count; re-run the extract "
+                "of every shard"
             )
-        fmt = formats.pop()
+        options = manifest.options_of(manifests[0])
         with staged_folder(target) as folder:
-            results = _combine(parts, manifests, folder, fmt, bag)
-            manifest = _manifest(
-                bag, fmt, results, topics=manifests[0].get("selection"), complete_range=True
+            results = _combine(parts, manifests, folder, options.format, bag)
+            document = manifest.build(
+                bag,
+                options,
+                results,
+                selection=manifests[0]["selection"],
+                source_url=manifests[0]["source_url"],
+                complete_range=True,
             )
-            manifest["shards"] = count
-            _write_info(folder, bag, results)
-            finish(folder, manifest)
+            document["shards"] = count
+            streams = select_streams(bag, options.topics)
+            _write_info(folder, bag, results, streams, document)
+            finish(folder, document)
         shutil.rmtree(shards_folder(outdir, bag.name), ignore_errors=True)
-    return _status(manifest)
+    _say(*report.outcome(f"processor {bag.name}: merged {count} shards", document, target))
+    return _status(document)
 
 
 def info(bag_path: Path, *, as_json: bool) -> int:
     with open_bag(bag_path) as bag:
-        document = info_document(bag, declared_stats(bag))
+        document = info_document(bag, declared_stats(bag), bag.streams)
     sys.stdout.write(json.dumps(document, indent=2) + "\n" if as_json else info_text(document))
     return EXIT_OK
 
@@ -140,83 +161,28 @@ def _refuse_overwriting_input(bag: Bag, target: Path) -> None:
         )
 
 
-def _status(manifest: dict[str, Any]) -> int:
-    return EXIT_PARTIAL if manifest["status"] == "partial" else EXIT_OK
+def _status(document: dict[str, Any]) -> int:
+    return EXIT_PARTIAL if document["status"] == "partial" else EXIT_OK
 
 
-def _manifest(
+def _write_info(
+    folder: Path,
     bag: Bag,
-    fmt: str,
     results: list[TopicResult],
-    *,
-    topics: Sequence[str] | None,
-    complete_range: bool,
-) -> dict[str, Any]:
-    entries, skipped = as_manifest_topics(results)
-    bad = sum(r.bad for r in results)
-    if complete_range:
-        # Faithful or loud: a topic that yielded fewer messages than the bag declares
-        # is reported, whatever the reader's reason for stopping short.
-        for r in results:
-            if (read := r.messages + r.bad) < r.declared:
-                skipped.append(
-                    {
-                        "topic": r.topic,
-                        "msgtype": r.msgtype,
-                        "messages": r.declared - read,
-                        "reason": f"the bag declares {r.declared} messages but only {read} "
-                        "could be read",
-                    }
-                )
-        skipped.extend(_metadata_shortfall(bag, results, topics))
-    return {
-        "bag": bag.name,
-        "source": str(bag.path),
-        "format": fmt,
-        "status": "partial" if skipped or bad else "complete",
-        "messages": sum(e["messages"] for e in entries),
-        "bad_messages": bad,
-        "declared_messages": sum(r.declared for r in results),
-        "start_ns": bag.start_ns,
-        "end_ns": bag.end_ns,
-        "selection": sorted(topics) if topics else None,
-        "topics": entries,
-        "skipped": skipped,
-        "notes": list(bag.notes),
-        "processor_version": __version__,
-    }
-
-
-def _metadata_shortfall(
-    bag: Bag, results: list[TopicResult], topics: Sequence[str] | None
-) -> list[dict[str, Any]]:
-    """Topics that hold fewer messages than metadata.yaml declares (ROS 2 fallback reads)."""
-    wanted = {t if t.startswith("/") else f"/{t}" for t in topics or ()}
-    shortfall = []
-    for topic, (msgtype, declared) in sorted(bag.metadata_counts.items()):
-        if wanted and topic not in wanted:
-            continue
-        held = sum(r.messages + r.bad for r in results if r.topic == topic)
-        if held < declared:
-            shortfall.append(
-                {
-                    "topic": topic,
-                    "msgtype": msgtype,
-                    "messages": declared - held,
-                    "reason": f"metadata.yaml declares {declared} messages but the storage files "
-                    f"hold {held}",
-                }
-            )
-    return shortfall
-
-
-def _write_info(folder: Path, bag: Bag, results: list[TopicResult]) -> None:
+    streams: Sequence[Stream],
+    document: dict[str, Any],
+) -> None:
     stats = [
         TopicStats(r.topic, r.msgtype, r.messages + r.bad, r.first_ns, r.last_ns) for r in results
     ]
-    document = info_document(bag, stats)
-    write_json(folder / "info.json", document)
-    (folder / "info.txt").write_text(info_text(document), encoding="utf-8")
+    info = info_document(bag, stats, streams, problems=report.problems(document))
+    write_json(folder / "info.json", info)
+    (folder / "info.txt").write_text(info_text(info), encoding="utf-8")
+
+
+def _say(*lines: str) -> None:
+    for line in lines:
+        print(one_line(line), file=sys.stderr, flush=True)
 
 
 def _combine(
@@ -228,8 +194,8 @@ def _combine(
         declared[(s.topic, s.msgtype)] = declared.get((s.topic, s.msgtype), 0) + s.declared
     results: dict[str, TopicResult] = {}
     sources: dict[str, list[Path]] = {}
-    for part, manifest in zip(parts, manifests, strict=True):
-        for entry in [*manifest["topics"], *manifest["skipped"]]:
+    for part, document in zip(parts, manifests, strict=True):
+        for entry in [*document["topics"], *document["skipped"]]:
             name = entry["name"]
             result = results.setdefault(
                 name,

@@ -23,7 +23,6 @@ from processor.csvtext import CsvWriter
 from processor.flatten import TIME_COLUMNS, Column, FieldDesc, Layout
 from processor.ros1 import ros1_desc
 
-FORMATS = ("csv", "parquet")
 SUFFIX = {"csv": ".csv", "parquet": ".parquet"}
 _MAX_BATCH_ROWS = 8_192
 _TIMESTAMP = pa.timestamp("ns", tz="UTC")
