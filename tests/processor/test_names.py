@@ -4,6 +4,7 @@ path outside the folder, and never one of the output's own files."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -17,6 +18,7 @@ from processor.names import (
     side_folder,
     topic_stem,
 )
+from processor.output import within
 
 ODD_TOPICS = [
     "/",
@@ -104,3 +106,10 @@ def test_long_names_are_bounded_and_stable() -> None:
 def test_unsafe_components_are_refused(name: str) -> None:
     with pytest.raises(UnsafePathError):
         check_component(name)
+
+
+@pytest.mark.parametrize("relative", ["../x", "a/../../x", "/etc/passwd", "a//b", "./x", ""])
+def test_every_output_path_is_checked_to_stay_inside(relative: str, tmp_path: Path) -> None:
+    with pytest.raises(UnsafePathError):
+        within(tmp_path, relative)
+    assert within(tmp_path, "cam.files/1.jpg") == tmp_path / "cam.files" / "1.jpg"

@@ -17,7 +17,7 @@ from processor.info import TopicStats, declared_stats, info_document, info_text
 from processor.merging import concat_tables, move_side_files
 from processor.names import hidden_sibling, output_name_problem
 from processor.options import Options
-from processor.output import MANIFEST, finish, is_complete, staged_folder, write_json
+from processor.output import MANIFEST, finish, is_complete, staged_folder, within, write_json
 from processor.progress import Progress
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
@@ -221,7 +221,7 @@ def _combine(
             if "reason" in entry and result.skip_reason is None:
                 result.skip_reason = entry["reason"]
             for file in entry.get("files", []):
-                sources.setdefault(file, []).append(part / file)
+                sources.setdefault(file, []).append(within(part, file))
                 if file not in result.files:
                     result.files.append(file)
     for result in results.values():
@@ -231,7 +231,7 @@ def _combine(
             continue
         for file in result.files:
             if file.endswith("/"):
-                move_side_files(sources[file], folder / file)
+                move_side_files(sources[file], within(folder, file))
             else:
-                concat_tables(fmt, sources[file], folder / file)
+                concat_tables(fmt, sources[file], within(folder, file))
     return sorted(results.values(), key=lambda r: r.stem)
