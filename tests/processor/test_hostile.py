@@ -381,3 +381,32 @@ def test_fixed_arrays_of_one_element(
     assert outcome.status == 0
     table = read_table(outcome.folder / f"tiny.{fmt}").drop_columns(["log_time"])
     assert table.to_pylist() == [{"log_time_ns": 10, "one.0": True, "f.0": 2.5, "x": 3}]
+
+
+def test_batched_tables_with_mixed_lengths_empty_messages_and_two_connections(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = custom_store({"hostile_msgs/msg/Nothing": "int32 ONLY_A_CONSTANT=1\n"})  # 0 bytes
+    bag = tmp_path / "mixed.bag"
+    string = NOETIC.types["std_msgs/msg/String"]
+    with Writer1(bag) as writer:
+        nothing = writer.add_connection("/nothing", "hostile_msgs/msg/Nothing", typestore=store)
+        first = writer.add_connection("/count", "std_msgs/msg/UInt32", typestore=NOETIC)
+        second = writer.add_connection(
+            "/count", "std_msgs/msg/UInt32", typestore=NOETIC, callerid="/other"
+        )
+        words = writer.add_connection("/words", "std_msgs/msg/String", typestore=NOETIC)
+        for index in range(6):
+            writer.write(nothing, 10 + index, b"")
+            connection = first if index % 2 else second
+            raw = NOETIC.serialize_ros1(uint32(index), "std_msgs/msg/UInt32")
+            writer.write(connection, 10 + index, raw)
+            text = NOETIC.serialize_ros1(string(data="x" * index), "std_msgs/msg/String")
+            writer.write(words, 10 + index, text)
+    outcome = extract_hostile(capsys, bag, tmp_path, expected_messages=18)
+    assert outcome.status == 0
+    assert [r["data"] for r in read_csv(outcome.folder / "count.csv")] == [str(i) for i in range(6)]
+    assert [r["data"] for r in read_csv(outcome.folder / "words.csv")] == [
+        "x" * i for i in range(6)
+    ]
+    assert len(read_csv(outcome.folder / "nothing.csv")) == 6

@@ -18,6 +18,7 @@ from rosbags.rosbag2 import StoragePlugin
 from rosbags.rosbag2 import Writer as Writer2
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
+from processor.csvtext import batch_text
 from tests.processor.helpers import BAGS, read_csv, run_cli
 
 MSGTYPE = "test_msgs/msg/Floats"
@@ -142,3 +143,23 @@ def test_ros1_times_from_2038_on_are_not_negative(
         assert pq.read_table(folder / "header.parquet").column("stamp.sec").to_pylist() == [sec]
         [headers] = pq.read_table(folder / "tf.parquet").column("headers").to_pylist()
         assert headers[0]["stamp"] == {"sec": sec, "nanosec": 7}
+
+
+@pytest.mark.parametrize("kind", [pa.float64(), pa.float32()])
+def test_a_constant_column_is_written_as_the_same_column_of_mixed_values(
+    kind: pa.DataType,
+) -> None:
+    # Constant columns are formatted from their one value (processor.csvtext): the text
+    # must be what the column-wide path writes for that value.
+    values = [0.0, -0.0, 2.0, -3.0, 0.1, math.nan, math.inf, -math.inf, 1e20, 1e-7, 123456.0]
+    mixed = pa.array(values, type=kind)
+    lines = bytes(batch_text([mixed])).decode().splitlines()
+    for value, line in zip(values, lines, strict=True):
+        constant = bytes(batch_text([pa.array([value] * 3, type=kind)])).decode().splitlines()
+        assert constant == [line] * 3, value
+        assert any(mark in line for mark in ".eN") or "Infinity" in line, line
+        assert (
+            math.isnan(float(line))
+            if math.isnan(value)
+            else float(line) == np.float32(value) or float(line) == value
+        )

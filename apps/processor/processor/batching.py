@@ -3,11 +3,8 @@ message by message with rosbags when it does not (see processor.columnar)."""
 
 from __future__ import annotations
 
-from array import array
 from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 from processor.bag import Decoder
 from processor.budget import MESSAGE_OVERHEAD, Budget
@@ -29,13 +26,7 @@ class DecodeFailure:
 
 class BatchedTable:
     """Buffers one table's raw messages against the run's budget; the messages that do not
-    decode are kept in `failures` (and not written).
-
-    Messages are copied into one growing buffer, their times and ends into typed arrays:
-    no Python object per buffered message outlives `add`. (Held as objects, tens of
-    thousands of small messages per table, freed table by table, fragment the heap:
-    measured +78 MB of peak RSS with 64 topics against 8, the same bag, the same budget.)
-    """
+    decode are kept in `failures` (and not written)."""
 
     def __init__(
         self, writer: TableWriter, layout: Layout, decoder: ColumnarDecoder, budget: Budget
@@ -46,26 +37,26 @@ class BatchedTable:
         self._budget = budget
         self._max_rows = rows_per_batch(len(layout.columns))  # as row batches are bounded
         self.held = 0
-        """Bytes counted against the budget: the buffered messages and their bookkeeping."""
+        """Bytes counted against the budget: the buffered messages and their objects."""
         self.failures: list[DecodeFailure] = []
         self._start()
         budget.register(self)
 
     def _start(self) -> None:
-        self._data = bytearray()
-        self._times = array("q")
-        self._ends = array("Q")
-        self._decoders: list[Decoder] = []
-        self._length = -1  # every message's length while they are all alike, else -2
+        self._raws: list[Any] = []
+        self._times: list[int] = []
+        self._length = -1  # the length of every message so far, while they are all alike
+        self._decode: Decoder | None = None  # and their decoder (connections of one table)
+        self._decoders: list[Decoder] | None = None  # each message's, once they differ
 
     def add(self, log_time: int, raw: Any, decode: Decoder) -> None:
-        self._data += raw
+        self._raws.append(raw)
         self._times.append(log_time)
-        self._ends.append(len(self._data))
-        self._decoders.append(decode)
         size = len(raw)
-        if size != self._length:
-            self._length = size if self._length == -1 else -2
+        if self._decoders is not None:
+            self._decoders.append(decode)
+        elif size != self._length or decode is not self._decode:
+            self._irregular(size, decode)
         size += MESSAGE_OVERHEAD
         self.held += size
         budget = self._budget
@@ -75,33 +66,36 @@ class BatchedTable:
         elif budget.held > budget.limit:
             budget.relieve()
 
+    def _irregular(self, size: int, decode: Decoder) -> None:
+        """The first message, or the first that differs in length or decoder from those
+        before it (then the batch cannot be decoded column-wise): keep every decoder."""
+        if len(self._times) == 1:
+            self._length, self._decode = size, decode
+            return
+        assert self._decode is not None
+        self._decoders = [self._decode] * (len(self._times) - 1) + [decode]
+        self._length = -2
+
     def write_out(self) -> None:
         """Decode and write what is buffered; what does not decode goes to `failures`."""
         if not self._times:
             return
-        data, times, ends, decoders, length = (
-            self._data,
-            self._times,
-            self._ends,
-            self._decoders,
-            self._length,
-        )
+        raws, times, length, decode = self._raws, self._times, self._length, self._decode
+        decoders = self._decoders
         self._start()
         self._budget.held -= self.held
         self.held = 0
-        if length >= 0:
-            columns = self._decoder.decode_uniform(data, len(times), length)
+        if decoders is None:
+            columns = self._decoder.decode_uniform(b"".join(raws), len(raws), length)
             if columns is not None:
-                self.writer.write_columns(np.frombuffer(times, np.int64), columns)
+                self.writer.write_columns(times, columns)
                 return
+            assert decode is not None
+            decoders = [decode] * len(raws)
         rows = []
-        view = memoryview(data)
-        start = 0
-        for log_time, end, decode in zip(times, ends, decoders, strict=True):
+        for log_time, raw, decoder in zip(times, raws, decoders, strict=True):
             try:
-                rows.append(self._layout.row(decode(bytes(view[start:end])), log_time, None))
+                rows.append(self._layout.row(decoder(raw), log_time, None))
             except TopicDecodeError as err:
                 self.failures.append(DecodeFailure(log_time, str(err)))
-            start = end
-        view.release()
         self.writer.write_rows(rows)

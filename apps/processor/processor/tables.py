@@ -88,7 +88,7 @@ class TableWriter:
         self._rows.extend(rows)
         self._flush()
 
-    def write_columns(self, times: np.ndarray[Any, Any], columns: list[pa.Array]) -> None:
+    def write_columns(self, times: list[int], columns: list[pa.Array]) -> None:
         """Write a batch given as its log times and message columns, after any buffered rows."""
         self._flush()
         self._submit([pa.array(times, type=pa.int64()), *columns])
@@ -106,7 +106,12 @@ class TableWriter:
         times, *fields = arrays
         stamps = times.view(_TIMESTAMP)
         table = pa.Table.from_arrays([times, stamps, *fields], schema=self.schema)
-        self._background.submit(self._writer.write_table, table, size=table.nbytes)
+        if isinstance(self._writer, CsvWriter):  # its Python part here: see CsvWriter
+            self._background.submit(
+                self._writer.write_plans, self._writer.plan(table), size=table.nbytes
+            )
+        else:
+            self._background.submit(self._writer.write_table, table, size=table.nbytes)
 
     def close(self) -> None:
         """Write what is buffered and close the file (once every batch has reached it)."""
