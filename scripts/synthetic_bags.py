@@ -2,6 +2,8 @@
 
 Used by the processor's benchmark (sized in megabytes) and by tests that need camera
 frames, which none of the real test bags carry. Content is deterministic for a seed.
+`write_split_imu` writes one IMU stream spread over any number of topics, for the memory
+benchmark (scripts/bench_memory.py).
 
     python scripts/synthetic_bags.py OUT.bag --megabytes 100 [--compression lz4|bz2]
 """
@@ -201,6 +203,32 @@ def write_drive(
                 connections2[topic] = writer2.add_connection(topic, msgtype, typestore=store)
             writer2.write(connections2[topic], t, store.serialize_cdr(message, msgtype))
             drive.counts[topic] = drive.counts.get(topic, 0) + 1
+    return drive
+
+
+def write_split_imu(path: Path, *, megabytes: float, topics: int, seed: int = 7) -> Drive:
+    """A ROS 1 bag of about `megabytes` of IMU messages, 1 ms apart, dealt round-robin over
+    `topics` topics (`/imu/0`, `/imu/1`, ...): the same messages whatever `topics` is."""
+    store = get_typestore(Stores.ROS1_NOETIC)
+    msgtype = TOPICS["/imu/data"]
+    raws = [
+        store.serialize_ros1(message, msgtype)
+        for _, _, message in drive_messages(
+            store, 64 / IMU_HZ, frame_size=(8, 8), raw_camera=False, seed=seed
+        )
+        if type(message).__msgtype__ == msgtype  # type: ignore[attr-defined]
+    ]
+    random.Random(seed).shuffle(raws)
+    total = int(megabytes * 1e6 / (len(raws[0]) + 30))  # 30: record header and index entry
+    drive = Drive(path, seconds=total / 1000)
+    with Writer1(path) as writer:
+        connections = [
+            writer.add_connection(f"/imu/{index}", msgtype, typestore=store)
+            for index in range(topics)
+        ]
+        for index in range(total):
+            writer.write(connections[index % topics], START_NS + index * 10**6, raws[index % 64])
+    drive.counts = {f"/imu/{i}": len(range(i, total, topics)) for i in range(topics)}
     return drive
 
 

@@ -73,7 +73,7 @@ def test_other_topics_survive_an_undecodable_one(
         assert_cell(row["x"], message.x, "x")
 
 
-def test_message_that_contradicts_its_definition_drops_the_topic_whole(
+def test_message_that_contradicts_its_definition_is_counted_and_the_rest_kept(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bag = tmp_path / "bad-message.bag"
@@ -96,11 +96,29 @@ def test_message_that_contradicts_its_definition_drops_the_topic_whole(
     assert status == 3
     folder = tmp_path / "out" / "bad-message"
     document = manifest(folder)
-    [skipped] = document["skipped"]
-    assert skipped["topic"] == "/chatter" and skipped["messages"] == 6
-    assert "log time 20 ns" in skipped["reason"]
-    assert not (folder / "chatter.csv").exists()  # whole or absent, never cut short
+    assert document["skipped"] == [] and document["status"] == "partial"
+    chatter = next(t for t in document["topics"] if t["topic"] == "/chatter")
+    assert (chatter["messages"], chatter["bad_messages"]) == (5, 1)
+    [example] = chatter["bad_examples"]
+    assert example["log_time_ns"] == 20 and "log time 20 ns" in example["reason"]
+    assert [r["data"] for r in read_csv(folder / "chatter.csv")] == [f"m{i}" for i in range(5)]
     assert [r["data"] for r in read_csv(folder / "count.csv")] == ["0", "1", "2", "3", "4"]
+
+
+def test_a_topic_none_of_whose_messages_decode_is_skipped_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bag = tmp_path / "all-bad.bag"
+    with Writer1(bag) as writer:
+        chatter = writer.add_connection("/chatter", "std_msgs/msg/String", typestore=NOETIC)
+        for index in range(3):
+            writer.write(chatter, 10 + index, b"\xff\xff\x00\x00short")
+    assert run_cli(capsys, "extract", bag, tmp_path / "out")[0] == 3
+    document = manifest(tmp_path / "out" / "all-bad")
+    assert document["topics"] == []
+    [skipped] = document["skipped"]
+    assert skipped["messages"] == 3 and "no message matches" in skipped["reason"]
+    assert not (tmp_path / "out" / "all-bad" / "chatter.csv").exists()
 
 
 def test_definition_that_contradicts_its_md5_is_skipped(
@@ -226,3 +244,12 @@ def test_type_with_a_field_rosbags_cannot_decode_is_skipped(
     assert skipped["topic"] == "/wide" and skipped["messages"] == 3
     assert "float128" in skipped["reason"], skipped["reason"]
     assert [r["data"] for r in read_csv(tmp_path / "out" / "wide" / "count.csv")] == ["0", "1", "2"]
+
+
+@pytest.mark.parametrize("outdir", ["/proc/nope", "/dev/null/out"])
+def test_an_outdir_that_cannot_be_created_fails_with_exit_2(
+    outdir: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = run_cli(capsys, "extract", BAGS / "gps-navsatfix.bag", outdir)
+    assert status == 2
+    assert len(err.strip().splitlines()) == 1 and outdir in err and "OUTDIR" in err

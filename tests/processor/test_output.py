@@ -134,7 +134,10 @@ def test_camera_frames_are_images(
         assert np.array_equal(pixels, message.data.reshape(message.height, message.width, 3))
     topics = {t["topic"]: t for t in manifest(folder)["topics"]}
     assert topics["/camera/image_raw"]["side_files"] == 30
-    assert topics["/camera/image_raw"]["files"] == ["camera.image_raw.csv", "camera.image_raw/"]
+    assert topics["/camera/image_raw"]["files"] == [
+        "camera.image_raw.csv",
+        "camera.image_raw.files/",
+    ]
     info = json.loads((folder / "info.json").read_text())
     assert {t["topic"]: round(t["frequency_hz"]) for t in info["topics"]} == {
         "/camera/image/compressed": 10,

@@ -5,16 +5,18 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from processor.extract import topic_stem
+from processor.names import topic_stem
 from tests.processor.helpers import (
     BAGS,
     DECODABLE_BAGS,
     assert_cell,
     direct_messages,
     files_under,
+    iso_time,
     manifest,
     plain,
     provenance_counts,
@@ -48,10 +50,10 @@ def test_csv_matches_a_direct_rosbags_read(
         rows = read_csv(folder / f"{topic_stem(topic)}.csv")
         assert len(rows) == len(messages)
         for row, (timestamp, message) in zip(rows, messages, strict=True):
-            assert int(row["log_time_ns"]) == timestamp
+            assert int(row.pop("log_time_ns")) == timestamp
+            assert row.pop("log_time") == iso_time(timestamp)
             for column, cell in row.items():
-                if column != "log_time_ns":
-                    assert_cell(cell, resolve(message, column), f"{topic} {column} @{timestamp}")
+                assert_cell(cell, resolve(message, column), f"{topic} {column} @{timestamp}")
 
 
 @pytest.mark.parametrize("bag", ["custom-arrays.bag", "turtlesim.bag", "ros2-sqlite3-custom"])
@@ -63,7 +65,10 @@ def test_parquet_matches_a_direct_rosbags_read(
     folder = tmp_path / _name(bag)
     assert manifest(folder)["format"] == "parquet"
     for topic, messages in direct_messages(BAGS / bag).items():
-        rows = pq.read_table(folder / f"{topic_stem(topic)}.parquet").to_pylist()
+        table = pq.read_table(folder / f"{topic_stem(topic)}.parquet")
+        times = [timestamp for timestamp, _ in messages]
+        assert table.column("log_time").cast(pa.int64()).to_pylist() == times
+        rows = table.drop_columns(["log_time"]).to_pylist()
         assert len(rows) == len(messages)
         for row, (timestamp, message) in zip(rows, messages, strict=True):
             assert row.pop("log_time_ns") == timestamp

@@ -11,7 +11,6 @@ from PIL import Image
 from rosbags.rosbag1 import Writer as Writer1
 from rosbags.typesys import Stores, get_typestore
 
-from processor.extract import topic_stem
 from processor.progress import Progress
 from processor.sidefiles import image_suffix
 from scripts.synthetic_bags import write_drive
@@ -26,7 +25,7 @@ def test_progress_reports_rate_percent_and_eta() -> None:
     first, last = out.getvalue().splitlines()
     assert first.startswith("p: 500 messages, ") and "msg/s, 25% of the time range" in first
     assert "s left" in first
-    assert last.startswith("p: done, 1000 messages in ")
+    assert last.startswith("p: read 1000 messages in ")
 
 
 def test_progress_is_quiet_between_intervals() -> None:
@@ -49,12 +48,6 @@ def test_image_suffix_trusts_bytes_over_the_format_field(
     head: bytes, declared: str, suffix: str
 ) -> None:
     assert image_suffix(head, declared) == suffix
-
-
-def test_topic_stem() -> None:
-    assert topic_stem("/camera/image/compressed") == "camera.image.compressed"
-    assert topic_stem("imu") == "imu"
-    assert topic_stem("/") == "_root"
 
 
 @pytest.mark.parametrize("kind", ["ros2-mcap", "ros2-sqlite3"])

@@ -25,7 +25,8 @@ from rosbags.typesys.msg import normalize_msgtype
 from rosbags.typesys.store import Typestore
 from ruamel.yaml import YAML
 
-from processor.errors import BagError, TopicDecodeError
+from processor.errors import BagError, TopicDecodeError, reason
+from processor.wal import has_wal, merged_copy, readable_folder, scratch_folder, wal_file
 
 Decoder = Callable[[bytes], Any]
 
@@ -50,6 +51,8 @@ class Stream:
     typestore: Typestore | None
     skip_reason: str | None
     definition_source: str
+    cdr: bool
+    """ROS 2 (CDR) wire format, else ROS 1."""
 
 
 @dataclass
@@ -146,16 +149,11 @@ def _open_reader(reader: Reader1 | Reader2, path: Path, stack: ExitStack) -> Non
     try:
         reader.open()
     except Exception as err:  # rosbags raises many kinds for damaged files
-        reason = _reason(err)
-        if isinstance(reader, Reader1) and "index" in reason.lower():
-            reason += "; a bag cut short or still being recorded can be repaired: rosbag reindex"
-        raise BagError(f"{path}: not a readable bag ({reason})") from None
+        why = reason(err)
+        if isinstance(reader, Reader1) and "index" in why.lower():
+            why += "; a bag cut short or still being recorded can be repaired: rosbag reindex"
+        raise BagError(f"{path}: not a readable bag ({why})") from None
     stack.callback(reader.close)
-
-
-def _reason(err: BaseException) -> str:
-    text = " ".join(str(arg) for arg in err.args) or type(err).__name__
-    return text.replace("\n", " ").strip()
 
 
 def _open_ros1(path: Path, stack: ExitStack) -> Bag:
@@ -196,15 +194,17 @@ def _open_ros2_folder(path: Path, stack: ExitStack) -> Bag:
             f"{path}: folder without metadata.yaml is not a ROS 2 bag; give the bag "
             "folder, or its .db3/.mcap file"
         )
-    files = sorted(p for p in path.iterdir() if p.suffix in ROS2_STORAGE_SUFFIXES)
-    reader = Reader2(path)
+    notes: list[str] = []
+    source = readable_folder(path, stack, notes)  # the folder, or its WAL-merged view
+    files = sorted(p for p in source.iterdir() if p.suffix in ROS2_STORAGE_SUFFIXES)
+    reader = Reader2(source)
     try:
         reader.open()
     except Exception as err:
         if not files:
-            raise BagError(f"{path}: not a readable ROS 2 bag ({_reason(err)})") from None
-        note = f"metadata.yaml unusable ({_reason(err)}): read the storage files directly"
-        bag = _open_ros2_files(path, files, stack, notes=[note])
+            raise BagError(f"{path}: not a readable ROS 2 bag ({reason(err)})") from None
+        note = f"metadata.yaml unusable ({reason(err)}): read the storage files directly"
+        bag = _open_ros2_files(path, files, stack, notes=[*notes, note])
         bag.metadata_counts = _metadata_counts(path / "metadata.yaml")
         return bag
     if lost := _unmatched_topics(reader):
@@ -215,11 +215,11 @@ def _open_ros2_folder(path: Path, stack: ExitStack) -> Bag:
             f"metadata.yaml disagrees with the storage files on {', '.join(sorted(lost))}: "
             "read the storage files directly"
         )
-        bag = _open_ros2_files(path, files, stack, notes=[note])
+        bag = _open_ros2_files(path, files, stack, notes=[*notes, note])
         bag.metadata_counts = _metadata_counts(path / "metadata.yaml")
         return bag
     stack.callback(reader.close)
-    return _ros2_bag(path, [reader], notes=[])
+    return _ros2_bag(path, [reader], notes=notes)
 
 
 def _metadata_counts(metadata: Path) -> dict[str, tuple[str, int]]:
@@ -262,6 +262,11 @@ def _open_ros2_files(path: Path, files: list[Path], stack: ExitStack, notes: lis
     if not files:
         raise BagError(f"{path}: no .db3 or .mcap storage file found")
     readers: list[Reader2] = []
+    if has_wal(files):  # a bare .db3 with committed rows still in its WAL file
+        scratch = scratch_folder(stack)
+        merged = [merged_copy(f, scratch) if wal_file(f) else (f, None) for f in files]
+        files = [file for file, _ in merged]
+        notes = [*notes, *(note for _, note in merged if note)]
     for file in files:
         reader = Reader2(file)
         _open_reader(reader, file, stack)
@@ -336,7 +341,9 @@ def _stream(
         skip_reason, source = source, "none"
     else:
         decode = _cdr_decoder(typestore, msgtype) if is2 else _ros1_decoder(typestore, msgtype)
-    return Stream(conn, topic, msgtype, conn.msgcount, decode, typestore, skip_reason, source)
+    return Stream(
+        conn, topic, msgtype, conn.msgcount, decode, typestore, skip_reason, source, cdr=is2
+    )
 
 
 def _typestore(
@@ -370,7 +377,7 @@ def _typestore(
         store.get_msgdef(msgtype)
     except Exception as err:
         raise DefinitionError(
-            f"the stored definition of {msgtype} cannot be used: {_reason(err)}"
+            f"the stored definition of {msgtype} cannot be used: {reason(err)}"
         ) from None
     _check_digest(store, conn, msgtype, is2=is2)
     return store, "stored in the bag"
@@ -382,7 +389,7 @@ def _check_digest(store: Typestore, conn: Connection, msgtype: str, *, is2: bool
     try:
         have = store.hash_rihs01(msgtype) if is2 else store.generate_msgdef(msgtype)[1]
     except Exception as err:
-        raise DefinitionError(f"cannot hash the definition of {msgtype}: {_reason(err)}") from None
+        raise DefinitionError(f"cannot hash the definition of {msgtype}: {reason(err)}") from None
     if have != conn.digest:
         raise DefinitionError(
             f"the definition of {msgtype} does not match the hash recorded "
@@ -398,7 +405,7 @@ def _ros1_decoder(store: Typestore, msgtype: str) -> Decoder:
         try:
             message, end = deserialize(raw, 0, cls, store)
         except Exception as err:
-            raise TopicDecodeError(_reason(err)) from None
+            raise TopicDecodeError(reason(err)) from None
         if end != len(raw):
             raise TopicDecodeError(f"message is {len(raw)} bytes, the definition reads {end}")
         return message
@@ -418,7 +425,7 @@ def _cdr_decoder(store: Typestore, msgtype: str) -> Decoder:
         try:
             message, end = deserialize(memoryview(raw)[4:], 0, cls, store)
         except Exception as err:
-            raise TopicDecodeError(_reason(err)) from None
+            raise TopicDecodeError(reason(err)) from None
         if end + 4 + 3 < len(raw):
             raise TopicDecodeError(f"message is {len(raw)} bytes, the definition reads {end + 4}")
         return message

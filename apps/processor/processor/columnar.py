@@ -26,7 +26,8 @@ from rosbags.interfaces import Nodetype
 from rosbags.serde import primitives
 from rosbags.typesys.store import Typestore
 
-from processor.flatten import MAX_EXPANDED_ARRAY, FieldDesc, Layout
+from processor.flatten import MAX_EXPANDED_ARRAY, TIME_COLUMNS, FieldDesc, Layout
+from processor.ros1 import ros1_desc
 
 _UNSUPPORTED_FIELD = "structure_needs_at_least_one_member"  # rosbags' empty-message filler
 
@@ -64,16 +65,21 @@ class ColumnarDecoder:
 
     def decode(self, raws: Sequence[bytes | memoryview]) -> list[pa.Array] | None:
         """One Arrow array per column (after the time column), or None: use rosbags."""
-        count = len(raws)
-        if count == 0:
+        if not raws:
             return []
         length = len(raws[0])
         if any(len(raw) != length for raw in raws):
             return None
-        offsets = self._offsets(bytes(raws[0]))
+        return self.decode_uniform(b"".join(raws), len(raws), length)
+
+    def decode_uniform(self, data: bytes | bytearray, count: int, length: int) -> Any:
+        """`decode` for `count` messages of `length` bytes each, joined in `data`."""
+        if count == 0:
+            return []
+        offsets = self._offsets(bytes(data[:length]))
         if offsets is None:
             return None
-        block = np.frombuffer(b"".join(raws), np.uint8).reshape(count, length)
+        block = np.frombuffer(data, np.uint8, count * length).reshape(count, length)
         if self._cdr and not (np.all(block[:, 0] == 0) and np.all(block[:, 1] == 1)):
             return None  # big-endian or unknown encapsulation: rosbags handles it
         arrays: list[pa.Array] = []
@@ -149,32 +155,47 @@ def columnar_decoder(
 ) -> ColumnarDecoder | None:
     """A batch decoder for `layout`'s type, or None if its fields do not have fixed offsets.
 
-    `types` are the table's Arrow column types (the time column first).
+    `types` are the table's Arrow column types (the time columns first).
     """
     leaves: list[_Leaf] = []
     names: list[str] = []
-    if not _walk(store, layout.msgtype, "", leaves, names):
+    if not _walk(store, layout.msgtype, "", leaves, names, ros1=not cdr):
         return None
-    if names != [column.name for column in layout.columns[1:]]:
+    if names != [column.path for column in layout.fields]:
         return None  # the table's columns are not these fields one by one
-    if any(column.role != "value" for column in layout.columns):
+    if any(column.role != "value" for column in layout.fields):
         return None
-    return ColumnarDecoder(leaves, list(types[1:]), cdr=cdr)
+    return ColumnarDecoder(leaves, list(types[len(TIME_COLUMNS) :]), cdr=cdr)
 
 
 def _walk(
-    store: Typestore, msgtype: str, prefix: str, leaves: list[_Leaf], names: list[str]
+    store: Typestore,
+    msgtype: str,
+    prefix: str,
+    leaves: list[_Leaf],
+    names: list[str],
+    *,
+    ros1: bool,
 ) -> bool:
     """Collect the leaf fields of `msgtype` in column order; False if one has no fixed size."""
     fields: list[tuple[str, FieldDesc]] = list(store.fielddefs[msgtype][1])
     for name, desc in fields:
-        if name == _UNSUPPORTED_FIELD or not _collect(store, desc, prefix + name, leaves, names):
+        wire = ros1_desc(msgtype, name, desc) if ros1 else desc
+        if name == _UNSUPPORTED_FIELD or not _collect(
+            store, wire, prefix + name, leaves, names, ros1=ros1
+        ):
             return False
     return True
 
 
 def _collect(
-    store: Typestore, desc: FieldDesc, column: str, leaves: list[_Leaf], names: list[str]
+    store: Typestore,
+    desc: FieldDesc,
+    column: str,
+    leaves: list[_Leaf],
+    names: list[str],
+    *,
+    ros1: bool,
 ) -> bool:
     kind, detail = desc
     if kind == Nodetype.BASE:
@@ -184,10 +205,11 @@ def _collect(
         names.append(column)
         return True
     if kind == Nodetype.NAME:
-        return _walk(store, detail, f"{column}.", leaves, names)
+        return _walk(store, detail, f"{column}.", leaves, names, ros1=ros1)
     if kind == Nodetype.ARRAY and detail[1] <= MAX_EXPANDED_ARRAY:
         element, length = detail
         return all(
-            _collect(store, element, f"{column}.{index}", leaves, names) for index in range(length)
+            _collect(store, element, f"{column}.{index}", leaves, names, ros1=ros1)
+            for index in range(length)
         )
     return False  # sequences and long arrays: variable size, or a list column

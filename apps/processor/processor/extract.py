@@ -10,15 +10,21 @@ from typing import Any
 
 from processor.background import BackgroundWriter
 from processor.bag import Bag, Stream
-from processor.batching import BatchedTable
+from processor.batching import BatchedTable, DecodeFailure
+from processor.budget import Budget
 from processor.columnar import columnar_decoder
-from processor.errors import BagError, TopicDecodeError
+from processor.errors import BagError, TopicDecodeError, reason
 from processor.flatten import Layout, build_layout
+from processor.names import side_folder, topic_stem
+from processor.options import Options
+from processor.output import within
 from processor.progress import Progress
 from processor.sidefiles import SideFiles
 from processor.tables import SUFFIX, TableWriter, open_table
 
 _PROGRESS_EVERY = 2048  # messages between clock reads; a power of two, tested with a mask
+MAX_LOG_TIME = 2**63 - 1
+BAD_EXAMPLES = 5  # bad messages listed (log time and reason) per table; all are counted
 
 
 @dataclass
@@ -29,6 +35,10 @@ class TopicResult:
     msgtype: str
     stem: str
     messages: int = 0
+    """Rows written: messages read, less the bad ones."""
+    bad: int = 0
+    """Messages that did not match the topic's definition: counted, listed, not written."""
+    bad_examples: list[dict[str, Any]] = field(default_factory=list)
     declared: int = 0
     first_ns: int | None = None
     last_ns: int | None = None
@@ -36,11 +46,13 @@ class TopicResult:
     side_files: int = 0
     definition: str = ""
     skip_reason: str | None = None
+    notes: dict[str, int] = field(default_factory=dict)
+    """Per remark on some of the messages (a frame kept as it is, ...), how many it concerns."""
 
-
-def topic_stem(topic: str) -> str:
-    """File name for a topic: ``/imu/data`` -> ``imu.data`` (ROS names never contain dots)."""
-    return topic.strip("/").replace("/", ".") or "_root"
+    def add_bad(self, log_time: int, reason: str) -> None:
+        self.bad += 1
+        if len(self.bad_examples) < BAD_EXAMPLES:
+            self.bad_examples.append({"log_time_ns": log_time, "reason": reason})
 
 
 def select_streams(bag: Bag, topics: Sequence[str] | None) -> list[Stream]:
@@ -69,42 +81,57 @@ class _Table:
 LayoutCache = dict[tuple[int, str], Layout]
 
 
-def _group(streams: Sequence[Stream], fmt: str, layouts: LayoutCache) -> dict[int, TopicResult]:
-    """Assign each stream a table: one per topic and type (and column layout)."""
-    results: dict[tuple[str, str, tuple[tuple[str, str], ...]], TopicResult] = {}
-    by_stream: dict[int, TopicResult] = {}
-    stems: set[str] = set()
-    for stream in sorted(streams, key=lambda s: (s.topic, s.msgtype)):
-        shape: tuple[tuple[str, str], ...] = ()
+def _group(
+    streams: Sequence[Stream], options: Options, layouts: LayoutCache
+) -> dict[int, TopicResult]:
+    """Assign each stream a table: one per topic and type (and column layout).
+
+    A topic's tables are numbered in an order that depends on that topic's connections
+    alone (type, then columns), so its file names never depend on the rest of the bag.
+    """
+    shapes: dict[str, dict[tuple[str, str], list[Stream]]] = {}
+    for stream in streams:
+        shape = ""
         if stream.typestore is not None:
             # Connections whose definitions differ get their own table: one schema each.
-            layout = _layout(stream, fmt, layouts)
-            shape = tuple((c.name, repr(c.desc)) for c in layout.columns)
-        key = (stream.topic, stream.msgtype, shape)
-        if key not in results:
-            stem = topic_stem(stream.topic)
-            suffix = 2
-            while stem in stems:
-                stem, suffix = f"{topic_stem(stream.topic)}~{suffix}", suffix + 1
+            layout = _layout(stream, options, layouts)
+            shape = repr([(c.name, repr(c.desc)) for c in layout.columns])
+        shapes.setdefault(stream.topic, {}).setdefault((stream.msgtype, shape), []).append(stream)
+    by_stream: dict[int, TopicResult] = {}
+    stems: set[str] = set()
+    for topic, tables in sorted(shapes.items()):
+        ordered = sorted(tables, key=lambda key: (key[0], key[1] == "", key[1]))
+        for number, key in enumerate(ordered, 1):
+            first = tables[key][0]
+            stem = topic_stem(topic, number)
+            if stem in stems:  # only a SHA-256 prefix collision could get here
+                raise AssertionError(f"two tables would be named {stem}")
             stems.add(stem)
-            results[key] = TopicResult(
-                stream.topic,
-                stream.msgtype,
+            result = TopicResult(
+                topic,
+                first.msgtype,
                 stem,
-                definition=stream.definition_source,
-                skip_reason=stream.skip_reason,
+                definition=first.definition_source,
+                skip_reason=first.skip_reason,
             )
-        results[key].declared += stream.declared
-        by_stream[id(stream)] = results[key]
+            for stream in tables[key]:
+                result.declared += stream.declared
+                by_stream[id(stream)] = result
     return by_stream
 
 
-def _layout(stream: Stream, fmt: str, layouts: LayoutCache) -> Layout:
+def _layout(stream: Stream, options: Options, layouts: LayoutCache) -> Layout:
     """One compiled layout per typestore and type (connections often share both)."""
     assert stream.typestore is not None
     key = (id(stream.typestore), stream.msgtype)
     if key not in layouts:
-        layouts[key] = build_layout(stream.typestore, stream.msgtype, lists_as_json=fmt == "csv")
+        layouts[key] = build_layout(
+            stream.typestore,
+            stream.msgtype,
+            lists_as_json=options.format == "csv",
+            ros1=not stream.cdr,
+            separator=options.separator,
+        )
     return layouts[key]
 
 
@@ -112,27 +139,31 @@ def extract_range(
     bag: Bag,
     streams: Sequence[Stream],
     folder: Path,
-    fmt: str,
+    options: Options,
     start: int | None,
     stop: int | None,
     progress: Progress,
 ) -> list[TopicResult]:
     """Write the tables of `streams` for messages in [start, stop) into `folder`."""
     layouts: LayoutCache = {}  # per run: typestores (and so their ids) live as long as the bag
-    by_stream = _group(streams, fmt, layouts)
+    by_stream = _group(streams, options, layouts)
     tables: dict[int, _Table] = {}
     opened: dict[int, _Table] = {}
     background = BackgroundWriter()
+    out = _Output(folder, options, layouts, background, Budget())
     try:
         for stream in streams:
             result = by_stream[id(stream)]
             if id(result) not in opened:
-                opened[id(result)] = _open(
-                    stream, result, folder, fmt, layouts, background, cdr=bag.storage != "rosbag1"
-                )
+                opened[id(result)] = _open(stream, result, out)
             tables[id(stream)] = opened[id(result)]
-        count = _stream_messages(bag, streams, tables, folder, background, start, stop, progress)
-        _flush_batches(opened.values(), folder)
+        count = _stream_messages(bag, streams, tables, background, start, stop, progress)
+        _flush_batches(opened.values())
+        background.drain()
+        for table in opened.values():
+            if table.writer is not None and table.result.bad and not table.result.messages:
+                first = table.result.bad_examples[0]["reason"]
+                _skip(table, folder, f"no message matches the definition; the first: {first}")
     except BaseException:
         # The error being raised is the one to report, not what closing then runs into.
         _close(opened.values(), background, quietly=True)
@@ -146,6 +177,8 @@ def extract_range(
             result.side_files = table.sink.count
             if table.sink.count:
                 result.files.append(f"{table.sink.folder}/")
+            for note, count in table.sink.notes.items():
+                result.notes[note] = result.notes.get(note, 0) + count
         results.append(result)
     return sorted(results, key=lambda r: r.stem)
 
@@ -154,7 +187,6 @@ def _stream_messages(
     bag: Bag,
     streams: Sequence[Stream],
     tables: dict[int, _Table],
-    folder: Path,
     background: BackgroundWriter,
     start: int | None,
     stop: int | None,
@@ -171,13 +203,16 @@ def _stream_messages(
             break
         except Exception as err:
             raise BagError(
-                f"{bag.path}: the bag is damaged and cannot be read to the end ({_reason(err)})"
+                f"{bag.path}: the bag is damaged and cannot be read to the end ({reason(err)})"
             ) from None
         table = tables[id(stream)]
         count += 1
         if not count & _PROGRESS_EVERY - 1:
             progress.update(count, log_time)
         result = table.result
+        if log_time > MAX_LOG_TIME:  # MCAP log times are unsigned; the tables' are int64
+            result.add_bad(log_time, f"its log time {log_time} ns is beyond int64 (year 2262)")
+            continue
         if result.first_ns is None:
             result.first_ns = log_time
         result.last_ns = log_time
@@ -185,8 +220,7 @@ def _stream_messages(
             result.messages += 1
             continue
         if table.batched is not None:  # decoded later, a batch at a time
-            if failure := table.batched.add(log_time, raw, stream.decode):
-                _fail(table, folder, _mismatch(failure.log_time, result.msgtype, failure.reason))
+            table.batched.add(log_time, raw, stream.decode)
             result.messages += 1
             continue
         if table.sink is not None:
@@ -194,9 +228,7 @@ def _stream_messages(
         try:
             row = table.layout.row(stream.decode(raw), log_time, table.sink)
         except TopicDecodeError as err:
-            background.drain()  # this topic's files in flight land before its folder is removed
-            _fail(table, folder, _mismatch(log_time, stream.msgtype, str(err)))
-            result.messages += 1
+            result.add_bad(log_time, _mismatch(log_time, stream.msgtype, str(err)))
             continue
         table.writer.write(row)
         result.messages += 1
@@ -209,11 +241,21 @@ def _mismatch(log_time: int, msgtype: str, reason: str) -> str:
     )
 
 
-def _flush_batches(tables: Iterable[_Table], folder: Path) -> None:
-    """Decode what batched tables still hold; a bad message there fails its topic too."""
+def _count_bad(result: TopicResult, failures: Sequence[DecodeFailure]) -> None:
+    """Messages a batch could not decode: they were counted as rows when buffered."""
+    result.messages -= len(failures)
+    for failure in failures:
+        result.add_bad(
+            failure.log_time, _mismatch(failure.log_time, result.msgtype, failure.reason)
+        )
+
+
+def _flush_batches(tables: Iterable[_Table]) -> None:
+    """Decode what batched tables still hold, and count their bad messages."""
     for table in tables:
-        if table.batched is not None and (failure := table.batched.flush()):
-            _fail(table, folder, _mismatch(failure.log_time, table.result.msgtype, failure.reason))
+        if table.batched is not None:
+            table.batched.write_out()
+            _count_bad(table.result, table.batched.failures)
 
 
 def _close(tables: Iterable[_Table], background: BackgroundWriter, *, quietly: bool) -> None:
@@ -233,44 +275,48 @@ def _close(tables: Iterable[_Table], background: BackgroundWriter, *, quietly: b
         raise errors[0]
 
 
-def _open(
-    stream: Stream,
-    result: TopicResult,
-    folder: Path,
-    fmt: str,
-    layouts: LayoutCache,
-    background: BackgroundWriter,
-    *,
-    cdr: bool,
-) -> _Table:
+@dataclass(frozen=True)
+class _Output:
+    """Where and how one run writes its tables."""
+
+    folder: Path
+    options: Options
+    layouts: LayoutCache
+    background: BackgroundWriter
+    budget: Budget
+
+
+def _open(stream: Stream, result: TopicResult, out: _Output) -> _Table:
     if stream.typestore is None or result.skip_reason is not None:
         return _Table(result, None, None, None)
-    layout = _layout(stream, fmt, layouts)
+    layout = _layout(stream, out.options, out.layouts)
+    fmt = out.options.format
     name = result.stem + SUFFIX[fmt]
-    writer = open_table(fmt, folder / name, layout, stream.typestore, background)
+    path = within(out.folder, name)
+    writer = open_table(fmt, path, layout, stream.typestore, out.background, out.budget)
     result.files.append(name)
-    sink = SideFiles(folder, result.stem, background) if layout.has_side_files else None
-    decoder = columnar_decoder(layout, stream.typestore, writer.schema.types, cdr=cdr)
-    batched = BatchedTable(writer, layout, decoder) if decoder is not None else None
+    sink = None
+    if layout.has_side_files:
+        sink = SideFiles(out.folder, side_folder(result.stem), out.background)
+    decoder = columnar_decoder(layout, stream.typestore, writer.schema.types, cdr=stream.cdr)
+    batched = None if decoder is None else BatchedTable(writer, layout, decoder, out.budget)
     return _Table(result, layout, writer, sink, batched)
 
 
-def _fail(table: _Table, folder: Path, reason: str) -> None:
-    """Drop a topic's partial output: a table is whole or absent, never cut short."""
+def _skip(table: _Table, folder: Path, reason: str) -> None:
+    """Skip a table after all (none of its messages decode): its files go, its messages
+    are counted as skipped."""
     if table.writer is not None:
         table.writer.close()
         table.writer.path.unlink(missing_ok=True)
     if table.sink is not None:
-        shutil.rmtree(folder / table.sink.folder, ignore_errors=True)
+        shutil.rmtree(within(folder, table.sink.folder), ignore_errors=True)
         table.sink.count = 0
     table.writer, table.layout, table.sink, table.batched = None, None, None, None
     table.result.files.clear()
     table.result.skip_reason = reason
-
-
-def _reason(err: BaseException) -> str:
-    text = " ".join(str(arg) for arg in err.args) or type(err).__name__
-    return text.replace("\n", " ").strip()
+    table.result.messages += table.result.bad
+    table.result.bad, table.result.bad_examples = 0, []
 
 
 def as_manifest_topics(results: Sequence[TopicResult]) -> tuple[list[Any], list[Any]]:
@@ -289,6 +335,9 @@ def as_manifest_topics(results: Sequence[TopicResult]) -> tuple[list[Any], list[
                     "first_ns": r.first_ns,
                     "last_ns": r.last_ns,
                     "definition": r.definition,
+                    "bad_messages": r.bad,
+                    "bad_examples": r.bad_examples,
+                    "notes": [{"note": n, "messages": c} for n, c in sorted(r.notes.items())],
                 }
             )
         else:

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from processor.bag import Bag
+from processor.bag import Bag, Stream
+from processor.errors import one_line
 
 
 @dataclass(frozen=True)
@@ -53,14 +54,24 @@ def _rate(stats: TopicStats, bag: Bag) -> float | None:
 
 
 def _iso(ns: int) -> str:
-    return datetime.fromtimestamp(ns / 1e9, tz=UTC).isoformat(timespec="milliseconds")
+    try:
+        return datetime.fromtimestamp(ns / 1e9, tz=UTC).isoformat(timespec="milliseconds")
+    except (OverflowError, ValueError, OSError):  # a corrupt or far-off time in the bag
+        return f"{ns} ns (beyond calendar dates)"
 
 
-def info_document(bag: Bag, stats: Sequence[TopicStats]) -> dict[str, Any]:
-    """info.json: the bag's metadata and per-topic counts and rates."""
+def info_document(
+    bag: Bag,
+    stats: Sequence[TopicStats],
+    streams: Sequence[Stream],
+    *,
+    problems: Sequence[str] = (),
+) -> dict[str, Any]:
+    """info.json: the bag's metadata, per-topic counts and rates of `streams` (the topics
+    extracted), and what went wrong with them (`problems`, one line each)."""
     duration_ns = max(bag.end_ns - bag.start_ns, 0)
     types: dict[str, str] = {}
-    for stream in bag.streams:
+    for stream in streams:
         types.setdefault(stream.msgtype, stream.definition_source)
     return {
         "path": str(bag.path),
@@ -85,6 +96,7 @@ def info_document(bag: Bag, stats: Sequence[TopicStats]) -> dict[str, Any]:
             }
             for s in stats
         ],
+        "problems": list(problems),
         "notes": list(bag.notes),
     }
 
@@ -113,16 +125,18 @@ def info_text(document: dict[str, Any]) -> str:
     ]
     for index, entry in enumerate(document["types"]):
         label = "types:" if index == 0 else ""
-        lines.append(f"{label:<12} {entry['msgtype']} (definition {entry['definition']})")
-    width = max((len(t["topic"]) for t in document["topics"]), default=0)
-    count_width = max((len(str(t["messages"])) for t in document["topics"]), default=0)
-    for index, topic in enumerate(document["topics"]):
+        lines.append(one_line(f"{label:<12} {entry['msgtype']} (definition {entry['definition']})"))
+    topics = [{**t, "topic": one_line(t["topic"])} for t in document["topics"]]
+    width = max((len(t["topic"]) for t in topics), default=0)
+    count_width = max((len(str(t["messages"])) for t in topics), default=0)
+    for index, topic in enumerate(topics):
         label = "topics:" if index == 0 else ""
         rate = topic["frequency_hz"]
         rate_text = f" @ {rate:.4g} Hz" if rate is not None else ""
         lines.append(
-            f"{label:<12} {topic['topic']:<{width}}  {topic['messages']:>{count_width}} msgs"
-            f"{rate_text} : {topic['msgtype']}"
+            f"{label:<12} {topic['topic']:<{width}}  {topic['messages']:>{count_width}} "
+            f"{'msg ' if topic['messages'] == 1 else 'msgs'}{rate_text} : {topic['msgtype']}"
         )
-    lines.extend(f"note:        {note}" for note in document["notes"])
+    lines.extend(f"problem:     {one_line(line)}" for line in document.get("problems", []))
+    lines.extend(f"note:        {one_line(note)}" for note in document["notes"])
     return "\n".join(lines) + "\n"

@@ -6,6 +6,8 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
+from processor.output import within
+
 
 def concat_tables(fmt: str, sources: Sequence[Path], target: Path) -> None:
     """Write `target` as the rows of `sources` in order (bounded memory: one batch at a time)."""
@@ -33,4 +35,4 @@ def move_side_files(sources: Sequence[Path], target: Path) -> None:
     target.mkdir(exist_ok=True)
     for source in sources:
         for file in source.iterdir():
-            file.rename(target / file.name)
+            file.rename(within(target, file.name))

@@ -47,8 +47,8 @@ class Progress:
     def finish(self, messages: int) -> None:
         elapsed = max(time.monotonic() - self.began, 1e-9)
         print(
-            f"{self.label}: done, {messages} messages in {elapsed:.1f} s "
-            f"({messages / elapsed:.0f} msg/s)",
+            f"{self.label}: read {messages} message{'' if messages == 1 else 's'} in "
+            f"{elapsed:.1f} s ({messages / elapsed:.0f} msg/s)",
             file=self.stream,
             flush=True,
         )

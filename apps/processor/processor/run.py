@@ -9,13 +9,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from processor import __version__
-from processor.bag import Bag, open_bag
-from processor.errors import BagError
-from processor.extract import TopicResult, as_manifest_topics, extract_range, select_streams
+from processor import manifest, report
+from processor.bag import Bag, Stream, open_bag
+from processor.errors import BagError, one_line
+from processor.extract import BAD_EXAMPLES, TopicResult, extract_range, select_streams
 from processor.info import TopicStats, declared_stats, info_document, info_text
 from processor.merging import concat_tables, move_side_files
-from processor.output import MANIFEST, finish, is_complete, staged_folder, write_json
+from processor.names import hidden_sibling, output_name_problem
+from processor.options import Options
+from processor.output import MANIFEST, finish, is_complete, staged_folder, within, write_json
 from processor.progress import Progress
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
@@ -23,7 +25,7 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
 
 def shards_folder(outdir: Path, name: str) -> Path:
     """Where shard parts wait for `merge`: hidden, beside the bag's final folder."""
-    return outdir / f".{name}.shards"
+    return outdir / hidden_sibling(name, "shards")
 
 
 def part_folder(outdir: Path, name: str, index: int, count: int) -> Path:
@@ -46,14 +48,16 @@ def extract(
     bag_path: Path,
     outdir: Path,
     *,
-    topics: Sequence[str] | None,
-    fmt: str,
+    options: Options,
+    selection: Sequence[str] | None = None,
     shard: tuple[int, int] | None = None,
+    source_url: str | None = None,
 ) -> int:
+    """`selection`: the topics as given on the command line (kept in the manifest)."""
     with open_bag(bag_path) as bag:
         target = outdir / bag.name
         _refuse_overwriting_input(bag, target)
-        streams = select_streams(bag, topics)
+        streams = select_streams(bag, options.topics)
         index, count = shard or (1, 1)
         start, stop = shard_range(bag, index, count)
         label = f"processor {bag.name}" + (f" shard {index}/{count}" if shard else "")
@@ -64,19 +68,33 @@ def extract(
         )
         folder_target = part_folder(outdir, bag.name, index, count) if shard else target
         with staged_folder(folder_target) as folder:
-            results = extract_range(bag, streams, folder, fmt, start, stop, progress)
-            manifest = _manifest(bag, fmt, results, topics=topics, complete_range=not shard)
+            results = extract_range(bag, streams, folder, options, start, stop, progress)
+            document = manifest.build(
+                bag,
+                options,
+                results,
+                selection=sorted(selection) if selection else None,
+                source_url=source_url,
+                complete_range=not shard,
+            )
             if shard:
-                manifest["shard"] = {
+                document["shard"] = {
                     "index": index,
                     "count": count,
                     "start_ns": start,
                     "stop_ns": stop,
                 }
             else:
-                _write_info(folder, bag, results)
-            finish(folder, manifest)
-    return _status(manifest)
+                _write_info(folder, bag, results, streams, document)
+            finish(folder, document)
+    if shard:
+        _say(
+            f"{label}: part written to {folder_target}; when all {count} parts are: "
+            f"python -m processor merge {bag_path} {outdir} --shards {count}"
+        )
+    else:
+        _say(*report.outcome(label, document, folder_target))
+    return _status(document)
 
 
 def merge(bag_path: Path, outdir: Path, *, count: int) -> int:
@@ -91,35 +109,50 @@ def merge(bag_path: Path, outdir: Path, *, count: int) -> int:
                 f"missing or incomplete; run `extract --shard I/{count}` for them first"
             )
         manifests = [json.loads((p / MANIFEST).read_text(encoding="utf-8")) for p in parts]
-        formats = {m["format"] for m in manifests}
-        selections = {json.dumps(m.get("selection")) for m in manifests}
+        agreed = {
+            json.dumps([m.get("options"), m.get("selection"), m.get("source_url")])
+            for m in manifests
+        }
         counts = {m.get("shard", {}).get("count") for m in manifests}
-        if len(formats) != 1 or len(selections) != 1 or counts != {count}:
+        if len(agreed) != 1 or counts != {count} or "options" not in manifests[0]:
             raise BagError(
                 f"{shards_folder(outdir, bag.name)}: the parts disagree on format, "
-                "topics or shard count; re-run the extract of every shard"
+                "topics, column names, processor version or shard count; re-run the extract "
+                "of every shard"
             )
-        fmt = formats.pop()
+        options = manifest.options_of(manifests[0])
         with staged_folder(target) as folder:
-            results = _combine(parts, manifests, folder, fmt, bag)
-            manifest = _manifest(
-                bag, fmt, results, topics=manifests[0].get("selection"), complete_range=True
+            results = _combine(parts, manifests, folder, options.format, bag)
+            document = manifest.build(
+                bag,
+                options,
+                results,
+                selection=manifests[0]["selection"],
+                source_url=manifests[0]["source_url"],
+                complete_range=True,
             )
-            manifest["shards"] = count
-            _write_info(folder, bag, results)
-            finish(folder, manifest)
+            document["shards"] = count
+            streams = select_streams(bag, options.topics)
+            _write_info(folder, bag, results, streams, document)
+            finish(folder, document)
         shutil.rmtree(shards_folder(outdir, bag.name), ignore_errors=True)
-    return _status(manifest)
+    _say(*report.outcome(f"processor {bag.name}: merged {count} shards", document, target))
+    return _status(document)
 
 
 def info(bag_path: Path, *, as_json: bool) -> int:
     with open_bag(bag_path) as bag:
-        document = info_document(bag, declared_stats(bag))
+        document = info_document(bag, declared_stats(bag), bag.streams)
     sys.stdout.write(json.dumps(document, indent=2) + "\n" if as_json else info_text(document))
     return EXIT_OK
 
 
 def _refuse_overwriting_input(bag: Bag, target: Path) -> None:
+    if problem := output_name_problem(bag.name):
+        raise BagError(
+            f"{bag.path}: the output folder is named after the bag ({bag.name!r}), and {problem}; "
+            "rename the bag"
+        )
     source, destination = bag.path.resolve(), target.resolve()
     if source == destination or destination in source.parents:
         raise BagError(
@@ -128,79 +161,28 @@ def _refuse_overwriting_input(bag: Bag, target: Path) -> None:
         )
 
 
-def _status(manifest: dict[str, Any]) -> int:
-    return EXIT_PARTIAL if manifest["skipped"] else EXIT_OK
+def _status(document: dict[str, Any]) -> int:
+    return EXIT_PARTIAL if document["status"] == "partial" else EXIT_OK
 
 
-def _manifest(
+def _write_info(
+    folder: Path,
     bag: Bag,
-    fmt: str,
     results: list[TopicResult],
-    *,
-    topics: Sequence[str] | None,
-    complete_range: bool,
-) -> dict[str, Any]:
-    entries, skipped = as_manifest_topics(results)
-    if complete_range:
-        # Faithful or loud: a topic that yielded fewer messages than the bag declares
-        # is reported, whatever the reader's reason for stopping short.
-        for r in results:
-            if r.messages < r.declared:
-                skipped.append(
-                    {
-                        "topic": r.topic,
-                        "msgtype": r.msgtype,
-                        "messages": r.declared - r.messages,
-                        "reason": f"the bag declares {r.declared} messages but only {r.messages} "
-                        "could be read",
-                    }
-                )
-        skipped.extend(_metadata_shortfall(bag, results, topics))
-    return {
-        "bag": bag.name,
-        "source": str(bag.path),
-        "format": fmt,
-        "status": "partial" if skipped else "complete",
-        "messages": sum(e["messages"] for e in entries),
-        "declared_messages": sum(r.declared for r in results),
-        "start_ns": bag.start_ns,
-        "end_ns": bag.end_ns,
-        "selection": sorted(topics) if topics else None,
-        "topics": entries,
-        "skipped": skipped,
-        "notes": list(bag.notes),
-        "processor_version": __version__,
-    }
+    streams: Sequence[Stream],
+    document: dict[str, Any],
+) -> None:
+    stats = [
+        TopicStats(r.topic, r.msgtype, r.messages + r.bad, r.first_ns, r.last_ns) for r in results
+    ]
+    info = info_document(bag, stats, streams, problems=report.problems(document))
+    write_json(folder / "info.json", info)
+    (folder / "info.txt").write_text(info_text(info), encoding="utf-8")
 
 
-def _metadata_shortfall(
-    bag: Bag, results: list[TopicResult], topics: Sequence[str] | None
-) -> list[dict[str, Any]]:
-    """Topics that hold fewer messages than metadata.yaml declares (ROS 2 fallback reads)."""
-    wanted = {t if t.startswith("/") else f"/{t}" for t in topics or ()}
-    shortfall = []
-    for topic, (msgtype, declared) in sorted(bag.metadata_counts.items()):
-        if wanted and topic not in wanted:
-            continue
-        held = sum(r.messages for r in results if r.topic == topic)
-        if held < declared:
-            shortfall.append(
-                {
-                    "topic": topic,
-                    "msgtype": msgtype,
-                    "messages": declared - held,
-                    "reason": f"metadata.yaml declares {declared} messages but the storage files "
-                    f"hold {held}",
-                }
-            )
-    return shortfall
-
-
-def _write_info(folder: Path, bag: Bag, results: list[TopicResult]) -> None:
-    stats = [TopicStats(r.topic, r.msgtype, r.messages, r.first_ns, r.last_ns) for r in results]
-    document = info_document(bag, stats)
-    write_json(folder / "info.json", document)
-    (folder / "info.txt").write_text(info_text(document), encoding="utf-8")
+def _say(*lines: str) -> None:
+    for line in lines:
+        print(one_line(line), file=sys.stderr, flush=True)
 
 
 def _combine(
@@ -212,8 +194,8 @@ def _combine(
         declared[(s.topic, s.msgtype)] = declared.get((s.topic, s.msgtype), 0) + s.declared
     results: dict[str, TopicResult] = {}
     sources: dict[str, list[Path]] = {}
-    for part, manifest in zip(parts, manifests, strict=True):
-        for entry in [*manifest["topics"], *manifest["skipped"]]:
+    for part, document in zip(parts, manifests, strict=True):
+        for entry in [*document["topics"], *document["skipped"]]:
             name = entry["name"]
             result = results.setdefault(
                 name,
@@ -227,6 +209,11 @@ def _combine(
             )
             result.messages += entry["messages"]
             result.side_files += entry.get("side_files", 0)
+            result.bad += entry.get("bad_messages", 0)
+            room = BAD_EXAMPLES - len(result.bad_examples)
+            result.bad_examples.extend(entry.get("bad_examples", [])[:room])
+            for note in entry.get("notes", []):
+                result.notes[note["note"]] = result.notes.get(note["note"], 0) + note["messages"]
             for bound, pick in (("first_ns", min), ("last_ns", max)):
                 if (value := entry.get(bound)) is not None:
                     current = getattr(result, bound)
@@ -234,7 +221,7 @@ def _combine(
             if "reason" in entry and result.skip_reason is None:
                 result.skip_reason = entry["reason"]
             for file in entry.get("files", []):
-                sources.setdefault(file, []).append(part / file)
+                sources.setdefault(file, []).append(within(part, file))
                 if file not in result.files:
                     result.files.append(file)
     for result in results.values():
@@ -244,7 +231,7 @@ def _combine(
             continue
         for file in result.files:
             if file.endswith("/"):
-                move_side_files(sources[file], folder / file)
+                move_side_files(sources[file], within(folder, file))
             else:
-                concat_tables(fmt, sources[file], folder / file)
+                concat_tables(fmt, sources[file], within(folder, file))
     return sorted(results.values(), key=lambda r: r.stem)

@@ -12,23 +12,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from processor.background import BackgroundWriter
+from processor.names import field_key
+from processor.output import within
 
 if TYPE_CHECKING:
     from PIL import Image
 
-# Pillow decoder modes for sensor_msgs/Image encodings PNG can hold: (mode, raw mode).
-_RAW_MODES: dict[str, tuple[str, str]] = {
-    "mono8": ("L", "L"),
-    "8uc1": ("L", "L"),
-    "rgb8": ("RGB", "RGB"),
-    "bgr8": ("RGB", "BGR"),
-    "8uc3": ("RGB", "BGR"),
-    "rgba8": ("RGBA", "RGBA"),
-    "bgra8": ("RGBA", "BGRA"),
-    "8uc4": ("RGBA", "BGRA"),
-    "mono16": ("I;16", "I;16"),
-    "16uc1": ("I;16", "I;16"),
+# Pillow decoder modes for sensor_msgs/Image encodings PNG can hold: (mode, raw mode,
+# bytes per pixel).
+_RAW_MODES: dict[str, tuple[str, str, int]] = {
+    "mono8": ("L", "L", 1),
+    "8uc1": ("L", "L", 1),
+    "rgb8": ("RGB", "RGB", 3),
+    "bgr8": ("RGB", "BGR", 3),
+    "8uc3": ("RGB", "BGR", 3),
+    "rgba8": ("RGBA", "RGBA", 4),
+    "bgra8": ("RGBA", "BGRA", 4),
+    "8uc4": ("RGBA", "BGRA", 4),
+    "mono16": ("I;16", "I;16", 2),
+    "16uc1": ("I;16", "I;16", 2),
 }
+KEPT_AS_IS = "frames kept as .bin, exactly their bytes: "
 _SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"\xff\xd8\xff", ".jpg"),
     (b"\x89PNG\r\n\x1a\n", ".png"),
@@ -68,6 +72,20 @@ def _write_png(path: Path, image: Image.Image) -> None:
     image.save(path, format="PNG", compress_level=_PNG_LEVEL)
 
 
+def _inconsistency(
+    size: int, width: int, height: int, step: int, modes: tuple[str, str, int]
+) -> str | None:
+    """Why a raw frame's bytes cannot be the image its header declares, or None."""
+    pixel = modes[2]
+    if width == 0 or height == 0:
+        return "width or height is 0"
+    if step < width * pixel:
+        return "step is less than width x bytes per pixel"
+    if size != step * height:
+        return "data is not step x height bytes"
+    return None
+
+
 class SideFiles:
     """Writes one topic's payloads into `<output>/<folder>/` and returns relative paths."""
 
@@ -79,19 +97,21 @@ class SideFiles:
         self.count = 0
         self._created = False
         self._last: dict[str, tuple[int, int]] = {}
+        self.notes: dict[str, int] = {}
+        """Frames that could not become images as declared: per reason, how many."""
 
     def _path(self, key: str, suffix: str) -> tuple[Path, str]:
         if not self._created:
-            (self.output / self.folder).mkdir(exist_ok=True)
+            within(self.output, self.folder).mkdir()
             self._created = True
         last_time, repeats = self._last.get(key, (-1, 0))
         repeats = repeats + 1 if last_time == self.time else 0
         self._last[key] = (self.time, repeats)
         stem = f"{self.time}" if repeats == 0 else f"{self.time}-{repeats}"
-        name = stem + suffix if key == "" else f"{stem}.{key}{suffix}"
+        name = stem + suffix if key == "" else f"{stem}.{field_key(key)}{suffix}"
         relative = f"{self.folder}/{name}"
         self.count += 1
-        return self.output / relative, relative
+        return within(self.output, relative), relative
 
     def compressed_image(self, message: Any) -> str:
         data = message.data
@@ -108,12 +128,17 @@ class SideFiles:
             return ""
         modes = _RAW_MODES.get(message.encoding.lower())
         width, height, step = message.width, message.height, message.step
-        if modes is None or width == 0 or height == 0 or len(data) < step * height:
-            # Bayer, float depth, YUV...: kept exactly, described by the row's other columns.
+        problem = None if modes is None else _inconsistency(len(data), width, height, step, modes)
+        if modes is None or problem is not None:
+            # Bayer, float depth, YUV... or a frame whose sizes disagree: kept exactly,
+            # described by the row's other columns.
+            if problem is not None:
+                note = KEPT_AS_IS + problem
+                self.notes[note] = self.notes.get(note, 0) + 1
             path, relative = self._path("", ".bin")
             self.writer.submit(_write_bytes, path, data, size=len(data))
             return relative
-        mode, raw_mode = modes
+        mode, raw_mode, _ = modes
         if mode == "I;16" and message.is_bigendian:
             raw_mode = "I;16B"
         from PIL import Image  # only bags with raw frames pay for importing pillow

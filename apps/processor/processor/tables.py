@@ -1,8 +1,8 @@
 """Table writers: rows are buffered, converted to Arrow in batches and written by Arrow.
 
-Both formats go through pyarrow: its C++ CSV writer formats numbers several times faster
-than the csv module (floats as their shortest exact text: float32 columns as float32),
-and batches bound memory: at most 8 192 rows and about a million values at a time.
+Both formats go through pyarrow: Parquet by its writer, CSV as text made by Arrow's
+compute kernels (processor.csvtext), several times faster than the csv module, and
+batches bound memory: at most 8 192 rows and about a million values at a time.
 Converting rows needs the GIL and stays on the decoding thread; formatting and writing a
 batch do not, so they run on the background writer, beside the next batch's decoding.
 """
@@ -14,16 +14,18 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pcsv
 from rosbags.interfaces import Nodetype
 from rosbags.typesys.store import Typestore
 
 from processor.background import BackgroundWriter
-from processor.flatten import Column, FieldDesc, Layout
+from processor.budget import Budget
+from processor.csvtext import CsvWriter
+from processor.flatten import TIME_COLUMNS, Column, FieldDesc, Layout
+from processor.ros1 import ros1_desc
 
-FORMATS = ("csv", "parquet")
 SUFFIX = {"csv": ".csv", "parquet": ".parquet"}
 _MAX_BATCH_ROWS = 8_192
+_TIMESTAMP = pa.timestamp("ns", tz="UTC")
 _BATCH_VALUES = 1_000_000
 
 
@@ -31,34 +33,55 @@ class TableWriter:
     """One table file; `write` takes rows as the layout's row function makes them."""
 
     def __init__(
-        self, fmt: str, path: Path, layout: Layout, store: Typestore, background: BackgroundWriter
+        self,
+        fmt: str,
+        path: Path,
+        layout: Layout,
+        store: Typestore,
+        background: BackgroundWriter,
+        budget: Budget,
     ) -> None:
         self.path = path
         self._background = background
+        self._budget = budget
+        self.held = 0
+        """Bytes counted against the budget for the buffered rows (an estimate per row)."""
+        budget.register(self)
         self.schema = pa.schema(
             [
-                pa.field(c.name, arrow_type(c, store, lists_as_text=fmt == "csv"))
+                pa.field(c.name, arrow_type(c, store, lists_as_text=fmt == "csv", ros1=layout.ros1))
                 for c in layout.columns
             ]
         )
         self._widths = layout.widths
+        self._row_types = row_types(self.schema.types)
         self._writer: Any
         if fmt == "csv":
-            options = pcsv.WriteOptions(quoting_style="needed")
-            self._writer = pcsv.CSVWriter(path, self.schema, write_options=options)
+            self._writer = CsvWriter(path, self.schema)
         else:
             import pyarrow.parquet as pq  # only here: it adds to every CSV run's start-up
 
             self._writer = pq.ParquetWriter(path, self.schema, compression="zstd")
         self._rows: list[tuple[Any, ...]] = []
         self._batch_rows = 0
+        self._row_bytes = 0
 
     def write(self, row: tuple[Any, ...]) -> None:
         if not self._batch_rows:
-            self._batch_rows = _batch_rows(row)
+            self._batch_rows, self._row_bytes = _batch_rows(row), _row_bytes(row)
         self._rows.append(row)
+        size = self._row_bytes
+        self.held += size
+        budget = self._budget
+        budget.held += size
         if len(self._rows) >= self._batch_rows:
             self._flush()
+        elif budget.held > budget.limit:
+            budget.relieve()
+
+    def write_out(self) -> None:
+        """Write the buffered rows now (the budget asks)."""
+        self._flush()
 
     def write_rows(self, rows: list[tuple[Any, ...]]) -> None:
         """Write `rows` now, after any buffered ones."""
@@ -66,19 +89,29 @@ class TableWriter:
         self._flush()
 
     def write_columns(self, times: list[int], columns: list[pa.Array]) -> None:
-        """Write a batch given as its columns after the time column, after any buffered rows."""
+        """Write a batch given as its log times and message columns, after any buffered rows."""
         self._flush()
-        self._submit([pa.array(times, type=pa.uint64()), *columns])
+        self._submit([pa.array(times, type=pa.int64()), *columns])
 
     def _flush(self) -> None:
         if self._rows:
-            arrays = rows_to_arrays(self._rows, self._widths, self.schema.types)
+            self._budget.held -= self.held
+            self.held = 0
+            arrays = rows_to_arrays(self._rows, self._widths, self._row_types)
             self._rows.clear()
             self._submit(arrays)
 
     def _submit(self, arrays: list[pa.Array]) -> None:
-        table = pa.Table.from_arrays(arrays, schema=self.schema)
-        self._background.submit(self._writer.write_table, table, size=table.nbytes)
+        """Write the log times and the message columns (the timestamp is a view of the times)."""
+        times, *fields = arrays
+        stamps = times.view(_TIMESTAMP)
+        table = pa.Table.from_arrays([times, stamps, *fields], schema=self.schema)
+        if isinstance(self._writer, CsvWriter):  # its Python part here: see CsvWriter
+            self._background.submit(
+                self._writer.write_plans, self._writer.plan(table), size=table.nbytes
+            )
+        else:
+            self._background.submit(self._writer.write_table, table, size=table.nbytes)
 
     def close(self) -> None:
         """Write what is buffered and close the file (once every batch has reached it)."""
@@ -87,6 +120,11 @@ class TableWriter:
             self._background.drain()
         finally:
             self._writer.close()
+
+
+def row_types(types: list[pa.DataType]) -> list[pa.DataType]:
+    """The Arrow types of a row's items: its one log time fills both time columns."""
+    return [types[0], *types[len(TIME_COLUMNS) :]]
 
 
 def rows_to_arrays(
@@ -112,15 +150,36 @@ def _batch_rows(row: tuple[Any, ...]) -> int:
     return rows_per_batch(values)
 
 
+def _row_bytes(row: tuple[Any, ...]) -> int:
+    """About what a row weighs in Python objects (the budget's estimate for every row of
+    the table: rows of one type weigh alike, except for lists and strings)."""
+    size = 56 + 8 * len(row)
+    for value in row:
+        if isinstance(value, str):
+            size += 49 + len(value)
+        elif isinstance(value, list):
+            size += 56 + 72 * len(value)
+        elif (nbytes := getattr(value, "nbytes", None)) is not None:
+            size += 112 + nbytes
+        else:
+            size += 32
+    return size
+
+
 def rows_per_batch(values_per_row: int) -> int:
     """At most 8 192 rows and about a million values, and at least 64 rows."""
     return max(64, min(_MAX_BATCH_ROWS, _BATCH_VALUES // max(values_per_row, 1)))
 
 
 def open_table(
-    fmt: str, path: Path, layout: Layout, store: Typestore, background: BackgroundWriter
+    fmt: str,
+    path: Path,
+    layout: Layout,
+    store: Typestore,
+    background: BackgroundWriter,
+    budget: Budget,
 ) -> TableWriter:
-    return TableWriter(fmt, path, layout, store, background)
+    return TableWriter(fmt, path, layout, store, background, budget)
 
 
 _ARROW_BASE = {
@@ -143,17 +202,28 @@ _ARROW_BASE = {
 }
 
 
-def arrow_type(column: Column, store: Typestore, *, lists_as_text: bool) -> pa.DataType:
+def arrow_type(
+    column: Column, store: Typestore, *, lists_as_text: bool, ros1: bool = False
+) -> pa.DataType:
+    if column.role == "timestamp":
+        return _TIMESTAMP
     if column.role == "file" or column.desc is None or (column.role == "list" and lists_as_text):
         return pa.string()
-    return _desc_type(column.desc, store)
+    return _desc_type(column.desc, store, ros1=ros1)
 
 
-def _desc_type(desc: FieldDesc, store: Typestore) -> pa.DataType:
+def _desc_type(desc: FieldDesc, store: Typestore, *, ros1: bool) -> pa.DataType:
     kind, detail = desc
     if kind == Nodetype.BASE:
         return getattr(pa, _ARROW_BASE[detail[0]])()
     if kind == Nodetype.NAME:
-        fields = store.fielddefs[detail][1]
-        return pa.struct([pa.field(name, _desc_type(sub, store)) for name, sub in fields])
-    return pa.list_(_desc_type(detail[0], store))
+        return pa.struct(
+            [
+                pa.field(
+                    name,
+                    _desc_type(ros1_desc(detail, name, sub) if ros1 else sub, store, ros1=ros1),
+                )
+                for name, sub in store.fielddefs[detail][1]
+            ]
+        )
+    return pa.list_(_desc_type(detail[0], store, ros1=ros1))

@@ -1,0 +1,95 @@
+"""manifest.json: what was written, what was not and why, and the options that made it
+(docs/processor.md, "manifest.json"; docs/contracts.md §2 for the fields others read)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from processor import __version__
+from processor.bag import Bag
+from processor.extract import TopicResult, as_manifest_topics
+from processor.options import Options
+
+
+def options_record(options: Options) -> dict[str, Any]:
+    """Everything that shapes the output, comparable as a whole: an output whose `options`
+    differ from a run's (or has none: before 0.2.0) is not that run's output."""
+    return {
+        "format": options.format,
+        "topics": list(options.topics) if options.topics is not None else None,
+        "column_names": options.column_names,
+        "processor_version": __version__,
+    }
+
+
+def options_of(document: dict[str, Any]) -> Options:
+    """The options a manifest (of a shard part) was written with."""
+    record = document["options"]
+    topics = record["topics"]
+    return Options(record["format"], tuple(topics) if topics else None, record["column_names"])
+
+
+def build(
+    bag: Bag,
+    options: Options,
+    results: list[TopicResult],
+    *,
+    selection: list[str] | None,
+    source_url: str | None,
+    complete_range: bool,
+) -> dict[str, Any]:
+    entries, skipped = as_manifest_topics(results)
+    bad = sum(r.bad for r in results)
+    if complete_range:
+        skipped.extend(_shortfall(bag, results, options))
+    return {
+        "bag": bag.name,
+        "source": str(bag.path),
+        "source_url": source_url,
+        "format": options.format,
+        "options": options_record(options),
+        "status": "partial" if skipped or bad else "complete",
+        "messages": sum(e["messages"] for e in entries),
+        "bad_messages": bad,
+        "declared_messages": sum(r.declared for r in results),
+        "start_ns": bag.start_ns,
+        "end_ns": bag.end_ns,
+        "selection": selection,
+        "topics": entries,
+        "skipped": skipped,
+        "notes": list(bag.notes),
+        "processor_version": __version__,
+    }
+
+
+def _shortfall(bag: Bag, results: list[TopicResult], options: Options) -> list[dict[str, Any]]:
+    """Faithful or loud: a topic that yielded fewer messages than the bag declares is
+    reported, whatever the reader's reason for stopping short."""
+    shortfall = []
+    for r in results:
+        if (read := r.messages + r.bad) < r.declared:
+            shortfall.append(
+                {
+                    "topic": r.topic,
+                    "msgtype": r.msgtype,
+                    "messages": r.declared - read,
+                    "reason": f"the bag declares {r.declared} messages but only {read} "
+                    "could be read",
+                }
+            )
+    # ROS 2 folders read without their metadata.yaml: it may declare more than storage holds.
+    for topic, (msgtype, declared) in sorted(bag.metadata_counts.items()):
+        if options.topics is not None and topic not in options.topics:
+            continue
+        held = sum(r.messages + r.bad for r in results if r.topic == topic)
+        if held < declared:
+            shortfall.append(
+                {
+                    "topic": topic,
+                    "msgtype": msgtype,
+                    "messages": declared - held,
+                    "reason": f"metadata.yaml declares {declared} messages but the storage files "
+                    f"hold {held}",
+                }
+            )
+    return shortfall

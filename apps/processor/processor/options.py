@@ -1,0 +1,31 @@
+"""The options that shape an output, as the command line gives them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+FORMATS = ("csv", "parquet")
+COLUMN_NAMES = ("dotted", "underscore")
+
+
+def normalized_topics(topics: Sequence[str] | None) -> tuple[str, ...] | None:
+    """Topics as the bag names them (leading slash), sorted and unique; None for all."""
+    if not topics:
+        return None
+    return tuple(sorted({t if t.startswith("/") else f"/{t}" for t in topics}))
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a bag is extracted: everything here changes what the output holds."""
+
+    format: str = "csv"
+    topics: tuple[str, ...] | None = None
+    """Normalized (normalized_topics); None: every topic."""
+    column_names: str = "dotted"
+    """`dotted` (`header.stamp.sec`) or `underscore` (`header_stamp_sec`)."""
+
+    @property
+    def separator(self) -> str:
+        return "_" if self.column_names == "underscore" else "."
