@@ -63,7 +63,7 @@ demo: $(VENV)/.apps
 	mkdir -p $(DEMO_DIR)/raw
 	cd tests/data/bags && cp -r $(DEMO_BAGS) ../../../$(DEMO_DIR)/raw/
 	$(PY) -m orchestrator extract --executor local --input $(DEMO_DIR)/raw --output $(DEMO_DIR)/extracted
-	@echo "Camera frames to open: $(DEMO_DIR)/extracted/camera-drive/camera.image_raw.compressed/*.jpg and camera.image_raw/*.png"
+	@echo "Camera frames to open: $(DEMO_DIR)/extracted/camera-drive/camera.image_raw.compressed.files/*.jpg and camera.image_raw.files/*.png"
 
 lint: setup
 	$(VENV)/bin/ruff check .

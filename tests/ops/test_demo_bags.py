@@ -105,12 +105,12 @@ def test_extracting_the_camera_bag_gives_frames_that_open(tmp_path: Path) -> Non
     )
     assert result.returncode == 0, result.stderr
     folder = tmp_path / "camera-drive"
-    jpegs = sorted((folder / "camera.image_raw.compressed").glob("*.jpg"))
-    pngs = sorted((folder / "camera.image_raw").glob("*.png"))
+    jpegs = sorted((folder / "camera.image_raw.compressed.files").glob("*.jpg"))
+    pngs = sorted((folder / "camera.image_raw.files").glob("*.png"))
     assert (len(jpegs), len(pngs)) == (30, 6)
     for path, size in [(jpegs[0], (320, 240)), (jpegs[-1], (320, 240)), (pngs[0], (80, 60))]:
         with Image.open(path) as image:
             image.load()  # decodes every byte: a truncated file fails here
             assert image.size == size
     table = (folder / "camera.image_raw.compressed.csv").read_text(encoding="utf-8")
-    assert f"camera.image_raw.compressed/{jpegs[0].name}" in table
+    assert f"camera.image_raw.compressed.files/{jpegs[0].name}" in table
