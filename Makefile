@@ -78,7 +78,7 @@ unit: setup
 test: lint typecheck unit
 
 preview: $(VENV)/.program
-	@$(PY) -m infra.preview --stack $(STACK) $(if $(JSON),--json,)
+	@$(PY) -m offline.preview --stack $(STACK) $(if $(JSON),--json,)
 
 bench-processor: $(VENV)/.installed
 	$(PY) scripts/bench_processor.py

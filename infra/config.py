@@ -15,7 +15,8 @@ from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
 import pulumi
-from pulumi.runtime import config as runtime_config
+
+from infra.pulumi_internals import project_config
 
 T = TypeVar("T")
 
@@ -114,7 +115,8 @@ class StackConfig:
                 "is not set; expected an Azure region, e.g. "
                 "`pulumi config set azure-native:location westeurope`",
             )
-        return StackConfig.from_values(location, _project_values())
+        # Every key, known or not: an unknown one is a typo to refuse, not a value to ignore.
+        return StackConfig.from_values(location, project_config(PROJECT))
 
     @staticmethod
     def from_values(location: str, raw: Mapping[str, str]) -> StackConfig:
@@ -347,18 +349,3 @@ CONFIG_KEYS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     for f in fields(StackConfig)
     if f.name != "location"
 }
-
-
-def _project_values() -> dict[str, str]:
-    """Every `rosbag-batch:*` value the engine handed the program (key without namespace).
-
-    The SDK has no public way to list config keys, so this reads the same two sources
-    `pulumi.Config.get` reads: the in-process map and the PULUMI_CONFIG environment variable.
-    """
-    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    prefix = f"{PROJECT}:"
-    values: dict[str, str] = {}
-    for key, value in merged.items():
-        if key.startswith(prefix):
-            values[key[len(prefix) :]] = value if isinstance(value, str) else json.dumps(value)
-    return values

@@ -1,4 +1,4 @@
-"""The real program under the offline mocks (infra.offline): the dynamic resources feed the pools
+"""The real program under the offline mocks (offline): the dynamic resources feed the pools
 and the pipeline, and run in the order a deployment needs."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import re
 import pytest
 
 from infra import naming
-from infra.offline import RecordedResource, Recording, run_stack
+from offline import RecordedResource, Recording, run_stack
 
 IMAGE = "pulumi-python:dynamic/rosbag:ProcessorImage"
 PACKAGE = "pulumi-python:dynamic/rosbag:OrchestratorPackage"

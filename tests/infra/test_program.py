@@ -13,7 +13,8 @@ from infra.components.access import ROLE_IDS, assignment_name, deployer_principa
 from infra.components.data_factory import DataFactoryArgs
 from infra.components.identity import Identities
 from infra.naming import app_package_env_var
-from infra.offline import (
+from infra.program import factory_identities
+from offline import (
     MOCK_DEPLOYER_OBJECT_ID,
     MOCK_SUBSCRIPTION_ID,
     RecordedResource,
@@ -21,7 +22,6 @@ from infra.offline import (
     run_stack,
     stack_names,
 )
-from infra.program import factory_identities
 
 STACKS = stack_names()
 ACCOUNT = "azure-native:storage:StorageAccount"

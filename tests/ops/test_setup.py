@@ -20,7 +20,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from infra.offline import REPO_ROOT
+from offline import REPO_ROOT
 
 PROGRAM_SOURCES = [REPO_ROOT / "__main__.py", *sorted((REPO_ROOT / "infra").rglob("*.py"))]
 

@@ -1,5 +1,5 @@
-"""infra/offline.py itself: stack files are read as the CLI reads them, runs are independent and
-repeatable, and what the mocks compute looks like Azure's answers."""
+"""The offline engine (offline/) itself: stack files are read as the CLI reads them, runs are
+independent and repeatable, and what the mocks compute looks like Azure's answers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pulumi
 import pytest
 from pulumi_azure_native import authorization, resources, storage
 
-from infra.offline import (
+from offline import (
     MOCK_SUBSCRIPTION_ID,
     OfflineError,
     Recording,
@@ -125,3 +125,22 @@ def test_our_dynamic_resources_get_realistic_stand_in_outputs(tmp_path: Path) ->
         f"/subscriptions/{MOCK_SUBSCRIPTION_ID}/resourceGroups/rg-demo"
         "/providers/Microsoft.Batch/batchAccounts/demobatch/applications/orchestrator"
     )
+
+
+def test_nothing_pulumi_up_runs_imports_the_offline_engine_or_the_tests() -> None:
+    """infra/ holds only what `pulumi up` runs: the mocks stay outside it."""
+    import ast
+
+    from offline import REPO_ROOT
+
+    offenders: list[str] = []
+    for path in [*sorted((REPO_ROOT / "infra").rglob("*.py")), REPO_ROOT / "__main__.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            offenders += [f"{path}: {n}" for n in names if n.split(".")[0] in ("offline", "tests")]
+    assert offenders == []
