@@ -78,7 +78,7 @@ class Recording:
     @property
     def stack_urn(self) -> str:
         """The root stack's URN: the parent of every top-level resource."""
-        return urn(self.stack, self.project, "", STACK_TYPE, f"{self.project}-{self.stack}")
+        return f"urn:pulumi:{self.stack}::{self.project}::{STACK_TYPE}::{self.project}-{self.stack}"
 
     def of_type(self, type_token: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_token]
@@ -107,13 +107,21 @@ class Recording:
             yield parent
             parent = known.get(parent.parent_urn)
 
+    def engine_urn(self, resource: RecordedResource) -> str:
+        """The URN the Pulumi engine gives `resource`. Not the mocks' URN: the SDK's mock monitor
+        qualifies a type by its parent's type alone (and by the root stack's), the engine by
+        every ancestor's but the stack's (the SDK's own `create_urn`, pulumi/runtime/resource.py),
+        so only engine URNs show what moving a component does to its descendants."""
+        types = [a.type for a in reversed(list(self.ancestors(resource)))]
+        return urn(self.stack, self.project, "$".join(types), resource.type, resource.name)
+
     def former_urns(self, resource: RecordedResource) -> frozenset[str]:
-        """Every URN the engine takes to be this resource's in an existing stack: its own, those
-        of its aliases, and those its ancestors' aliases give it (a child of a moved component
-        moves with it). The engine's rule: pulumi.com/docs/iac/concepts/resources/options/aliases
-        and the SDK's allAliases, "(M+1)(N+1)-1" aliases for N own and M inherited. Left out:
-        the engine also renames a child whose name starts with a renamed parent's old name; this
-        program moves components but never renames one."""
+        """Every engine URN `pulumi up` takes to be this resource in an existing stack: its own,
+        those of its aliases, and those its ancestors' aliases give it (a child of a moved
+        component moves with it): the engine's rule (pulumi.com/docs/iac/concepts/resources/
+        options/aliases; the SDK's allAliases: "(M+1)(N+1)-1" aliases for N own and M inherited).
+        Left out: the engine also renames a child whose name starts with a renamed parent's old
+        name; this program moves components but never renames one."""
         known = {r.urn: r for r in self.resources}
         return frozenset(self._former_urns(resource, known))
 
@@ -121,38 +129,38 @@ class Recording:
         self, resource: RecordedResource, known: Mapping[str, RecordedResource]
     ) -> set[str]:
         parent = known.get(resource.parent_urn)
-        parents = self._former_urns(parent, known) if parent else {resource.parent_urn}
-        found = {resource.urn}
-        # Under each URN the parent had, the resource had its own name and type ...
-        found |= {self._urn_under(p, resource.type, resource.name) for p in parents}
+        # Every engine URN the parent had ("" = the root stack, which qualifies nothing).
+        parents = self._former_urns(parent, known) if parent else {""}
+        # Under each of them the resource had its own type and name ...
+        found = {self._urn_under(p, resource.type, resource.name) for p in parents}
         for alias in resource.options.aliases:
             if alias.urn:
                 found.add(alias.urn)
                 continue
-            # ... and each alias names what differed, under the parent it names or under each
-            # URN of the current parent.
+            # ... and each alias says what differed: under the parent it names (none: the stack),
+            # or else under each URN of the current parent.
+            if alias.no_parent:
+                under = {""}
+            elif alias.parent_urn:
+                named = known.get(alias.parent_urn)
+                under = {self.engine_urn(named) if named else alias.parent_urn}
+            else:
+                under = parents
             type_, name = alias.type or resource.type, alias.name or resource.name
             stack, project = alias.stack or self.stack, alias.project or self.project
-            if alias.no_parent:
-                under = [self.stack_urn]
-            elif alias.parent_urn:
-                under = [alias.parent_urn]
-            else:
-                under = sorted(parents)
             found |= {self._urn_under(p, type_, name, stack, project) for p in under}
         return found
 
     def _urn_under(
-        self, parent_urn: str, type_: str, name: str, stack: str = "", project: str = ""
+        self, parent: str, type_: str, name: str, stack: str = "", project: str = ""
     ) -> str:
-        parent_type = parent_urn.split("::")[2] if parent_urn else STACK_TYPE
-        qualifier = "" if parent_type == STACK_TYPE else parent_type
+        qualifier = parent.split("::")[2] if parent else ""
         return urn(stack or self.stack, project or self.project, qualifier, type_, name)
 
 
-def urn(stack: str, project: str, parent_type: str, type_: str, name: str) -> str:
-    """A resource URN: its type is qualified by its parent's (unless the parent is the stack)."""
-    qualified = f"{parent_type}${type_}" if parent_type else type_
+def urn(stack: str, project: str, parent_types: str, type_: str, name: str) -> str:
+    """An engine URN: the type is qualified by the parent's qualified type (none at the root)."""
+    qualified = f"{parent_types}${type_}" if parent_types else type_
     return f"urn:pulumi:{stack}::{project}::{qualified}::{name}"
 
 
