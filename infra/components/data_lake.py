@@ -8,11 +8,13 @@ Shared keys are off: everything that reaches blobs uses Entra ID.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import storage
+
+from infra.placement import Placement
 
 # HNS and NFS can only be set when the account is created; a change means a new account.
 CREATE_ONLY = ["isHnsEnabled", "enableNfsV3", "kind"]
@@ -20,15 +22,13 @@ CREATE_ONLY = ["isHnsEnabled", "enableNfsV3", "kind"]
 
 @dataclass
 class DataLakeArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     account_name: pulumi.Input[str]
     sku: str
     subnet_id: pulumi.Input[str]
     container_name: str
     ip_rules: Sequence[str] = ()  # uploaders' ranges, already in storage-rule form (see config)
     protect: bool = False
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class DataLake(pulumi.ComponentResource):
@@ -47,8 +47,8 @@ class DataLake(pulumi.ComponentResource):
 
         account = storage.StorageAccount(
             f"{name}-account",
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=args.placement.resource_group_name,
+            location=args.placement.location,
             account_name=args.account_name,
             kind=storage.Kind.STORAGE_V2,
             sku=storage.SkuArgs(name=args.sku),
@@ -75,14 +75,14 @@ class DataLake(pulumi.ComponentResource):
                     for rule in args.ip_rules
                 ],
             ),
-            tags=dict(args.tags),
+            tags=dict(args.placement.tags),
             opts=pulumi.ResourceOptions(
                 parent=self, protect=args.protect, replace_on_changes=CREATE_ONLY
             ),
         )
         container = storage.BlobContainer(
             f"{name}-container",
-            resource_group_name=args.resource_group_name,
+            resource_group_name=args.placement.resource_group_name,
             account_name=account.name,
             container_name=args.container_name,
             public_access=storage.PublicAccess.NONE,

@@ -23,6 +23,7 @@ import pulumi
 from pulumi_azure_native import datafactory as adf
 
 from infra.dynamic.sample_seed import SampleSeed, SampleSeedArgs
+from infra.placement import Placement
 
 PIPELINE_NAME = "seed-sample"
 SOURCE_DATASET = "sample-source"
@@ -32,7 +33,7 @@ DESTINATION_DATASET = "sample-destination"
 @dataclass
 class SampleDataArgs:
     subscription_id: pulumi.Input[str]
-    resource_group_name: pulumi.Input[str]
+    placement: Placement
     factory_name: pulumi.Input[str]
     staging_linked_service: str  # the factory's Azure Blob linked service (Batch storage)
     data_lake_linked_service: str  # the factory's ADLS Gen2 linked service
@@ -80,7 +81,7 @@ class SampleData(pulumi.ComponentResource):
         ) -> adf.Dataset:
             return adf.Dataset(
                 f"{name}-{suffix}",
-                resource_group_name=args.resource_group_name,
+                resource_group_name=args.placement.resource_group_name,
                 factory_name=args.factory_name,
                 dataset_name=dataset_name,
                 properties=adf.BinaryDatasetArgs(
@@ -112,7 +113,7 @@ class SampleData(pulumi.ComponentResource):
         )
         pipeline = adf.Pipeline(
             f"{name}-pipeline",
-            resource_group_name=args.resource_group_name,
+            resource_group_name=args.placement.resource_group_name,
             factory_name=args.factory_name,
             pipeline_name=PIPELINE_NAME,
             description=f"Copies the sample bag into {args.raw_path} (run once by pulumi up).",
@@ -145,7 +146,7 @@ class SampleData(pulumi.ComponentResource):
             f"{name}-seed",
             SampleSeedArgs(
                 subscription_id=args.subscription_id,
-                resource_group_name=args.resource_group_name,
+                resource_group_name=args.placement.resource_group_name,
                 factory_name=args.factory_name,
                 pipeline_name=pipeline.name,
                 staging_blob_url=pulumi.Output.concat(

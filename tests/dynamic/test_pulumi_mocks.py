@@ -21,6 +21,7 @@ from infra.dynamic._package import PackageSources
 from infra.dynamic.orchestrator_package import OrchestratorPackageProvider
 from infra.dynamic.processor_image import ProcessorImageProvider
 from infra.dynamic.trigger_state import TriggerState, TriggerStateArgs, TriggerStateProvider
+from infra.placement import Placement
 from offline import RecordedResource, use_mocks
 from tests.dynamic.helpers import (
     BATCH_ACCOUNT,
@@ -54,8 +55,8 @@ def _artifacts(**extra: Any) -> Artifacts:
     return Artifacts(
         "artifacts",
         ArtifactsArgs(
+            placement=Placement(RESOURCE_GROUP, "westeurope"),
             subscription_id=SUBSCRIPTION,
-            resource_group_name=RESOURCE_GROUP,
             registry_name=REGISTRY,
             registry_login_server=LOGIN_SERVER,
             batch_account_name=BATCH_ACCOUNT,

@@ -12,8 +12,8 @@ import pytest
 from infra.components.access import ROLE_IDS, assignment_name, deployer_principal_type
 from infra.components.data_factory import DataFactoryArgs
 from infra.components.identity import Identities
+from infra.layers.orchestration import factory_identities
 from infra.naming import app_package_env_var
-from infra.program import factory_identities
 from offline import (
     MOCK_DEPLOYER_OBJECT_ID,
     MOCK_SUBSCRIPTION_ID,

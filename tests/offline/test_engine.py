@@ -100,6 +100,7 @@ def test_our_dynamic_resources_get_realistic_stand_in_outputs(tmp_path: Path) ->
     # The providers never run offline; the mocks fill what they would return, so the pools and
     # the pipeline see a real-shaped image reference and application id in the preview.
     from infra.components.artifacts import Artifacts, ArtifactsArgs
+    from infra.placement import Placement
 
     root = write_project(tmp_path, "config:\n  azure-native:location: eastus\n")
 
@@ -107,8 +108,8 @@ def test_our_dynamic_resources_get_realistic_stand_in_outputs(tmp_path: Path) ->
         built = Artifacts(
             "artifacts",
             ArtifactsArgs(
+                placement=Placement("rg-demo", "eastus"),
                 subscription_id=MOCK_SUBSCRIPTION_ID,
-                resource_group_name="rg-demo",
                 registry_name="demoacr",
                 registry_login_server="demoacr.azurecr.io",
                 batch_account_name="demobatch",
