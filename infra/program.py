@@ -10,12 +10,12 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import authorization
 
-from infra import naming
 from infra.config import StackConfig
 from infra.layers.compute import Compute, ComputeArgs
 from infra.layers.data import Data, DataArgs
 from infra.layers.foundation import Foundation, FoundationArgs
 from infra.layers.orchestration import Orchestration, OrchestrationArgs
+from infra.names import EXTRACTED_PATH, RAW_PATH, PhysicalNames
 from infra.placement import Placement, stack_resource_group
 
 
@@ -23,14 +23,14 @@ def main() -> None:
     """Declare the whole stack."""
     config = StackConfig.from_pulumi()
     deployer = authorization.get_client_config_output()  # the subscription, tenant and principal
-    names = deployer.subscription_id.apply(
-        lambda sub: naming.PhysicalNames.derive(pulumi.get_project(), pulumi.get_stack(), sub)
+    physical = deployer.subscription_id.apply(
+        lambda sub: PhysicalNames.derive(pulumi.get_project(), pulumi.get_stack(), sub)
     )
     place = stack_resource_group(config.location)
 
     foundation = Foundation(
         "foundation",
-        FoundationArgs(place, config, deployer.tenant_id, names.apply(lambda n: n.registry)),
+        FoundationArgs(place, config, deployer.tenant_id, physical.apply(lambda n: n.registry)),
     )
     data = Data(
         "data",
@@ -39,14 +39,14 @@ def main() -> None:
             config,
             deployer.subscription_id,
             subnet_id=foundation.network.subnet_id,
-            data_lake_name=names.apply(lambda n: n.data_lake),
-            batch_storage_name=names.apply(lambda n: n.batch_storage),
+            data_lake_name=physical.apply(lambda n: n.data_lake),
+            batch_storage_name=physical.apply(lambda n: n.batch_storage),
         ),
     )
     compute = Compute(
         "compute",
         ComputeArgs(
-            place, config, deployer, names.apply(lambda n: n.batch_account), foundation, data
+            place, config, deployer, physical.apply(lambda n: n.batch_account), foundation, data
         ),
     )
     orchestration = Orchestration(
@@ -79,8 +79,8 @@ def export_stack_outputs(
     pulumi.export("orchestratorPackageVersion", compute.artifacts.orchestrator_package_version)
     pulumi.export("dataLakeAccountName", data.lake.account_name)
     pulumi.export("dataLakeContainer", data.lake.container_name)
-    pulumi.export("rawPath", naming.RAW_PATH)
-    pulumi.export("extractedPath", naming.EXTRACTED_PATH)
+    pulumi.export("rawPath", RAW_PATH)
+    pulumi.export("extractedPath", EXTRACTED_PATH)
     pulumi.export("keyVaultUri", foundation.secrets.vault_uri)
     pulumi.export(
         "applicationInsightsConnectionString",

@@ -16,7 +16,7 @@ import pulumi
 
 from infra.dynamic.orchestrator_package import OrchestratorPackage, OrchestratorPackageArgs
 from infra.dynamic.processor_image import ProcessorImage, ProcessorImageArgs
-from infra.naming import ORCHESTRATOR_APP_ID, PROCESSOR_REPOSITORY
+from infra.names import ORCHESTRATOR_APP_ID, PROCESSOR_REPOSITORY
 from infra.placement import Placement
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import batch
 
-from infra import naming
+from infra import names, node_commands
 from infra.placement import Placement
 
 # Every change replaces a pool, deleting the old one first (pool ids are fixed). azure-native
@@ -183,15 +183,15 @@ class BatchPools(pulumi.ComponentResource):
         self._args = args
         version = args.orchestrator_package_version
         self_check = pulumi.Output.from_input(version).apply(
-            lambda v: naming.start_task_command(
-                naming.MOUNT_PATH,
-                then=naming.orchestrator_command(naming.ORCHESTRATOR_APP_ID, v, "self-check"),
+            lambda v: node_commands.start_task_command(
+                names.MOUNT_PATH,
+                then=node_commands.orchestrator_command(names.ORCHESTRATOR_APP_ID, v, "self-check"),
             )
         )
         orchestrator = self._pool(
             f"{name}-orchestrator",
             PoolSpec(
-                pool_id=naming.ORCHESTRATOR_POOL_ID,
+                pool_id=names.ORCHESTRATOR_POOL_ID,
                 display_name="rosbag orchestrator (ADF Custom activity)",
                 sizing=args.orchestrator,
                 identity_id=args.orchestrator_identity_id,
@@ -209,7 +209,7 @@ class BatchPools(pulumi.ComponentResource):
                 application_packages=[
                     batch.ApplicationPackageReferenceArgs(
                         id=pulumi.Output.concat(
-                            args.account_id, "/applications/", naming.ORCHESTRATOR_APP_ID
+                            args.account_id, "/applications/", names.ORCHESTRATOR_APP_ID
                         ),
                         version=version,
                     )
@@ -223,12 +223,12 @@ class BatchPools(pulumi.ComponentResource):
         execution = self._pool(
             f"{name}-execution",
             PoolSpec(
-                pool_id=naming.EXECUTION_POOL_ID,
+                pool_id=names.EXECUTION_POOL_ID,
                 display_name="rosbag processor containers",
                 sizing=args.execution,
                 identity_id=args.execution_identity_id,
                 image=EXECUTION_IMAGE,
-                start_command=naming.start_task_command(naming.MOUNT_PATH),
+                start_command=node_commands.start_task_command(names.MOUNT_PATH),
                 container=batch.ContainerConfigurationArgs(
                     type=batch.ContainerType.DOCKER_COMPATIBLE,
                     # Prefetched when a node joins, so the first task starts at once.
@@ -274,7 +274,7 @@ class BatchPools(pulumi.ComponentResource):
             application_packages=spec.application_packages,
             start_task=batch.StartTaskArgs(
                 command_line=spec.start_command,
-                # chmod of the NFS root needs root (naming.prepare_mount_command)
+                # chmod of the NFS root needs root (node_commands.prepare_mount_command)
                 user_identity=batch.UserIdentityArgs(
                     auto_user=batch.AutoUserSpecificationArgs(
                         scope=batch.AutoUserScope.POOL, elevation_level=batch.ElevationLevel.ADMIN
@@ -302,7 +302,7 @@ class BatchPools(pulumi.ComponentResource):
                 batch.MountConfigurationArgs(
                     nfs_mount_configuration=batch.NFSMountConfigurationArgs(
                         source=args.nfs_source,
-                        relative_mount_path=naming.MOUNT_PATH,
+                        relative_mount_path=names.MOUNT_PATH,
                         mount_options=NFS_MOUNT_OPTIONS,
                     )
                 )

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.dynamic import _tree
-from infra.naming import LAUNCHER
+from infra.node_commands import LAUNCHER
 
 PACKAGE = "orchestrator"  # the import package inside apps/orchestrator
 REQUIREMENTS = "requirements-node.txt"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization
 
-from infra import naming
+from infra import names
 from infra.components.access import AccessGrants, AccessGrantsArgs, Grant
 from infra.components.batch_storage import BatchStorage, BatchStorageArgs
 from infra.components.data_lake import DataLake, DataLakeArgs
@@ -45,7 +45,7 @@ class Data(pulumi.ComponentResource):
                 account_name=args.data_lake_name,
                 sku=config.data_lake_sku,
                 subnet_id=args.subnet_id,
-                container_name=naming.DATA_CONTAINER,
+                container_name=names.DATA_CONTAINER,
                 # The uploaders' networks (uploaderIpRanges): with the principals below, who may
                 # put bags in raw/.
                 ip_rules=[storage_ip_rule(r) for r in config.uploader_ip_ranges],
@@ -58,9 +58,9 @@ class Data(pulumi.ComponentResource):
             BatchStorageArgs(
                 placement=place,
                 account_name=args.batch_storage_name,
-                task_logs_container=naming.TASK_LOGS_CONTAINER,
-                adf_jobs_container=naming.ADF_JOBS_CONTAINER,
-                samples_container=naming.SAMPLES_CONTAINER,
+                task_logs_container=names.TASK_LOGS_CONTAINER,
+                adf_jobs_container=names.ADF_JOBS_CONTAINER,
+                samples_container=names.SAMPLES_CONTAINER,
             ),
             moved_under(self),
         )

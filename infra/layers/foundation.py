@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from infra import naming
+from infra import names
 from infra.components.identity import Identities, IdentitiesArgs
 from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.network import Network, NetworkArgs
@@ -60,7 +60,7 @@ class Foundation(pulumi.ComponentResource):
                 tenant_id=args.tenant_id,
                 purge_protection=config.key_vault_purge_protection,
                 retention_days=config.key_vault_retention_days,
-                app_insights_secret_name=naming.APP_INSIGHTS_SECRET_NAME,
+                app_insights_secret_name=names.APP_INSIGHTS_SECRET_NAME,
                 app_insights_connection_string=self.monitoring.connection_string,
             ),
             moved_under(self),

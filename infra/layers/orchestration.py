@@ -11,7 +11,7 @@ from typing import Any
 
 import pulumi
 
-from infra import naming
+from infra import names
 from infra.components.access import AccessGrants, AccessGrantsArgs, Grant
 from infra.components.data_factory import (
     DATA_LAKE_LINKED_SERVICE,
@@ -131,10 +131,10 @@ class Orchestration(pulumi.ComponentResource):
                 processor_image=artifacts.processor_image,
                 orchestrator_package_version=artifacts.orchestrator_package_version,
                 task_logs_container_url=data.batch_storage.task_logs_container_url,
-                orchestrator_app_id=naming.ORCHESTRATOR_APP_ID,
-                mount_path=naming.MOUNT_PATH,
-                default_input_path=naming.RAW_PATH,
-                default_output_path=naming.EXTRACTED_PATH,
+                orchestrator_app_id=names.ORCHESTRATOR_APP_ID,
+                mount_path=names.MOUNT_PATH,
+                default_input_path=names.RAW_PATH,
+                default_output_path=names.EXTRACTED_PATH,
                 schedule=ScheduleArgs(schedule.frequency, schedule.interval, schedule.start_time)
                 if schedule
                 else None,
@@ -196,10 +196,10 @@ class Orchestration(pulumi.ComponentResource):
                 staging_linked_service=STAGING_LINKED_SERVICE,
                 data_lake_linked_service=DATA_LAKE_LINKED_SERVICE,
                 staging_blob_endpoint=args.data.batch_storage.blob_endpoint,
-                samples_container=naming.SAMPLES_CONTAINER,
+                samples_container=names.SAMPLES_CONTAINER,
                 data_lake_account_name=args.data.lake.account_name,
-                data_container=naming.DATA_CONTAINER,
-                raw_path=naming.RAW_PATH,
+                data_container=names.DATA_CONTAINER,
+                raw_path=names.RAW_PATH,
                 sample=SAMPLE_BAG,
                 depends_on=depends_on,
             ),

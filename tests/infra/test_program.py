@@ -13,7 +13,7 @@ from infra.components.access import ROLE_IDS, assignment_name, deployer_principa
 from infra.components.data_factory import DataFactoryArgs
 from infra.components.identity import Identities
 from infra.layers.orchestration import factory_identities
-from infra.naming import app_package_env_var
+from infra.node_commands import app_package_env_var
 from offline import (
     MOCK_DEPLOYER_OBJECT_ID,
     MOCK_SUBSCRIPTION_ID,
