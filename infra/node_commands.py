@@ -29,7 +29,8 @@ def orchestrator_command(app_id: str, version: str, *args: str) -> str:
     upper-case and case-preserved on Linux (UNCONFIRMED which one nodes use today). Batch does
     not run command lines in a shell, so the lookup runs under an explicit bash. The launcher is
     a bash script started through bash, so it runs even if the package's zip extraction dropped
-    its execute bit (whether Batch keeps zip file modes is UNCONFIRMED).
+    its execute bit (whether Batch keeps zip file modes is UNCONFIRMED). Both: docs/azure-
+    behaviour.md, "Unconfirmed".
     """
     var = app_package_env_var(app_id, version)
     script = (
@@ -44,11 +45,13 @@ def orchestrator_command(app_id: str, version: str, *args: str) -> str:
 def prepare_mount_command(mount_path: str) -> str:
     """Shell lines a start task (as admin) runs to make the NFS container usable by tasks.
 
-    A new NFS container's root is mode 0750 owned by root, so non-admin tasks get "Permission
-    denied" (checklist pitfall 3). The zones are created here too, so a fresh deployment has
-    raw/ and extracted/ before anyone uploads: raw/ readable by every task user, extracted/
-    writable by every task user (whether Batch runs container tasks as root is UNCONFIRMED; the
-    account only admits the pool subnet, so that is not an opening to anyone else).
+    A new NFS container's root is mode 0750 owned by root, and what the Blob API creates gets the
+    umask 007, so non-admin tasks get "Permission denied" (docs/azure-behaviour.md, "Storage";
+    docs/operations.md §7). The zones are created here too, so a fresh deployment has raw/ and
+    extracted/ before anyone uploads: raw/ readable by every task user, extracted/ writable by
+    every task user (whether Batch runs container tasks as root is UNCONFIRMED: docs/azure-
+    behaviour.md, "Unconfirmed"; the account only admits the pool subnet, so that is not an
+    opening to anyone else).
     """
     root = f'"$AZ_BATCH_NODE_MOUNTS_DIR/{mount_path}"'
     raw = f'"$AZ_BATCH_NODE_MOUNTS_DIR/{mount_path}/{RAW_PATH.rstrip("/")}"'

@@ -43,7 +43,9 @@ EXECUTION_IMAGE = batch.ImageReferenceArgs(
 )
 NODE_AGENT = "batch.node.ubuntu 24.04"
 # NLM locking and UDP are unsupported on Blob NFS; sec=sys is the only security flavour.
-# The "-o" prefix follows Batch's own mount examples (UNCONFIRMED for NFS, checklist §1).
+# The "-o" prefix follows Batch's Azure Files and CIFS mount examples
+# (learn.microsoft.com/azure/batch/virtual-file-mount; UNCONFIRMED for NFS:
+# docs/azure-behaviour.md, "Unconfirmed").
 NFS_MOUNT_OPTIONS = "-o sec=sys,vers=3,nolock,proto=tcp"
 
 
@@ -53,7 +55,8 @@ def autoscale_formula(max_nodes: int, task_slots_per_node: int) -> str:
     Short sample windows make the pool react to a pipeline run within one evaluation; nodes are
     released only when their tasks complete (taskcompletion), so running work is never cut.
     Adding slots-1 before dividing makes a truncated quotient the ceiling (how Batch rounds a
-    fractional target is UNCONFIRMED; at worst one node more than needed, never one fewer).
+    fractional target is UNCONFIRMED, docs/azure-behaviour.md "Unconfirmed"; at worst one node
+    more than needed, never one fewer).
     """
     return "\n".join(
         [

@@ -51,7 +51,8 @@ class BatchStorage(pulumi.ComponentResource):
             allow_blob_public_access=False,
             # Shared keys stay at Azure's default (on): whether Batch package uploads and ADF's
             # custom-activity staging can do without them when every party uses the identity is
-            # UNCONFIRMED. This program never reads a key; everything it declares uses Entra ID.
+            # UNCONFIRMED (docs/azure-behaviour.md, "Unconfirmed"). This program never reads a
+            # key; everything it declares uses Entra ID.
             tags=dict(args.placement.tags),
             opts=child,
         )

@@ -54,8 +54,9 @@ class DataLake(pulumi.ComponentResource):
             sku=storage.SkuArgs(name=args.sku),
             is_hns_enabled=True,
             enable_nfs_v3=True,
-            # Kept on: current docs don't require it off for NFS (checklist §1, UNCONFIRMED
-            # which the service enforces); NFS traffic itself is not HTTPS and is unaffected.
+            # Kept on: current docs don't require it off for NFS, though Microsoft's REST example
+            # NfsV3AccountCreate sets it false (UNCONFIRMED which the service enforces:
+            # docs/azure-behaviour.md, "Unconfirmed"); NFS traffic itself is not HTTPS.
             enable_https_traffic_only=True,
             minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
             allow_blob_public_access=False,

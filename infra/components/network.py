@@ -51,8 +51,8 @@ def security_rules() -> list[network.SecurityRuleArgs]:
 
     Global service tags, not the regional `<Tag>.<region>` ones: the regional names' spelling
     (`Storage.WestEurope` vs the location `westeurope`) is UNCONFIRMED to be accepted in any
-    case, and a rejected tag would fail the deployment; the data lake is in the stack's region
-    either way."""
+    case (docs/azure-behaviour.md, "Unconfirmed"), and a rejected tag would fail the deployment;
+    the data lake is in the stack's region either way."""
     rules = [
         _outbound(
             "batch-node-management",

@@ -55,7 +55,8 @@ class Secrets(pulumi.ComponentResource):
                 # auto-naming makes harmless.
                 enable_purge_protection=True if args.purge_protection else None,
                 # ADF's Azure IR is not in the VNet, so the vault stays reachable publicly and
-                # relies on RBAC (UNCONFIRMED trade-off, checklist §8).
+                # relies on RBAC (an UNCONFIRMED trade-off: docs/azure-behaviour.md,
+                # "Unconfirmed").
                 public_network_access="Enabled",
             ),
             tags=dict(args.placement.tags),

@@ -180,6 +180,8 @@ class Compute(pulumi.ComponentResource):
                 storage.account_id,
                 "The auto-storage node identity: nodes download the application package",
             ),
+            # Which identity the node uses for ADF's files is UNCONFIRMED (docs/azure-
+            # behaviour.md, "Unconfirmed"); the reason below is the assignment's description.
             Grant(
                 "adf-jobs",
                 BLOB_CONTRIBUTOR,

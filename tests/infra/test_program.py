@@ -1,5 +1,5 @@
-"""The real program under the offline mocks, for every Pulumi.<stack>.yaml: each checklist
-requirement that Azure would otherwise only reveal at `pulumi up` (AZURE-CHECKLIST.md)."""
+"""The real program under the offline mocks, for every Pulumi.<stack>.yaml: each requirement
+that Azure would otherwise only reveal at `pulumi up` (docs/azure-behaviour.md, with sources)."""
 
 from __future__ import annotations
 
