@@ -137,6 +137,13 @@ class StackConfig:
         return config
 
     def validate(self) -> None:
+        self._validate_network()
+        self._validate_storage_and_retention()
+        self._validate_pools()
+        self._validate_choices()
+        self._validate_schedule()
+
+    def _validate_network(self) -> None:
         vnet = _network("vnetAddressSpace", self.vnet_address_space)
         subnet = _network("subnetAddressPrefix", self.subnet_address_prefix)
         if vnet.overlaps(DOCKER_BRIDGE):
@@ -169,6 +176,8 @@ class StackConfig:
             storage_ip_rule(text)
         for text in self.uploader_principals:
             uploader_principal(text)
+
+    def _validate_storage_and_retention(self) -> None:
         if self.data_lake_sku not in NFS_SKUS:
             raise ConfigError(
                 "dataLakeSku",
@@ -185,6 +194,8 @@ class StackConfig:
                 "logRetentionDays",
                 f"{self.log_retention_days} is out of range; expected 30 to 730 days",
             )
+
+    def _validate_pools(self) -> None:
         for key, value in (
             ("orchestratorMaxNodes", self.orchestrator_max_nodes),
             ("executionMaxNodes", self.execution_max_nodes),
@@ -205,6 +216,8 @@ class StackConfig:
         ):
             if not re.fullmatch(r"(?i)standard_[a-z0-9_]+", value):
                 raise ConfigError(key, f"{value!r} is not a VM size; expected e.g. Standard_D4s_v5")
+
+    def _validate_choices(self) -> None:
         if self.image_builder not in IMAGE_BUILDERS:
             raise ConfigError(
                 "imageBuilder",
@@ -217,7 +230,6 @@ class StackConfig:
                 f"{self.deployer_principal_type!r} is not a principal type; expected User, "
                 "ServicePrincipal, or empty to detect it from the sign-in",
             )
-        self._validate_schedule()
 
     def _validate_schedule(self) -> None:
         if not self.schedule_frequency:
