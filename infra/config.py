@@ -73,6 +73,13 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class PoolSizing:
+    vm_size: str
+    max_nodes: int
+    task_slots_per_node: int
+
+
+@dataclass(frozen=True)
 class StackConfig:
     """Typed stack configuration. Defaults here equal the defaults in Pulumi.yaml."""
 
@@ -98,6 +105,20 @@ class StackConfig:
     schedule_frequency: str = ""
     schedule_interval: int = 1
     schedule_start_time: str = ""
+
+    @property
+    def orchestrator_pool(self) -> PoolSizing:
+        return PoolSizing(
+            self.orchestrator_vm_size,
+            self.orchestrator_max_nodes,
+            self.orchestrator_task_slots_per_node,
+        )
+
+    @property
+    def execution_pool(self) -> PoolSizing:
+        return PoolSizing(
+            self.execution_vm_size, self.execution_max_nodes, self.execution_task_slots_per_node
+        )
 
     @property
     def schedule(self) -> Schedule | None:

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import tempfile
 import tomllib
 from pathlib import Path
 
-from infra.dynamic._package import REQUIREMENTS, TARGET_PYTHON, node_target_args
+from infra.dynamic._package import PIP_INSTALL, REQUIREMENTS, TARGET_PYTHON, node_target_args
 
 ORCHESTRATOR = Path(__file__).resolve().parents[1] / "apps" / "orchestrator"
 EXTRAS = ("batch", "telemetry")
@@ -36,11 +35,7 @@ def resolve(requirements: list[str]) -> list[tuple[str, str, str]]:
     with tempfile.TemporaryDirectory() as work:
         report = Path(work, "report.json")
         command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
+            *PIP_INSTALL,
             "--dry-run",
             "--ignore-installed",
             "--report",

@@ -22,6 +22,7 @@ import pulumi
 from pulumi_azure_native import batch
 
 from infra import names, node_commands
+from infra.config import PoolSizing
 from infra.placement import Placement
 
 # Every change replaces a pool, deleting the old one first (pool ids are fixed). azure-native
@@ -47,6 +48,21 @@ NODE_AGENT = "batch.node.ubuntu 24.04"
 # (learn.microsoft.com/azure/batch/virtual-file-mount; UNCONFIRMED for NFS:
 # docs/azure-behaviour.md, "Unconfirmed").
 NFS_MOUNT_OPTIONS = "-o sec=sys,vers=3,nolock,proto=tcp"
+# Start tasks run as admin: chmod of the NFS root needs root (node_commands.prepare_mount_command).
+START_TASK_USER = batch.UserIdentityArgs(
+    auto_user=batch.AutoUserSpecificationArgs(
+        scope=batch.AutoUserScope.POOL, elevation_level=batch.ElevationLevel.ADMIN
+    )
+)
+
+
+def nfs_mount(source: pulumi.Input[str]) -> batch.MountConfigurationArgs:
+    """The data container, mounted at $AZ_BATCH_NODE_MOUNTS_DIR/<MOUNT_PATH> on every node."""
+    return batch.MountConfigurationArgs(
+        nfs_mount_configuration=batch.NFSMountConfigurationArgs(
+            source=source, relative_mount_path=names.MOUNT_PATH, mount_options=NFS_MOUNT_OPTIONS
+        )
+    )
 
 
 def autoscale_formula(max_nodes: int, task_slots_per_node: int) -> str:
@@ -131,13 +147,6 @@ class BatchAccount(pulumi.ComponentResource):
 
 
 @dataclass
-class PoolSizing:
-    vm_size: str
-    max_nodes: int
-    task_slots_per_node: int
-
-
-@dataclass
 class BatchPoolsArgs:
     placement: Placement
     account_name: pulumi.Input[str]
@@ -184,69 +193,8 @@ class BatchPools(pulumi.ComponentResource):
     ) -> None:
         super().__init__("rosbag:batch:BatchPools", name, None, opts)
         self._args = args
-        version = args.orchestrator_package_version
-        self_check = pulumi.Output.from_input(version).apply(
-            lambda v: node_commands.start_task_command(
-                names.MOUNT_PATH,
-                then=node_commands.orchestrator_command(names.ORCHESTRATOR_APP_ID, v, "self-check"),
-            )
-        )
-        orchestrator = self._pool(
-            f"{name}-orchestrator",
-            PoolSpec(
-                pool_id=names.ORCHESTRATOR_POOL_ID,
-                display_name="rosbag orchestrator (ADF Custom activity)",
-                sizing=args.orchestrator,
-                identity_id=args.orchestrator_identity_id,
-                image=ORCHESTRATOR_IMAGE,
-                start_command=self_check,  # a node that fails its self-check never gets work
-                start_environment=[
-                    batch.EnvironmentSettingArgs(
-                        name="AZURE_CLIENT_ID", value=args.orchestrator_identity_client_id
-                    ),
-                    batch.EnvironmentSettingArgs(name="KEY_VAULT_URI", value=args.key_vault_uri),
-                    batch.EnvironmentSettingArgs(
-                        name="APPINSIGHTS_SECRET_NAME", value=args.app_insights_secret_name
-                    ),
-                ],
-                application_packages=[
-                    batch.ApplicationPackageReferenceArgs(
-                        id=pulumi.Output.concat(
-                            args.account_id, "/applications/", names.ORCHESTRATOR_APP_ID
-                        ),
-                        version=version,
-                    )
-                ],
-                # Fill one node before starting another: orchestrator runs mostly wait.
-                scheduling=batch.TaskSchedulingPolicyArgs(
-                    node_fill_type=batch.ComputeNodeFillType.PACK
-                ),
-            ),
-        )
-        execution = self._pool(
-            f"{name}-execution",
-            PoolSpec(
-                pool_id=names.EXECUTION_POOL_ID,
-                display_name="rosbag processor containers",
-                sizing=args.execution,
-                identity_id=args.execution_identity_id,
-                image=EXECUTION_IMAGE,
-                start_command=node_commands.start_task_command(names.MOUNT_PATH),
-                container=batch.ContainerConfigurationArgs(
-                    type=batch.ContainerType.DOCKER_COMPATIBLE,
-                    # Prefetched when a node joins, so the first task starts at once.
-                    container_image_names=[args.processor_image],
-                    container_registries=[
-                        batch.ContainerRegistryArgs(
-                            registry_server=args.registry_server,
-                            identity_reference=batch.ComputeNodeIdentityReferenceArgs(
-                                resource_id=args.execution_identity_id
-                            ),
-                        )
-                    ],
-                ),
-            ),
-        )
+        orchestrator = self._pool(f"{name}-orchestrator", orchestrator_pool(args))
+        execution = self._pool(f"{name}-execution", execution_pool(args))
         self.orchestrator_pool_id = orchestrator.name
         self.execution_pool_id = execution.name
         self.register_outputs(
@@ -277,12 +225,7 @@ class BatchPools(pulumi.ComponentResource):
             application_packages=spec.application_packages,
             start_task=batch.StartTaskArgs(
                 command_line=spec.start_command,
-                # chmod of the NFS root needs root (node_commands.prepare_mount_command)
-                user_identity=batch.UserIdentityArgs(
-                    auto_user=batch.AutoUserSpecificationArgs(
-                        scope=batch.AutoUserScope.POOL, elevation_level=batch.ElevationLevel.ADMIN
-                    )
-                ),
+                user_identity=START_TASK_USER,
                 wait_for_success=True,  # a node whose start task fails never gets work
                 max_task_retry_count=2,
                 environment_settings=spec.start_environment,
@@ -301,15 +244,7 @@ class BatchPools(pulumi.ComponentResource):
                 ),
             ),
             target_node_communication_mode=batch.NodeCommunicationMode.SIMPLIFIED,
-            mount_configuration=[
-                batch.MountConfigurationArgs(
-                    nfs_mount_configuration=batch.NFSMountConfigurationArgs(
-                        source=args.nfs_source,
-                        relative_mount_path=names.MOUNT_PATH,
-                        mount_options=NFS_MOUNT_OPTIONS,
-                    )
-                )
-            ],
+            mount_configuration=[nfs_mount(args.nfs_source)],
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=list(args.depends_on),
@@ -317,6 +252,70 @@ class BatchPools(pulumi.ComponentResource):
                 delete_before_replace=True,
             ),
         )
+
+
+def orchestrator_pool(args: BatchPoolsArgs) -> PoolSpec:
+    """The orchestrator pool: the package at an explicit version, whose self-check the start
+    task runs (a node that fails it never gets work), and the settings telemetry needs."""
+    version = args.orchestrator_package_version
+    self_check = pulumi.Output.from_input(version).apply(
+        lambda v: node_commands.start_task_command(
+            names.MOUNT_PATH,
+            then=node_commands.orchestrator_command(names.ORCHESTRATOR_APP_ID, v, "self-check"),
+        )
+    )
+    return PoolSpec(
+        pool_id=names.ORCHESTRATOR_POOL_ID,
+        display_name="rosbag orchestrator (ADF Custom activity)",
+        sizing=args.orchestrator,
+        identity_id=args.orchestrator_identity_id,
+        image=ORCHESTRATOR_IMAGE,
+        start_command=self_check,
+        start_environment=[
+            batch.EnvironmentSettingArgs(
+                name="AZURE_CLIENT_ID", value=args.orchestrator_identity_client_id
+            ),
+            batch.EnvironmentSettingArgs(name="KEY_VAULT_URI", value=args.key_vault_uri),
+            batch.EnvironmentSettingArgs(
+                name="APPINSIGHTS_SECRET_NAME", value=args.app_insights_secret_name
+            ),
+        ],
+        application_packages=[
+            batch.ApplicationPackageReferenceArgs(
+                id=pulumi.Output.concat(
+                    args.account_id, "/applications/", names.ORCHESTRATOR_APP_ID
+                ),
+                version=version,
+            )
+        ],
+        # Fill one node before starting another: orchestrator runs mostly wait.
+        scheduling=batch.TaskSchedulingPolicyArgs(node_fill_type=batch.ComputeNodeFillType.PACK),
+    )
+
+
+def execution_pool(args: BatchPoolsArgs) -> PoolSpec:
+    """The execution pool: Docker, with the processor image pulled by the pool's identity."""
+    return PoolSpec(
+        pool_id=names.EXECUTION_POOL_ID,
+        display_name="rosbag processor containers",
+        sizing=args.execution,
+        identity_id=args.execution_identity_id,
+        image=EXECUTION_IMAGE,
+        start_command=node_commands.start_task_command(names.MOUNT_PATH),
+        container=batch.ContainerConfigurationArgs(
+            type=batch.ContainerType.DOCKER_COMPATIBLE,
+            # Prefetched when a node joins, so the first task starts at once.
+            container_image_names=[args.processor_image],
+            container_registries=[
+                batch.ContainerRegistryArgs(
+                    registry_server=args.registry_server,
+                    identity_reference=batch.ComputeNodeIdentityReferenceArgs(
+                        resource_id=args.execution_identity_id
+                    ),
+                )
+            ],
+        ),
+    )
 
 
 def _autoscale(sizing: PoolSizing) -> batch.ScaleSettingsArgs:

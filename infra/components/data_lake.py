@@ -45,7 +45,39 @@ class DataLake(pulumi.ComponentResource):
         super().__init__("rosbag:storage:DataLake", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        account = storage.StorageAccount(
+        account = self._account(name, args)
+        container = storage.BlobContainer(
+            f"{name}-container",
+            resource_group_name=args.placement.resource_group_name,
+            account_name=account.name,
+            container_name=args.container_name,
+            public_access=storage.PublicAccess.NONE,
+            opts=child,
+        )
+        self.account_id = account.id
+        self.account_name = account.name
+        self.dfs_endpoint = account.primary_endpoints.dfs
+        self.container_id = container.id
+        self.container_name = container.name
+        # Only the container root can be mounted: <account>.blob.core.windows.net:/<account>/<c>
+        self.nfs_source = pulumi.Output.concat(
+            account.name, ".blob.core.windows.net:/", account.name, "/", container.name
+        )
+        self.register_outputs(
+            {
+                "account_id": self.account_id,
+                "account_name": self.account_name,
+                "dfs_endpoint": self.dfs_endpoint,
+                "container_id": self.container_id,
+                "container_name": self.container_name,
+                "nfs_source": self.nfs_source,
+            }
+        )
+
+    def _account(self, name: str, args: DataLakeArgs) -> storage.StorageAccount:
+        """HNS and NFS 3.0 on, no keys, and no network but the pools' subnet, trusted Azure
+        services and the uploaders' ranges."""
+        return storage.StorageAccount(
             f"{name}-account",
             resource_group_name=args.placement.resource_group_name,
             location=args.placement.location,
@@ -80,31 +112,4 @@ class DataLake(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self, protect=args.protect, replace_on_changes=CREATE_ONLY
             ),
-        )
-        container = storage.BlobContainer(
-            f"{name}-container",
-            resource_group_name=args.placement.resource_group_name,
-            account_name=account.name,
-            container_name=args.container_name,
-            public_access=storage.PublicAccess.NONE,
-            opts=child,
-        )
-        self.account_id = account.id
-        self.account_name = account.name
-        self.dfs_endpoint = account.primary_endpoints.dfs
-        self.container_id = container.id
-        self.container_name = container.name
-        # Only the container root can be mounted: <account>.blob.core.windows.net:/<account>/<c>
-        self.nfs_source = pulumi.Output.concat(
-            account.name, ".blob.core.windows.net:/", account.name, "/", container.name
-        )
-        self.register_outputs(
-            {
-                "account_id": self.account_id,
-                "account_name": self.account_name,
-                "dfs_endpoint": self.dfs_endpoint,
-                "container_id": self.container_id,
-                "container_name": self.container_name,
-                "nfs_source": self.nfs_source,
-            }
         )

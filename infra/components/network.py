@@ -113,25 +113,7 @@ class Network(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         tags = dict(args.placement.tags)
 
-        egress_ip = network.PublicIPAddress(
-            f"{name}-egress-ip",
-            resource_group_name=args.placement.resource_group_name,
-            location=args.placement.location,
-            sku=network.PublicIPAddressSkuArgs(name=network.PublicIPAddressSkuName.STANDARD),
-            public_ip_allocation_method=network.IPAllocationMethod.STATIC,
-            tags=tags,
-            opts=child,
-        )
-        nat = network.NatGateway(
-            f"{name}-nat",
-            resource_group_name=args.placement.resource_group_name,
-            location=args.placement.location,
-            sku=network.NatGatewaySkuArgs(name=network.NatGatewaySkuName.STANDARD),
-            public_ip_addresses=[network.SubResourceArgs(id=egress_ip.id)],
-            idle_timeout_in_minutes=10,
-            tags=tags,
-            opts=child,
-        )
+        egress_ip, nat = self._egress(name, args)
         nsg = network.NetworkSecurityGroup(
             f"{name}-nsg",
             resource_group_name=args.placement.resource_group_name,
@@ -169,3 +151,30 @@ class Network(pulumi.ComponentResource):
         self.register_outputs(
             {"vnet_id": self.vnet_id, "subnet_id": self.subnet_id, "egress_ip": self.egress_ip}
         )
+
+    def _egress(
+        self, name: str, args: NetworkArgs
+    ) -> tuple[network.PublicIPAddress, network.NatGateway]:
+        """The nodes' only way out: a NAT gateway with one static public IP."""
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.placement.tags)
+        egress_ip = network.PublicIPAddress(
+            f"{name}-egress-ip",
+            resource_group_name=args.placement.resource_group_name,
+            location=args.placement.location,
+            sku=network.PublicIPAddressSkuArgs(name=network.PublicIPAddressSkuName.STANDARD),
+            public_ip_allocation_method=network.IPAllocationMethod.STATIC,
+            tags=tags,
+            opts=child,
+        )
+        nat = network.NatGateway(
+            f"{name}-nat",
+            resource_group_name=args.placement.resource_group_name,
+            location=args.placement.location,
+            sku=network.NatGatewaySkuArgs(name=network.NatGatewaySkuName.STANDARD),
+            public_ip_addresses=[network.SubResourceArgs(id=egress_ip.id)],
+            idle_timeout_in_minutes=10,
+            tags=tags,
+            opts=child,
+        )
+        return egress_ip, nat

@@ -27,7 +27,6 @@ from infra.components.batch import (
     BatchAccountArgs,
     BatchPools,
     BatchPoolsArgs,
-    PoolSizing,
 )
 from infra.config import StackConfig
 from infra.layers import moved_under
@@ -82,23 +81,39 @@ class Compute(pulumi.ComponentResource):
             ),
             moved_under(self),
         )
-        # The deployer uploads the orchestrator package with its own Entra ID token: in
-        # BatchAccountManagedIdentity mode the upload URL Batch returns carries no SAS
-        # (docs/azure-behaviour.md, "Batch management plane").
-        self.deployer_access = self._grants(
+        self.deployer_access = self._deployer_access()
+        self.artifacts = self._artifacts()
+        self.pools = self._pools(*self._node_access())
+        self.register_outputs(
+            {
+                "batch_account_name": self.account.name,
+                "orchestrator_pool_id": self.pools.orchestrator_pool_id,
+                "execution_pool_id": self.pools.execution_pool_id,
+            }
+        )
+
+    def _deployer_access(self) -> AccessGrants:
+        """The deployer uploads the orchestrator package with its own Entra ID token: in
+        BatchAccountManagedIdentity mode the upload URL Batch returns carries no SAS
+        (docs/azure-behaviour.md, "Batch management plane")."""
+        args = self._args
+        return self._grants(
             "deployer-access",
             args.deployer.object_id,
             Grant(
                 "batch-storage-blob",
                 BLOB_CONTRIBUTOR,
-                storage.account_id,
+                args.data.batch_storage.account_id,
                 "pulumi up uploads the orchestrator package to auto-storage with Entra ID",
             ),
             principal_type=args.deployer.client_id.apply(
                 lambda app: deployer_principal_type(app, args.config.deployer_principal_type)
             ),
         )
-        self.artifacts = Artifacts(
+
+    def _artifacts(self) -> Artifacts:
+        args = self._args
+        return Artifacts(
             "artifacts",
             ArtifactsArgs(
                 placement=args.placement,
@@ -114,14 +129,6 @@ class Compute(pulumi.ComponentResource):
                 batch_account_resource=self.account.resource,
             ),
             moved_under(self),
-        )
-        self.pools = self._pools()
-        self.register_outputs(
-            {
-                "batch_account_name": self.account.name,
-                "orchestrator_pool_id": self.pools.orchestrator_pool_id,
-                "execution_pool_id": self.pools.execution_pool_id,
-            }
         )
 
     def _grants(
@@ -140,9 +147,10 @@ class Compute(pulumi.ComponentResource):
             args.principal_type = principal_type
         return AccessGrants(name, args, moved_under(self))
 
-    def _pools(self) -> BatchPools:
-        args, foundation, data = self._args, self._args.foundation, self._args.data
-        identities, storage, config = foundation.identities, data.batch_storage, args.config
+    def _node_access(self) -> tuple[AccessGrants, AccessGrants]:
+        """What each pool's identity holds: the nodes need it when they join."""
+        foundation, storage = self._args.foundation, self._args.data.batch_storage
+        identities = foundation.identities
         execution_access = self._grants(
             "execution-access",
             identities.execution.principal_id,
@@ -189,6 +197,13 @@ class Compute(pulumi.ComponentResource):
                 "The activity's runtime files and stdout/stderr in adfjobs (UNCONFIRMED)",
             ),
         )
+        return execution_access, orchestrator_access
+
+    def _pools(
+        self, execution_access: AccessGrants, orchestrator_access: AccessGrants
+    ) -> BatchPools:
+        args, foundation, data = self._args, self._args.foundation, self._args.data
+        identities, config = foundation.identities, args.config
         return BatchPools(
             "pools",
             BatchPoolsArgs(
@@ -205,16 +220,8 @@ class Compute(pulumi.ComponentResource):
                 orchestrator_package_version=self.artifacts.orchestrator_package_version,
                 key_vault_uri=foundation.secrets.vault_uri,
                 app_insights_secret_name=foundation.secrets.app_insights_secret_name,
-                orchestrator=PoolSizing(
-                    config.orchestrator_vm_size,
-                    config.orchestrator_max_nodes,
-                    config.orchestrator_task_slots_per_node,
-                ),
-                execution=PoolSizing(
-                    config.execution_vm_size,
-                    config.execution_max_nodes,
-                    config.execution_task_slots_per_node,
-                ),
+                orchestrator=config.orchestrator_pool,
+                execution=config.execution_pool,
                 # Nodes need AcrPull and blob access when they join; the data lake's VNet rule
                 # must exist before a node mounts it.
                 depends_on=[
