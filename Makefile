@@ -10,6 +10,11 @@
 #                                            it creates .venv itself, Pulumi.yaml `virtualenv`)
 #   .venv/.installed  requirements-dev.txt   all of it, the apps' Azure extras (Batch executor,
 #                                            `ops run`) and the test tools: `make test`, `make setup`
+# Each *.txt says what we ask for; make installs from its *.lock beside it: every distribution
+# pinned with its hashes (pip's hash-checking mode), so every machine and CI get the same
+# versions. `make lock` regenerates the locks after a *.txt or an app's dependencies change
+# (tests/ops/test_setup.py fails while a lock misses what its *.txt asks for). The two apps are
+# installed from this checkout, editable, on top.
 # Recipes print to stderr only, so that `make preview JSON=1 > f.json` holds nothing but JSON.
 
 PYTHON ?= python3
@@ -24,8 +29,17 @@ DEMO_BAGS := jackal-imu-odom.bag gps-navsatfix.bag turtlesim.bag custom-arrays.b
              magnetic-temperature.bag ros2-mcap-basic ros2-sqlite3-custom camera-drive.bag
 APPS := apps/processor/pyproject.toml apps/orchestrator/pyproject.toml
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+LOCKED := $(PIP) --require-hashes -r
+# The apps from this checkout, editable; their dependencies come from the lock (--no-deps).
+LOCAL_APPS := $(PIP) --no-deps -e ./apps/processor -e ./apps/orchestrator
+UV_LOCK := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+           --no-emit-package rosbag-processor --no-emit-package rosbag-orchestrator
+# What `make test` measures; the figure is printed at the end of the test run.
+COVERAGE := --cov=infra --cov=offline --cov=ops --cov=processor --cov=orchestrator \
+            --cov-report=term:skip-covered
 
-.PHONY: demo test lint typecheck unit preview bench-processor setup setup-apps setup-program clean
+.PHONY: demo test fast fmt lint typecheck unit preview bench-processor setup setup-apps \
+        setup-program lock clean
 
 setup: $(VENV)/.installed node_modules/.installed
 setup-apps: $(VENV)/.apps
@@ -37,21 +51,29 @@ $(PY):
 	@$(PYTHON) -m venv $(VENV)
 	@$(PIP) --upgrade pip >&2
 
-$(VENV)/.apps: requirements-apps.txt $(APPS) | $(PY)
-	@echo "make: installing the apps into $(VENV) (requirements-apps.txt)" >&2
-	@$(PIP) -r requirements-apps.txt >&2
+$(VENV)/.apps: requirements-apps.lock $(APPS) | $(PY)
+	@echo "make: installing the apps into $(VENV) (requirements-apps.lock)" >&2
+	@$(LOCKED) requirements-apps.lock >&2
+	@$(LOCAL_APPS) >&2
 	@touch $@
 
-$(VENV)/.program: requirements.txt | $(PY)
-	@echo "make: installing the Pulumi program's dependencies into $(VENV) (requirements.txt)" >&2
-	@$(PIP) -r requirements.txt >&2
+$(VENV)/.program: requirements.lock | $(PY)
+	@echo "make: installing the Pulumi program's dependencies into $(VENV) (requirements.lock)" >&2
+	@$(LOCKED) requirements.lock >&2
 	@touch $@
 
 # A superset of the two sets above, so it stamps them too.
-$(VENV)/.installed: requirements-dev.txt requirements.txt requirements-apps.txt $(APPS) | $(PY)
-	@echo "make: installing everything into $(VENV) (requirements-dev.txt)" >&2
-	@$(PIP) -r requirements-dev.txt >&2
+$(VENV)/.installed: requirements-dev.lock requirements.lock requirements-apps.lock $(APPS) | $(PY)
+	@echo "make: installing everything into $(VENV) (requirements-dev.lock)" >&2
+	@$(LOCKED) requirements-dev.lock >&2
+	@$(LOCAL_APPS) >&2
 	@touch $(VENV)/.apps $(VENV)/.program $@
+
+# Regenerate the three locks from their *.txt and the apps' pyproject.toml (needs PyPI).
+lock: $(VENV)/.installed
+	$(UV_LOCK) requirements-apps.txt -o requirements-apps.lock
+	$(UV_LOCK) requirements.txt -o requirements.lock
+	$(UV_LOCK) requirements-dev.txt -o requirements-dev.lock
 
 node_modules/.installed: package.json package-lock.json
 	@echo "make: installing node tools (package-lock.json)" >&2
@@ -73,15 +95,27 @@ typecheck: setup
 	node_modules/.bin/pyright
 
 unit: setup
-	$(PY) -m pytest
+	$(PY) -m pytest $(COVERAGE)
 
 test: lint typecheck unit
 
+# The loop while changing code (under a minute): lint, then every test not marked `slow`, on all
+# cores. No type check and no coverage: `make test` has both.
+fast: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest -m "not slow" -n auto -q
+
+# Fix what can be fixed: import order and other safe lint fixes, then the formatter.
+fmt: setup
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
 preview: $(VENV)/.program
-	@$(PY) -m infra.preview --stack $(STACK) $(if $(JSON),--json,)
+	@$(PY) -m offline.preview --stack $(STACK) $(if $(JSON),--json,)
 
 bench-processor: $(VENV)/.installed
 	$(PY) scripts/bench_processor.py
 
 clean:
-	rm -rf $(VENV) node_modules $(DEMO_DIR) .bench .pytest_cache .ruff_cache
+	rm -rf $(VENV) node_modules $(DEMO_DIR) .bench .pytest_cache .ruff_cache .coverage

@@ -15,7 +15,8 @@ from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
 import pulumi
-from pulumi.runtime import config as runtime_config
+
+from infra.pulumi_internals import project_config
 
 T = TypeVar("T")
 
@@ -72,6 +73,13 @@ class Schedule:
 
 
 @dataclass(frozen=True)
+class PoolSizing:
+    vm_size: str
+    max_nodes: int
+    task_slots_per_node: int
+
+
+@dataclass(frozen=True)
 class StackConfig:
     """Typed stack configuration. Defaults here equal the defaults in Pulumi.yaml."""
 
@@ -99,6 +107,20 @@ class StackConfig:
     schedule_start_time: str = ""
 
     @property
+    def orchestrator_pool(self) -> PoolSizing:
+        return PoolSizing(
+            self.orchestrator_vm_size,
+            self.orchestrator_max_nodes,
+            self.orchestrator_task_slots_per_node,
+        )
+
+    @property
+    def execution_pool(self) -> PoolSizing:
+        return PoolSizing(
+            self.execution_vm_size, self.execution_max_nodes, self.execution_task_slots_per_node
+        )
+
+    @property
     def schedule(self) -> Schedule | None:
         if not self.schedule_frequency:
             return None
@@ -114,7 +136,8 @@ class StackConfig:
                 "is not set; expected an Azure region, e.g. "
                 "`pulumi config set azure-native:location westeurope`",
             )
-        return StackConfig.from_values(location, _project_values())
+        # Every key, known or not: an unknown one is a typo to refuse, not a value to ignore.
+        return StackConfig.from_values(location, project_config(PROJECT))
 
     @staticmethod
     def from_values(location: str, raw: Mapping[str, str]) -> StackConfig:
@@ -135,6 +158,13 @@ class StackConfig:
         return config
 
     def validate(self) -> None:
+        self._validate_network()
+        self._validate_storage_and_retention()
+        self._validate_pools()
+        self._validate_choices()
+        self._validate_schedule()
+
+    def _validate_network(self) -> None:
         vnet = _network("vnetAddressSpace", self.vnet_address_space)
         subnet = _network("subnetAddressPrefix", self.subnet_address_prefix)
         if vnet.overlaps(DOCKER_BRIDGE):
@@ -167,6 +197,8 @@ class StackConfig:
             storage_ip_rule(text)
         for text in self.uploader_principals:
             uploader_principal(text)
+
+    def _validate_storage_and_retention(self) -> None:
         if self.data_lake_sku not in NFS_SKUS:
             raise ConfigError(
                 "dataLakeSku",
@@ -183,6 +215,8 @@ class StackConfig:
                 "logRetentionDays",
                 f"{self.log_retention_days} is out of range; expected 30 to 730 days",
             )
+
+    def _validate_pools(self) -> None:
         for key, value in (
             ("orchestratorMaxNodes", self.orchestrator_max_nodes),
             ("executionMaxNodes", self.execution_max_nodes),
@@ -203,6 +237,8 @@ class StackConfig:
         ):
             if not re.fullmatch(r"(?i)standard_[a-z0-9_]+", value):
                 raise ConfigError(key, f"{value!r} is not a VM size; expected e.g. Standard_D4s_v5")
+
+    def _validate_choices(self) -> None:
         if self.image_builder not in IMAGE_BUILDERS:
             raise ConfigError(
                 "imageBuilder",
@@ -215,7 +251,6 @@ class StackConfig:
                 f"{self.deployer_principal_type!r} is not a principal type; expected User, "
                 "ServicePrincipal, or empty to detect it from the sign-in",
             )
-        self._validate_schedule()
 
     def _validate_schedule(self) -> None:
         if not self.schedule_frequency:
@@ -347,18 +382,3 @@ CONFIG_KEYS: dict[str, tuple[str, Callable[[str, str], Any]]] = {
     for f in fields(StackConfig)
     if f.name != "location"
 }
-
-
-def _project_values() -> dict[str, str]:
-    """Every `rosbag-batch:*` value the engine handed the program (key without namespace).
-
-    The SDK has no public way to list config keys, so this reads the same two sources
-    `pulumi.Config.get` reads: the in-process map and the PULUMI_CONFIG environment variable.
-    """
-    merged = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    prefix = f"{PROJECT}:"
-    values: dict[str, str] = {}
-    for key, value in merged.items():
-        if key.startswith(prefix):
-            values[key[len(prefix) :]] = value if isinstance(value, str) else json.dumps(value)
-    return values

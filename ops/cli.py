@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError
@@ -51,8 +51,14 @@ def _count(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ops", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_following_options(_add_run(commands))
+    _add_config_reference(commands)
+    return parser
 
-    run = commands.add_parser(
+
+def _add_run(commands: Any) -> argparse.ArgumentParser:  # commands: add_subparsers()
+    """`ops run` and what the run is given: the stack, the paths, the pipeline's parameters."""
+    run: argparse.ArgumentParser = commands.add_parser(
         "run",
         help="trigger the extract-bags pipeline of a stack and follow it to the end",
         description=(
@@ -88,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="any other pipeline parameter (repeatable)",
     )
+    return run
+
+
+def _add_following_options(run: argparse.ArgumentParser) -> None:
+    """How `ops run` follows the run, and what it reports."""
     run.add_argument(
         "--timeout",
         type=_positive,
@@ -131,6 +142,8 @@ def build_parser() -> argparse.ArgumentParser:
         "chosen by AZURE_SDK_CLOUD_CONF, else Azure public cloud)",
     )
 
+
+def _add_config_reference(commands: Any) -> None:
     reference = commands.add_parser(
         "config-reference",
         help="write the README's configuration reference from Pulumi.yaml's config schema",
@@ -142,7 +155,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     reference.add_argument("--project", default=str(config_reference.PULUMI_YAML))
     reference.add_argument("--readme", default=str(config_reference.README))
-    return parser
 
 
 def main(

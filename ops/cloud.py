@@ -73,7 +73,8 @@ def pipeline_run_monitoring_url(cloud: CloudEndpoints, factory_id: str, run_id: 
     """ADF Studio's page for one pipeline run (activity runs, inputs, outputs, errors).
 
     The path and `factory=` query are the ones ADF Studio shows in its address bar; Microsoft
-    does not document them (UNCONFIRMED: docs/operations.md "Verified only on Azure" item 1).
+    does not document them (UNCONFIRMED: docs/azure-behaviour.md, "Unconfirmed"; checked by
+    docs/operations.md "Verified only on Azure" item 1).
     """
     return (
         f"{cloud.data_factory_studio}/en/monitoring/pipelineruns/{quote(run_id)}"

@@ -135,13 +135,17 @@ class PipelineRunner:
                 return result
             remaining = deadline - self.clock()
             if remaining <= 0:
-                result.message = f"still {status} after {_minutes(options.timeout_seconds)}"
-                if options.cancel_on_timeout:
-                    result.notes.extend(self._stop(run_id, job_id))
-                else:
-                    result.notes.append("left running (--keep-running-on-timeout)")
-                return result
+                return self._timed_out(result, job_id, options)
             self.sleep(min(options.poll_seconds, remaining))
+
+    def _timed_out(self, result: RunResult, job_id: str, options: FollowOptions) -> RunResult:
+        """The run outlived --timeout: cancel it and its Batch job, unless told to leave it."""
+        result.message = f"still {result.pipeline_status} after {_minutes(options.timeout_seconds)}"
+        if options.cancel_on_timeout:
+            result.notes.extend(self._stop(result.run_id, job_id))
+        else:
+            result.notes.append("left running (--keep-running-on-timeout)")
+        return result
 
     def _activities(self, run_id: str, window_start: dt.datetime) -> tuple[ActivityState, ...]:
         now = dt.datetime.now(dt.UTC)

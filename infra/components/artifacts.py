@@ -1,10 +1,9 @@
 """The code the stack ships: the processor image in the registry and the orchestrator as a Batch
 application package, each rebuilt only when its sources change (infra/dynamic/).
 
-Drop-in for the program's artifacts seam (infra/program.py `ArtifactRefs`): `processor_image`
-(`name@digest`) and `orchestrator_package_version` are Outputs, and `pool_dependencies`
-holds the package resource, because a pool referencing a version that is not yet activated fails
-with InvalidApplicationPackageReferences.
+`processor_image` (`name@digest`) and `orchestrator_package_version` are Outputs, and
+`pool_dependencies` holds the package resource, because a pool referencing a version that is not
+yet activated fails with InvalidApplicationPackageReferences.
 """
 
 from __future__ import annotations
@@ -17,24 +16,25 @@ import pulumi
 
 from infra.dynamic.orchestrator_package import OrchestratorPackage, OrchestratorPackageArgs
 from infra.dynamic.processor_image import ProcessorImage, ProcessorImageArgs
-from infra.naming import ORCHESTRATOR_APP_ID, PROCESSOR_REPOSITORY
+from infra.names import ORCHESTRATOR_APP_ID, PROCESSOR_REPOSITORY
+from infra.placement import Placement
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
+PROCESSOR_SOURCE = REPOSITORY_ROOT / "apps" / "processor"
+ORCHESTRATOR_SOURCE = REPOSITORY_ROOT / "apps" / "orchestrator"
+# Versions kept besides the newest, for rollback and for nodes still using them
+# (infra/dynamic/orchestrator_package.py).
+KEEP_PREVIOUS_PACKAGES = 2
 
 
 @dataclass
 class ArtifactsArgs:
     subscription_id: pulumi.Input[str]
-    resource_group_name: pulumi.Input[str]
+    placement: Placement
     registry_name: pulumi.Input[str]
     registry_login_server: pulumi.Input[str]
     batch_account_name: pulumi.Input[str]
     image_builder: str = "acr"  # "acr" (quick build) or "docker" (local engine)
-    processor_source: Path = REPOSITORY_ROOT / "apps" / "processor"
-    orchestrator_source: Path = REPOSITORY_ROOT / "apps" / "orchestrator"
-    processor_repository: str = PROCESSOR_REPOSITORY
-    orchestrator_app_id: str = ORCHESTRATOR_APP_ID
-    keep_previous_packages: int = 2
     # The azure-native Registry and BatchAccount resources: if one is replaced, the new (empty)
     # one gets the image or package again although nothing else changed (Pulumi's
     # `replace_with`, which needs a Pulumi CLI from December 2025 or later).
@@ -79,11 +79,11 @@ class Artifacts(pulumi.ComponentResource):
             f"{name}-processor-image",
             ProcessorImageArgs(
                 subscription_id=args.subscription_id,
-                resource_group_name=args.resource_group_name,
+                resource_group_name=args.placement.resource_group_name,
                 registry_name=args.registry_name,
                 login_server=args.registry_login_server,
-                source_dir=str(args.processor_source),
-                repository=args.processor_repository,
+                source_dir=str(PROCESSOR_SOURCE),
+                repository=PROCESSOR_REPOSITORY,
                 builder=args.image_builder,
             ),
             child(args.registry_resource),
@@ -92,16 +92,16 @@ class Artifacts(pulumi.ComponentResource):
             f"{name}-orchestrator-package",
             OrchestratorPackageArgs(
                 subscription_id=args.subscription_id,
-                resource_group_name=args.resource_group_name,
+                resource_group_name=args.placement.resource_group_name,
                 batch_account_name=args.batch_account_name,
-                source_dir=str(args.orchestrator_source),
-                app_id=args.orchestrator_app_id,
-                keep_previous=args.keep_previous_packages,
+                source_dir=str(ORCHESTRATOR_SOURCE),
+                app_id=ORCHESTRATOR_APP_ID,
+                keep_previous=KEEP_PREVIOUS_PACKAGES,
             ),
             child(args.batch_account_resource, args.package_depends_on),
         )
         self.processor_image = self.processor_image_build.image
-        self.orchestrator_app_id = args.orchestrator_app_id
+        self.orchestrator_app_id = ORCHESTRATOR_APP_ID
         self.orchestrator_package_version = self.orchestrator_package.package_version
         self.orchestrator_application_id = self.orchestrator_package.application_resource_id
         self.pool_dependencies = (self.orchestrator_package,)

@@ -15,13 +15,15 @@ identity, the data lake NFS-mounted at `$AZ_BATCH_NODE_MOUNTS_DIR/data`, autosca
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import batch
 
-from infra import naming
+from infra import names, node_commands
+from infra.config import PoolSizing
+from infra.placement import Placement
 
 # Every change replaces a pool, deleting the old one first (pool ids are fixed). azure-native
 # updates a pool by sending its whole body, and Batch refuses any update that carries a
@@ -42,8 +44,25 @@ EXECUTION_IMAGE = batch.ImageReferenceArgs(
 )
 NODE_AGENT = "batch.node.ubuntu 24.04"
 # NLM locking and UDP are unsupported on Blob NFS; sec=sys is the only security flavour.
-# The "-o" prefix follows Batch's own mount examples (UNCONFIRMED for NFS, checklist §1).
+# The "-o" prefix follows Batch's Azure Files and CIFS mount examples
+# (learn.microsoft.com/azure/batch/virtual-file-mount; UNCONFIRMED for NFS:
+# docs/azure-behaviour.md, "Unconfirmed").
 NFS_MOUNT_OPTIONS = "-o sec=sys,vers=3,nolock,proto=tcp"
+# Start tasks run as admin: chmod of the NFS root needs root (node_commands.prepare_mount_command).
+START_TASK_USER = batch.UserIdentityArgs(
+    auto_user=batch.AutoUserSpecificationArgs(
+        scope=batch.AutoUserScope.POOL, elevation_level=batch.ElevationLevel.ADMIN
+    )
+)
+
+
+def nfs_mount(source: pulumi.Input[str]) -> batch.MountConfigurationArgs:
+    """The data container, mounted at $AZ_BATCH_NODE_MOUNTS_DIR/<MOUNT_PATH> on every node."""
+    return batch.MountConfigurationArgs(
+        nfs_mount_configuration=batch.NFSMountConfigurationArgs(
+            source=source, relative_mount_path=names.MOUNT_PATH, mount_options=NFS_MOUNT_OPTIONS
+        )
+    )
 
 
 def autoscale_formula(max_nodes: int, task_slots_per_node: int) -> str:
@@ -52,7 +71,8 @@ def autoscale_formula(max_nodes: int, task_slots_per_node: int) -> str:
     Short sample windows make the pool react to a pipeline run within one evaluation; nodes are
     released only when their tasks complete (taskcompletion), so running work is never cut.
     Adding slots-1 before dividing makes a truncated quotient the ceiling (how Batch rounds a
-    fractional target is UNCONFIRMED; at worst one node more than needed, never one fewer).
+    fractional target is UNCONFIRMED, docs/azure-behaviour.md "Unconfirmed"; at worst one node
+    more than needed, never one fewer).
     """
     return "\n".join(
         [
@@ -69,8 +89,7 @@ def autoscale_formula(max_nodes: int, task_slots_per_node: int) -> str:
 
 @dataclass
 class BatchAccountArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     account_name: pulumi.Input[str]
     identity_id: pulumi.Input[str]  # the account's own identity: it manages auto-storage
     # The identity nodes use to reach auto-storage (application packages). "The identity
@@ -81,7 +100,6 @@ class BatchAccountArgs:
     # Batch checks auto-storage access with the identity when the account is created, so the
     # role assignment must exist first (a component's own depends_on doesn't reach its children).
     depends_on: Sequence[pulumi.Resource] = ()
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class BatchAccount(pulumi.ComponentResource):
@@ -96,8 +114,8 @@ class BatchAccount(pulumi.ComponentResource):
         super().__init__("rosbag:batch:BatchAccount", name, None, opts)
         account = batch.BatchAccount(
             f"{name}-account",
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=args.placement.resource_group_name,
+            location=args.placement.location,
             account_name=args.account_name,
             pool_allocation_mode=batch.PoolAllocationMode.BATCH_SERVICE,
             identity=batch.BatchAccountIdentityArgs(
@@ -118,7 +136,7 @@ class BatchAccount(pulumi.ComponentResource):
             ],
             # ADF's Azure IR reaches the account over its public endpoint.
             public_network_access=batch.PublicNetworkAccessType.ENABLED,
-            tags=dict(args.tags),
+            tags=dict(args.placement.tags),
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
         self.resource = account
@@ -129,15 +147,8 @@ class BatchAccount(pulumi.ComponentResource):
 
 
 @dataclass
-class PoolSizing:
-    vm_size: str
-    max_nodes: int
-    task_slots_per_node: int
-
-
-@dataclass
 class BatchPoolsArgs:
-    resource_group_name: pulumi.Input[str]
+    placement: Placement
     account_name: pulumi.Input[str]
     account_id: pulumi.Input[str]
     subnet_id: pulumi.Input[str]
@@ -155,8 +166,22 @@ class BatchPoolsArgs:
     execution: PoolSizing
     # Resources the pools need first (role assignments, the activated application package).
     depends_on: Sequence[pulumi.Resource] = ()
-    mount_path: str = naming.MOUNT_PATH
-    orchestrator_app_id: str = naming.ORCHESTRATOR_APP_ID
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """What one pool has that the other does not; `BatchPools._pool` adds what both share."""
+
+    pool_id: str
+    display_name: str
+    sizing: PoolSizing
+    identity_id: pulumi.Input[str]
+    image: batch.ImageReferenceArgs
+    start_command: pulumi.Input[str]
+    start_environment: Sequence[batch.EnvironmentSettingArgs] | None = None
+    container: batch.ContainerConfigurationArgs | None = None
+    application_packages: Sequence[batch.ApplicationPackageReferenceArgs] | None = None
+    scheduling: batch.TaskSchedulingPolicyArgs | None = None
 
 
 class BatchPools(pulumi.ComponentResource):
@@ -167,134 +192,9 @@ class BatchPools(pulumi.ComponentResource):
         self, name: str, args: BatchPoolsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("rosbag:batch:BatchPools", name, None, opts)
-        pool_opts = pulumi.ResourceOptions(
-            parent=self,
-            depends_on=list(args.depends_on),
-            replace_on_changes=POOL_REPLACE_ON,
-            delete_before_replace=True,
-        )
-
-        # Settings both pools share, passed by name below so the type checker sees each one.
-        def identity(identity_id: pulumi.Input[str]) -> batch.BatchPoolIdentityArgs:
-            return batch.BatchPoolIdentityArgs(
-                type=batch.PoolIdentityType.USER_ASSIGNED,
-                user_assigned_identities=[identity_id],
-            )
-
-        network = batch.NetworkConfigurationArgs(
-            subnet_id=args.subnet_id,
-            public_ip_address_configuration=batch.PublicIPAddressConfigurationArgs(
-                provision=batch.IPAddressProvisioningType.NO_PUBLIC_IP_ADDRESSES
-            ),
-        )
-        mounts = [
-            batch.MountConfigurationArgs(
-                nfs_mount_configuration=batch.NFSMountConfigurationArgs(
-                    source=args.nfs_source,
-                    relative_mount_path=args.mount_path,
-                    mount_options=NFS_MOUNT_OPTIONS,
-                )
-            )
-        ]
-        admin = batch.UserIdentityArgs(
-            auto_user=batch.AutoUserSpecificationArgs(
-                scope=batch.AutoUserScope.POOL, elevation_level=batch.ElevationLevel.ADMIN
-            )
-        )
-
-        self_check = pulumi.Output.from_input(args.orchestrator_package_version).apply(
-            lambda version: naming.start_task_command(
-                args.mount_path,
-                then=naming.orchestrator_command(args.orchestrator_app_id, version, "self-check"),
-            )
-        )
-        orchestrator = batch.Pool(
-            f"{name}-orchestrator",
-            pool_name=naming.ORCHESTRATOR_POOL_ID,
-            display_name="rosbag orchestrator (ADF Custom activity)",
-            vm_size=args.orchestrator.vm_size,
-            task_slots_per_node=args.orchestrator.task_slots_per_node,
-            # Fill one node before starting another: orchestrator runs mostly wait.
-            task_scheduling_policy=batch.TaskSchedulingPolicyArgs(
-                node_fill_type=batch.ComputeNodeFillType.PACK
-            ),
-            deployment_configuration=batch.DeploymentConfigurationArgs(
-                virtual_machine_configuration=batch.VirtualMachineConfigurationArgs(
-                    image_reference=ORCHESTRATOR_IMAGE, node_agent_sku_id=NODE_AGENT
-                )
-            ),
-            application_packages=[
-                batch.ApplicationPackageReferenceArgs(
-                    id=pulumi.Output.concat(
-                        args.account_id, "/applications/", args.orchestrator_app_id
-                    ),
-                    version=args.orchestrator_package_version,
-                )
-            ],
-            start_task=batch.StartTaskArgs(
-                command_line=self_check,
-                user_identity=admin,  # chmod of the NFS root needs root
-                wait_for_success=True,  # a node that fails its self-check never gets work
-                max_task_retry_count=2,
-                environment_settings=[
-                    batch.EnvironmentSettingArgs(
-                        name="AZURE_CLIENT_ID", value=args.orchestrator_identity_client_id
-                    ),
-                    batch.EnvironmentSettingArgs(name="KEY_VAULT_URI", value=args.key_vault_uri),
-                    batch.EnvironmentSettingArgs(
-                        name="APPINSIGHTS_SECRET_NAME", value=args.app_insights_secret_name
-                    ),
-                ],
-            ),
-            scale_settings=_autoscale(args.orchestrator),
-            resource_group_name=args.resource_group_name,
-            account_name=args.account_name,
-            identity=identity(args.orchestrator_identity_id),
-            network_configuration=network,
-            target_node_communication_mode=batch.NodeCommunicationMode.SIMPLIFIED,
-            mount_configuration=mounts,
-            opts=pool_opts,
-        )
-        execution = batch.Pool(
-            f"{name}-execution",
-            pool_name=naming.EXECUTION_POOL_ID,
-            display_name="rosbag processor containers",
-            vm_size=args.execution.vm_size,
-            task_slots_per_node=args.execution.task_slots_per_node,
-            deployment_configuration=batch.DeploymentConfigurationArgs(
-                virtual_machine_configuration=batch.VirtualMachineConfigurationArgs(
-                    image_reference=EXECUTION_IMAGE,
-                    node_agent_sku_id=NODE_AGENT,
-                    container_configuration=batch.ContainerConfigurationArgs(
-                        type=batch.ContainerType.DOCKER_COMPATIBLE,
-                        # Prefetched when a node joins, so the first task starts at once.
-                        container_image_names=[args.processor_image],
-                        container_registries=[
-                            batch.ContainerRegistryArgs(
-                                registry_server=args.registry_server,
-                                identity_reference=batch.ComputeNodeIdentityReferenceArgs(
-                                    resource_id=args.execution_identity_id
-                                ),
-                            )
-                        ],
-                    ),
-                )
-            ),
-            start_task=batch.StartTaskArgs(
-                command_line=naming.start_task_command(args.mount_path),
-                user_identity=admin,
-                wait_for_success=True,
-                max_task_retry_count=2,
-            ),
-            scale_settings=_autoscale(args.execution),
-            resource_group_name=args.resource_group_name,
-            account_name=args.account_name,
-            identity=identity(args.execution_identity_id),
-            network_configuration=network,
-            target_node_communication_mode=batch.NodeCommunicationMode.SIMPLIFIED,
-            mount_configuration=mounts,
-            opts=pool_opts,
-        )
+        self._args = args
+        orchestrator = self._pool(f"{name}-orchestrator", orchestrator_pool(args))
+        execution = self._pool(f"{name}-execution", execution_pool(args))
         self.orchestrator_pool_id = orchestrator.name
         self.execution_pool_id = execution.name
         self.register_outputs(
@@ -303,6 +203,119 @@ class BatchPools(pulumi.ComponentResource):
                 "execution_pool_id": self.execution_pool_id,
             }
         )
+
+    def _pool(self, name: str, spec: PoolSpec) -> batch.Pool:
+        """A pool in the subnet with no public IPs, simplified node communication, its own
+        identity, the data lake NFS-mounted, a start task as admin, autoscale to zero."""
+        args = self._args
+        return batch.Pool(
+            name,
+            pool_name=spec.pool_id,
+            display_name=spec.display_name,
+            vm_size=spec.sizing.vm_size,
+            task_slots_per_node=spec.sizing.task_slots_per_node,
+            task_scheduling_policy=spec.scheduling,
+            deployment_configuration=batch.DeploymentConfigurationArgs(
+                virtual_machine_configuration=batch.VirtualMachineConfigurationArgs(
+                    image_reference=spec.image,
+                    node_agent_sku_id=NODE_AGENT,
+                    container_configuration=spec.container,
+                )
+            ),
+            application_packages=spec.application_packages,
+            start_task=batch.StartTaskArgs(
+                command_line=spec.start_command,
+                user_identity=START_TASK_USER,
+                wait_for_success=True,  # a node whose start task fails never gets work
+                max_task_retry_count=2,
+                environment_settings=spec.start_environment,
+            ),
+            scale_settings=_autoscale(spec.sizing),
+            resource_group_name=args.placement.resource_group_name,
+            account_name=args.account_name,
+            identity=batch.BatchPoolIdentityArgs(
+                type=batch.PoolIdentityType.USER_ASSIGNED,
+                user_assigned_identities=[spec.identity_id],
+            ),
+            network_configuration=batch.NetworkConfigurationArgs(
+                subnet_id=args.subnet_id,
+                public_ip_address_configuration=batch.PublicIPAddressConfigurationArgs(
+                    provision=batch.IPAddressProvisioningType.NO_PUBLIC_IP_ADDRESSES
+                ),
+            ),
+            target_node_communication_mode=batch.NodeCommunicationMode.SIMPLIFIED,
+            mount_configuration=[nfs_mount(args.nfs_source)],
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=list(args.depends_on),
+                replace_on_changes=POOL_REPLACE_ON,
+                delete_before_replace=True,
+            ),
+        )
+
+
+def orchestrator_pool(args: BatchPoolsArgs) -> PoolSpec:
+    """The orchestrator pool: the package at an explicit version, whose self-check the start
+    task runs (a node that fails it never gets work), and the settings telemetry needs."""
+    version = args.orchestrator_package_version
+    self_check = pulumi.Output.from_input(version).apply(
+        lambda v: node_commands.start_task_command(
+            names.MOUNT_PATH,
+            then=node_commands.orchestrator_command(names.ORCHESTRATOR_APP_ID, v, "self-check"),
+        )
+    )
+    return PoolSpec(
+        pool_id=names.ORCHESTRATOR_POOL_ID,
+        display_name="rosbag orchestrator (ADF Custom activity)",
+        sizing=args.orchestrator,
+        identity_id=args.orchestrator_identity_id,
+        image=ORCHESTRATOR_IMAGE,
+        start_command=self_check,
+        start_environment=[
+            batch.EnvironmentSettingArgs(
+                name="AZURE_CLIENT_ID", value=args.orchestrator_identity_client_id
+            ),
+            batch.EnvironmentSettingArgs(name="KEY_VAULT_URI", value=args.key_vault_uri),
+            batch.EnvironmentSettingArgs(
+                name="APPINSIGHTS_SECRET_NAME", value=args.app_insights_secret_name
+            ),
+        ],
+        application_packages=[
+            batch.ApplicationPackageReferenceArgs(
+                id=pulumi.Output.concat(
+                    args.account_id, "/applications/", names.ORCHESTRATOR_APP_ID
+                ),
+                version=version,
+            )
+        ],
+        # Fill one node before starting another: orchestrator runs mostly wait.
+        scheduling=batch.TaskSchedulingPolicyArgs(node_fill_type=batch.ComputeNodeFillType.PACK),
+    )
+
+
+def execution_pool(args: BatchPoolsArgs) -> PoolSpec:
+    """The execution pool: Docker, with the processor image pulled by the pool's identity."""
+    return PoolSpec(
+        pool_id=names.EXECUTION_POOL_ID,
+        display_name="rosbag processor containers",
+        sizing=args.execution,
+        identity_id=args.execution_identity_id,
+        image=EXECUTION_IMAGE,
+        start_command=node_commands.start_task_command(names.MOUNT_PATH),
+        container=batch.ContainerConfigurationArgs(
+            type=batch.ContainerType.DOCKER_COMPATIBLE,
+            # Prefetched when a node joins, so the first task starts at once.
+            container_image_names=[args.processor_image],
+            container_registries=[
+                batch.ContainerRegistryArgs(
+                    registry_server=args.registry_server,
+                    identity_reference=batch.ComputeNodeIdentityReferenceArgs(
+                        resource_id=args.execution_identity_id
+                    ),
+                )
+            ],
+        ),
+    )
 
 
 def _autoscale(sizing: PoolSizing) -> batch.ScaleSettingsArgs:

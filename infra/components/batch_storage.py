@@ -6,17 +6,17 @@ infra/program.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import storage
 
+from infra.placement import Placement
+
 
 @dataclass
 class BatchStorageArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     account_name: pulumi.Input[str]
     task_logs_container: str
     # ADF's Custom activity keeps the runtime files and stdout/stderr of every run here
@@ -24,7 +24,6 @@ class BatchStorageArgs:
     adf_jobs_container: str = "adfjobs"
     # Where `pulumi up` puts the sample bag for the factory to copy into the data lake.
     samples_container: str = "samples"
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class BatchStorage(pulumi.ComponentResource):
@@ -42,8 +41,8 @@ class BatchStorage(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         account = storage.StorageAccount(
             f"{name}-account",
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=args.placement.resource_group_name,
+            location=args.placement.location,
             account_name=args.account_name,
             kind=storage.Kind.STORAGE_V2,
             sku=storage.SkuArgs(name=storage.SkuName.STANDARD_LRS),
@@ -52,15 +51,16 @@ class BatchStorage(pulumi.ComponentResource):
             allow_blob_public_access=False,
             # Shared keys stay at Azure's default (on): whether Batch package uploads and ADF's
             # custom-activity staging can do without them when every party uses the identity is
-            # UNCONFIRMED. This program never reads a key; everything it declares uses Entra ID.
-            tags=dict(args.tags),
+            # UNCONFIRMED (docs/azure-behaviour.md, "Unconfirmed"). This program never reads a
+            # key; everything it declares uses Entra ID.
+            tags=dict(args.placement.tags),
             opts=child,
         )
 
         def container(suffix: str, container_name: str) -> storage.BlobContainer:
             return storage.BlobContainer(
                 f"{name}-{suffix}",
-                resource_group_name=args.resource_group_name,
+                resource_group_name=args.placement.resource_group_name,
                 account_name=account.name,
                 container_name=container_name,
                 public_access=storage.PublicAccess.NONE,

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 import pulumi
 from pulumi_azure_native import datafactory as adf
 
-from infra.naming import orchestrator_command
+from infra.node_commands import orchestrator_command
 
 PIPELINE_NAME = "extract-bags"
 ACTIVITY_NAME = "run-orchestrator"

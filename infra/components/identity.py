@@ -14,18 +14,17 @@ touch the Batch account or anything else. Hence four identities:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import managedidentity
 
+from infra.placement import Placement
+
 
 @dataclass
 class IdentitiesArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
-    tags: Mapping[str, str] = field(default_factory=dict)
+    placement: Placement
 
 
 @dataclass(frozen=True)
@@ -51,9 +50,9 @@ class Identities(pulumi.ComponentResource):
         def identity(role: str) -> Identity:
             uami = managedidentity.UserAssignedIdentity(
                 f"{name}-{role}",
-                resource_group_name=args.resource_group_name,
-                location=args.location,
-                tags=dict(args.tags),
+                resource_group_name=args.placement.resource_group_name,
+                location=args.placement.location,
+                tags=dict(args.placement.tags),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             return Identity(uami.id, uami.principal_id, uami.client_id)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import applicationinsights, operationalinsights
 
+from infra.placement import Placement
+
 
 @dataclass
 class MonitoringArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     retention_days: int
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class Monitoring(pulumi.ComponentResource):
@@ -28,24 +27,24 @@ class Monitoring(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         workspace = operationalinsights.Workspace(
             f"{name}-logs",
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=args.placement.resource_group_name,
+            location=args.placement.location,
             sku=operationalinsights.WorkspaceSkuArgs(
                 name=operationalinsights.WorkspaceSkuNameEnum.PER_GB2018
             ),
             retention_in_days=args.retention_days,
-            tags=dict(args.tags),
+            tags=dict(args.placement.tags),
             opts=child,
         )
         insights = applicationinsights.Component(
             f"{name}-insights",
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=args.placement.resource_group_name,
+            location=args.placement.location,
             kind="web",
             application_type=applicationinsights.ApplicationType.WEB,
             workspace_resource_id=workspace.id,
             ingestion_mode=applicationinsights.IngestionMode.LOG_ANALYTICS,
-            tags=dict(args.tags),
+            tags=dict(args.placement.tags),
             # The connection string lets anyone send telemetry: keep it encrypted in state.
             opts=pulumi.ResourceOptions(
                 parent=self, additional_secret_outputs=["connectionString", "instrumentationKey"]

@@ -8,11 +8,12 @@ API version's default.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import network
+
+from infra.placement import Placement
 
 # Service endpoints: Storage is required for the data lake's VNet rule (NFS is authorised by
 # network rules only); Key Vault and Container Registry keep those calls on the Azure backbone.
@@ -21,11 +22,9 @@ SERVICE_ENDPOINTS = ("Microsoft.Storage", "Microsoft.KeyVault", "Microsoft.Conta
 
 @dataclass
 class NetworkArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     address_space: str
     subnet_prefix: str
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 def _outbound(
@@ -52,8 +51,8 @@ def security_rules() -> list[network.SecurityRuleArgs]:
 
     Global service tags, not the regional `<Tag>.<region>` ones: the regional names' spelling
     (`Storage.WestEurope` vs the location `westeurope`) is UNCONFIRMED to be accepted in any
-    case, and a rejected tag would fail the deployment; the data lake is in the stack's region
-    either way."""
+    case (docs/azure-behaviour.md, "Unconfirmed"), and a rejected tag would fail the deployment;
+    the data lake is in the stack's region either way."""
     rules = [
         _outbound(
             "batch-node-management",
@@ -112,46 +111,28 @@ class Network(pulumi.ComponentResource):
     ) -> None:
         super().__init__("rosbag:network:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        tags = dict(args.tags)
+        tags = dict(args.placement.tags)
 
-        egress_ip = network.PublicIPAddress(
-            f"{name}-egress-ip",
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            sku=network.PublicIPAddressSkuArgs(name=network.PublicIPAddressSkuName.STANDARD),
-            public_ip_allocation_method=network.IPAllocationMethod.STATIC,
-            tags=tags,
-            opts=child,
-        )
-        nat = network.NatGateway(
-            f"{name}-nat",
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            sku=network.NatGatewaySkuArgs(name=network.NatGatewaySkuName.STANDARD),
-            public_ip_addresses=[network.SubResourceArgs(id=egress_ip.id)],
-            idle_timeout_in_minutes=10,
-            tags=tags,
-            opts=child,
-        )
+        egress_ip, nat = self._egress(name, args)
         nsg = network.NetworkSecurityGroup(
             f"{name}-nsg",
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=args.placement.resource_group_name,
+            location=args.placement.location,
             security_rules=security_rules(),
             tags=tags,
             opts=child,
         )
         vnet = network.VirtualNetwork(
             f"{name}-vnet",
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=args.placement.resource_group_name,
+            location=args.placement.location,
             address_space=network.AddressSpaceArgs(address_prefixes=[args.address_space]),
             tags=tags,
             opts=child,
         )
         subnet = network.Subnet(
             f"{name}-pools",
-            resource_group_name=args.resource_group_name,
+            resource_group_name=args.placement.resource_group_name,
             virtual_network_name=vnet.name,
             subnet_name="pools",
             address_prefix=args.subnet_prefix,
@@ -170,3 +151,30 @@ class Network(pulumi.ComponentResource):
         self.register_outputs(
             {"vnet_id": self.vnet_id, "subnet_id": self.subnet_id, "egress_ip": self.egress_ip}
         )
+
+    def _egress(
+        self, name: str, args: NetworkArgs
+    ) -> tuple[network.PublicIPAddress, network.NatGateway]:
+        """The nodes' only way out: a NAT gateway with one static public IP."""
+        child = pulumi.ResourceOptions(parent=self)
+        tags = dict(args.placement.tags)
+        egress_ip = network.PublicIPAddress(
+            f"{name}-egress-ip",
+            resource_group_name=args.placement.resource_group_name,
+            location=args.placement.location,
+            sku=network.PublicIPAddressSkuArgs(name=network.PublicIPAddressSkuName.STANDARD),
+            public_ip_allocation_method=network.IPAllocationMethod.STATIC,
+            tags=tags,
+            opts=child,
+        )
+        nat = network.NatGateway(
+            f"{name}-nat",
+            resource_group_name=args.placement.resource_group_name,
+            location=args.placement.location,
+            sku=network.NatGatewaySkuArgs(name=network.NatGatewaySkuName.STANDARD),
+            public_ip_addresses=[network.SubResourceArgs(id=egress_ip.id)],
+            idle_timeout_in_minutes=10,
+            tags=tags,
+            opts=child,
+        )
+        return egress_ip, nat

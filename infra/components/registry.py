@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import containerregistry
 
+from infra.placement import Placement
+
 
 @dataclass
 class RegistryArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     registry_name: pulumi.Input[str]
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class Registry(pulumi.ComponentResource):
@@ -29,8 +28,8 @@ class Registry(pulumi.ComponentResource):
         super().__init__("rosbag:registry:Registry", name, None, opts)
         registry = containerregistry.Registry(
             f"{name}-acr",
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=args.placement.resource_group_name,
+            location=args.placement.location,
             registry_name=args.registry_name,
             sku=containerregistry.SkuArgs(name=containerregistry.SkuName.BASIC),
             admin_user_enabled=False,  # pulls use the identity's AcrPull, never a password
@@ -38,7 +37,7 @@ class Registry(pulumi.ComponentResource):
             # network rules anyway. The role assignment mode stays at its default (not ABAC),
             # where AcrPull is honoured.
             public_network_access=containerregistry.PublicNetworkAccess.ENABLED,
-            tags=dict(args.tags),
+            tags=dict(args.placement.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.resource = registry

@@ -23,6 +23,7 @@ import pulumi
 from pulumi_azure_native import datafactory as adf
 
 from infra.dynamic.sample_seed import SampleSeed, SampleSeedArgs
+from infra.placement import Placement
 
 PIPELINE_NAME = "seed-sample"
 SOURCE_DATASET = "sample-source"
@@ -32,7 +33,7 @@ DESTINATION_DATASET = "sample-destination"
 @dataclass
 class SampleDataArgs:
     subscription_id: pulumi.Input[str]
-    resource_group_name: pulumi.Input[str]
+    placement: Placement
     factory_name: pulumi.Input[str]
     staging_linked_service: str  # the factory's Azure Blob linked service (Batch storage)
     data_lake_linked_service: str  # the factory's ADLS Gen2 linked service
@@ -59,6 +60,23 @@ def _linked_service(name: str) -> adf.LinkedServiceReferenceArgs:
     )
 
 
+# The seed pipeline's one activity: Binary in, Binary out.
+COPY_SAMPLE = adf.CopyActivityArgs(
+    name="copy-sample",
+    type="Copy",
+    inputs=[_dataset_ref(SOURCE_DATASET)],
+    outputs=[_dataset_ref(DESTINATION_DATASET)],
+    source=adf.BinarySourceArgs(
+        type="BinarySource",
+        store_settings=adf.AzureBlobStorageReadSettingsArgs(type="AzureBlobStorageReadSettings"),
+    ),
+    sink=adf.BinarySinkArgs(
+        type="BinarySink",
+        store_settings=adf.AzureBlobFSWriteSettingsArgs(type="AzureBlobFSWriteSettings"),
+    ),
+)
+
+
 class SampleData(pulumi.ComponentResource):
     pipeline_name: pulumi.Output[str]
     destination: pulumi.Output[str]  # <data lake>/<container>/raw/<bag>
@@ -67,40 +85,20 @@ class SampleData(pulumi.ComponentResource):
         self, name: str, args: SampleDataArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("rosbag:sample:SampleData", name, None, opts)
-        after = pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on))
+        self._args = args
         bag = args.sample.name
         folder = args.raw_path.strip("/")
 
-        # Binary datasets copy the file byte for byte (no parsing, no schema).
-        def dataset(
-            suffix: str,
-            dataset_name: str,
-            linked_service: str,
-            location: adf.AzureBlobStorageLocationArgs | adf.AzureBlobFSLocationArgs,
-        ) -> adf.Dataset:
-            return adf.Dataset(
-                f"{name}-{suffix}",
-                resource_group_name=args.resource_group_name,
-                factory_name=args.factory_name,
-                dataset_name=dataset_name,
-                properties=adf.BinaryDatasetArgs(
-                    type="Binary",
-                    linked_service_name=_linked_service(linked_service),
-                    location=location,
-                ),
-                opts=after,
-            )
-
-        source = dataset(
-            "source",
+        source = self._dataset(
+            f"{name}-source",
             SOURCE_DATASET,
             args.staging_linked_service,
             adf.AzureBlobStorageLocationArgs(
                 type="AzureBlobStorageLocation", container=args.samples_container, file_name=bag
             ),
         )
-        destination = dataset(
-            "destination",
+        destination = self._dataset(
+            f"{name}-destination",
             DESTINATION_DATASET,
             args.data_lake_linked_service,
             adf.AzureBlobFSLocationArgs(
@@ -112,30 +110,11 @@ class SampleData(pulumi.ComponentResource):
         )
         pipeline = adf.Pipeline(
             f"{name}-pipeline",
-            resource_group_name=args.resource_group_name,
+            resource_group_name=args.placement.resource_group_name,
             factory_name=args.factory_name,
             pipeline_name=PIPELINE_NAME,
             description=f"Copies the sample bag into {args.raw_path} (run once by pulumi up).",
-            activities=[
-                adf.CopyActivityArgs(
-                    name="copy-sample",
-                    type="Copy",
-                    inputs=[_dataset_ref(SOURCE_DATASET)],
-                    outputs=[_dataset_ref(DESTINATION_DATASET)],
-                    source=adf.BinarySourceArgs(
-                        type="BinarySource",
-                        store_settings=adf.AzureBlobStorageReadSettingsArgs(
-                            type="AzureBlobStorageReadSettings"
-                        ),
-                    ),
-                    sink=adf.BinarySinkArgs(
-                        type="BinarySink",
-                        store_settings=adf.AzureBlobFSWriteSettingsArgs(
-                            type="AzureBlobFSWriteSettings"
-                        ),
-                    ),
-                )
-            ],
+            activities=[COPY_SAMPLE],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[source, destination]),
         )
         target = pulumi.Output.concat(
@@ -145,7 +124,7 @@ class SampleData(pulumi.ComponentResource):
             f"{name}-seed",
             SampleSeedArgs(
                 subscription_id=args.subscription_id,
-                resource_group_name=args.resource_group_name,
+                resource_group_name=args.placement.resource_group_name,
                 factory_name=args.factory_name,
                 pipeline_name=pipeline.name,
                 staging_blob_url=pulumi.Output.concat(
@@ -160,4 +139,26 @@ class SampleData(pulumi.ComponentResource):
         self.destination = seed.destination
         self.register_outputs(
             {"pipeline_name": self.pipeline_name, "destination": self.destination}
+        )
+
+    def _dataset(
+        self,
+        name: str,
+        dataset_name: str,
+        linked_service: str,
+        location: adf.AzureBlobStorageLocationArgs | adf.AzureBlobFSLocationArgs,
+    ) -> adf.Dataset:
+        """A Binary dataset: the file byte for byte, no parsing and no schema."""
+        args = self._args
+        return adf.Dataset(
+            name,
+            resource_group_name=args.placement.resource_group_name,
+            factory_name=args.factory_name,
+            dataset_name=dataset_name,
+            properties=adf.BinaryDatasetArgs(
+                type="Binary",
+                linked_service_name=_linked_service(linked_service),
+                location=location,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )

@@ -10,23 +10,22 @@ new for every create, and a re-created stack never needs the old name.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pulumi
 from pulumi_azure_native import keyvault
 
+from infra.placement import Placement
+
 
 @dataclass
 class SecretsArgs:
-    resource_group_name: pulumi.Input[str]
-    location: str
+    placement: Placement
     tenant_id: pulumi.Input[str]
     purge_protection: bool
     retention_days: int
     app_insights_secret_name: str
     app_insights_connection_string: pulumi.Input[str]
-    tags: Mapping[str, str] = field(default_factory=dict)
 
 
 class Secrets(pulumi.ComponentResource):
@@ -42,8 +41,8 @@ class Secrets(pulumi.ComponentResource):
         # digits and hyphens, starting with a letter): keep the component's name short.
         vault = keyvault.Vault(
             f"{name}-vault",
-            resource_group_name=args.resource_group_name,
-            location=args.location,
+            resource_group_name=args.placement.resource_group_name,
+            location=args.placement.location,
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=args.tenant_id,
                 sku=keyvault.SkuArgs(family=keyvault.SkuFamily.A, name=keyvault.SkuName.STANDARD),
@@ -56,10 +55,11 @@ class Secrets(pulumi.ComponentResource):
                 # auto-naming makes harmless.
                 enable_purge_protection=True if args.purge_protection else None,
                 # ADF's Azure IR is not in the VNet, so the vault stays reachable publicly and
-                # relies on RBAC (UNCONFIRMED trade-off, checklist §8).
+                # relies on RBAC (an UNCONFIRMED trade-off: docs/azure-behaviour.md,
+                # "Unconfirmed").
                 public_network_access="Enabled",
             ),
-            tags=dict(args.tags),
+            tags=dict(args.placement.tags),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 # Azure fixes the retention when the vault is created ("the retention policy
@@ -71,7 +71,7 @@ class Secrets(pulumi.ComponentResource):
         )
         secret = keyvault.Secret(
             f"{name}-appinsights",
-            resource_group_name=args.resource_group_name,
+            resource_group_name=args.placement.resource_group_name,
             vault_name=vault.name,
             secret_name=args.app_insights_secret_name,
             properties=keyvault.SecretPropertiesArgs(

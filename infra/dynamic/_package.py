@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.dynamic import _tree
-from infra.naming import LAUNCHER
+from infra.node_commands import LAUNCHER
 
 PACKAGE = "orchestrator"  # the import package inside apps/orchestrator
 REQUIREMENTS = "requirements-node.txt"
+# pip of the interpreter running `pulumi up` (and scripts/pin_node_requirements.py).
+PIP_INSTALL = (sys.executable, "-m", "pip", "install", "--quiet")
 VERSION_LENGTH = 12
 
 # The orchestrator pool runs Ubuntu 24.04: CPython 3.12 on x86_64 with glibc 2.39. pip does not
@@ -97,11 +99,7 @@ def vendor(requirements: Path, target: Path, find_links: str | None) -> None:
     tests; otherwise pip uses its configured index (PyPI or a mirror from pip.conf).
     """
     command = [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
+        *PIP_INSTALL,
         "--disable-pip-version-check",
         "--no-input",
         "--no-compile",

@@ -28,7 +28,7 @@ from pulumi.dynamic import CreateResult, DiffResult, Resource, ResourceProvider,
 from infra.dynamic import _package
 from infra.dynamic._azure import management_client, progress, text, upload_file
 from infra.dynamic._props import changed_keys, inputs_of
-from infra.naming import ORCHESTRATOR_APP_ID
+from infra.names import ORCHESTRATOR_APP_ID
 
 if TYPE_CHECKING:
     from azure.mgmt.batch import BatchManagementClient

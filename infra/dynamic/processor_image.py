@@ -138,19 +138,23 @@ def _build_with_acr(props: dict[str, Any], tag: str, context: bytes) -> tuple[st
         )
         status = text(run.status)
         if status != "Succeeded":
-            link = acr.runs.get_log_sas_url(rg, registry, run_id).log_link
-            log = b""
-            if link:
-                with blob_client(link) as log_blob:
-                    log = log_blob.download_blob().readall()
             raise BuildFailedError(
                 f"ACR run {run_id} ended {status} building {props['repository']}:{tag}. "
-                f"Last lines of its log:\n{_tail(log.decode('utf-8', 'replace'))}"
+                f"Last lines of its log:\n{_tail(_run_log(acr, rg, registry, run_id))}"
             )
         for image in run.output_images or []:
             if image.repository == props["repository"] and image.tag == tag and image.digest:
                 return image.digest, run_id
         raise BuildFailedError(f"ACR run {run_id} succeeded but reported no digest for {tag}")
+
+
+def _run_log(acr: Any, rg: str, registry: str, run_id: str) -> str:
+    """An ACR run's log, read through the SAS link ACR hands out ("" when it has none)."""
+    link = acr.runs.get_log_sas_url(rg, registry, run_id).log_link
+    if not link:
+        return ""
+    with blob_client(link) as log_blob:
+        return log_blob.download_blob().readall().decode("utf-8", "replace")
 
 
 def _docker(args: list[str], *, stdin: bytes | None = None, timeout: float) -> str:

@@ -15,7 +15,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from infra.dynamic import _package
-from infra.dynamic.pin_node_requirements import wanted
+from scripts.pin_node_requirements import wanted
 from tests.dynamic.helpers import REPOSITORY_ROOT, orchestrator_tree
 
 
@@ -88,7 +88,7 @@ def test_the_version_is_a_valid_batch_version_derived_from_the_hash(tmp_path: Pa
 
 def test_the_pins_satisfy_every_dependency_the_orchestrator_declares() -> None:
     """A dependency added to apps/orchestrator/pyproject.toml without re-pinning would be missing
-    on the nodes: regenerate with `python -m infra.dynamic.pin_node_requirements`."""
+    on the nodes: regenerate with `python -m scripts.pin_node_requirements`."""
     orchestrator = REPOSITORY_ROOT / "apps" / "orchestrator"
     pins: dict[str, str] = {}
     for line in (orchestrator / _package.REQUIREMENTS).read_text().splitlines():

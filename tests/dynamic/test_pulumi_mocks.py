@@ -10,22 +10,19 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import dill
 import pulumi
 import pytest
-from pulumi.runtime import MockCallArgs, MockResourceArgs, Mocks
-from pulumi.runtime.mocks import MockMonitor
 
 from infra.components.artifacts import Artifacts, ArtifactsArgs
 from infra.dynamic._package import PackageSources
 from infra.dynamic.orchestrator_package import OrchestratorPackageProvider
 from infra.dynamic.processor_image import ProcessorImageProvider
-from infra.dynamic.simulate import simulated_outputs
 from infra.dynamic.trigger_state import TriggerState, TriggerStateArgs, TriggerStateProvider
+from infra.placement import Placement
+from offline import RecordedResource, use_mocks
 from tests.dynamic.helpers import (
     BATCH_ACCOUNT,
     LOGIN_SERVER,
@@ -36,55 +33,30 @@ from tests.dynamic.helpers import (
 )
 
 
-class DynamicMocks(Mocks):
-    """Answers what each provider would return after create (infra.dynamic.simulate)."""
+class Registered:
+    """What the engine was told, by logical name (the offline mocks answer, as for the program)."""
 
     def __init__(self) -> None:
-        self.resources: dict[str, MockResourceArgs] = {}
-        self.monitor: OptionsMonitor | None = None
+        self.recorded: list[RecordedResource] = []
 
-    def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
-        self.resources[args.name] = args
-        return f"{args.name}-id", {**args.inputs, **simulated_outputs(args.typ, args.inputs)}
-
-    def call(self, args: MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
-
-
-@dataclass(frozen=True)
-class Options:
-    replace_with: tuple[str, ...]  # URNs
-    delete_before_replace: bool
-
-
-class OptionsMonitor(MockMonitor):
-    """Records the resource options the engine would receive (the mocks do not see them)."""
-
-    def __init__(self, mocks: DynamicMocks) -> None:
-        super().__init__(mocks)
-        self.options: dict[str, Options] = {}
-
-    def RegisterResource(self, request: Any) -> Any:
-        self.options[request.name] = Options(
-            tuple(request.replace_with), bool(request.deleteBeforeReplace)
-        )
-        return super().RegisterResource(request)
+    def __getitem__(self, name: str) -> RecordedResource:
+        [found] = [r for r in self.recorded if r.name == name]
+        return found
 
 
 @pytest.fixture
-def mocks() -> Iterator[DynamicMocks]:
-    instance = DynamicMocks()
-    instance.monitor = OptionsMonitor(instance)
-    pulumi.runtime.set_mocks(instance, preview=False, monitor=instance.monitor)
-    yield instance
+def registered() -> Registered:
+    found = Registered()
+    use_mocks(recorded=found.recorded)
+    return found
 
 
 def _artifacts(**extra: Any) -> Artifacts:
     return Artifacts(
         "artifacts",
         ArtifactsArgs(
+            placement=Placement(RESOURCE_GROUP, "westeurope"),
             subscription_id=SUBSCRIPTION,
-            resource_group_name=RESOURCE_GROUP,
             registry_name=REGISTRY,
             registry_login_server=LOGIN_SERVER,
             batch_account_name=BATCH_ACCOUNT,
@@ -93,27 +65,27 @@ def _artifacts(**extra: Any) -> Artifacts:
     )
 
 
-def _serialized_provider(args: MockResourceArgs) -> str:
-    """The pickled provider; the mocks see it still wrapped as a secret (as it is in state)."""
-    value = args.inputs["__provider"]
-    return value["value"] if isinstance(value, dict) else value
+def _serialized_provider(resource: RecordedResource) -> str:
+    """The pickled provider, a secret (as it is in state)."""
+    assert "__provider" in resource.secret_inputs
+    return resource.inputs["__provider"]
 
 
-def _provider_of(args: MockResourceArgs) -> Any:
-    return dill.loads(base64.b64decode(_serialized_provider(args)))
+def _provider_of(resource: RecordedResource) -> Any:
+    return dill.loads(base64.b64decode(_serialized_provider(resource)))
 
 
 @pulumi.runtime.test
 def test_artifacts_register_typed_dynamic_resources_with_picklable_providers(
-    mocks: DynamicMocks,
+    registered: Registered,
 ) -> pulumi.Output[None]:
     artifacts = _artifacts()
 
     def check(_: Any) -> None:
-        image = mocks.resources["artifacts-processor-image"]
-        package = mocks.resources["artifacts-orchestrator-package"]
-        assert image.typ == "pulumi-python:dynamic/rosbag:ProcessorImage"
-        assert package.typ == "pulumi-python:dynamic/rosbag:OrchestratorPackage"
+        image = registered["artifacts-processor-image"]
+        package = registered["artifacts-orchestrator-package"]
+        assert image.type == "pulumi-python:dynamic/rosbag:ProcessorImage"
+        assert package.type == "pulumi-python:dynamic/rosbag:OrchestratorPackage"
         assert isinstance(_provider_of(image), ProcessorImageProvider)
         assert isinstance(_provider_of(package), OrchestratorPackageProvider)
         # Nothing but the class travels in the pickle: no credentials, no clients.
@@ -126,7 +98,7 @@ def test_artifacts_register_typed_dynamic_resources_with_picklable_providers(
 
 @pulumi.runtime.test
 def test_artifacts_outputs_are_what_the_pools_and_pipeline_consume(
-    mocks: DynamicMocks,
+    registered: Registered,
 ) -> pulumi.Output[None]:
     artifacts = _artifacts()
     version = PackageSources.of(REPOSITORY_ROOT / "apps" / "orchestrator").version
@@ -148,21 +120,22 @@ def test_artifacts_outputs_are_what_the_pools_and_pipeline_consume(
 
 @pulumi.runtime.test
 def test_a_replaced_registry_or_account_replaces_what_lives_in_it(
-    mocks: DynamicMocks,
+    registered: Registered,
 ) -> pulumi.Output[None]:
-    registry = pulumi.CustomResource("azure-native:containerregistry:Registry", "acr", {})
-    account = pulumi.CustomResource("azure-native:batch:BatchAccount", "batch", {})
+    group = {"resourceGroupName": RESOURCE_GROUP}
+    registry = pulumi.CustomResource("azure-native:containerregistry:Registry", "acr", group)
+    account = pulumi.CustomResource("azure-native:batch:BatchAccount", "batch", group)
     artifacts = _artifacts(registry_resource=registry, batch_account_resource=account)
 
     def check(urns: list[str]) -> None:
-        assert mocks.monitor is not None
         registry_urn, account_urn = urns
-        image = mocks.monitor.options["artifacts-processor-image"]
-        package = mocks.monitor.options["artifacts-orchestrator-package"]
-        assert image == Options((registry_urn,), delete_before_replace=True)
-        assert package == Options((account_urn,), delete_before_replace=True)
+        image = registered["artifacts-processor-image"].options
+        package = registered["artifacts-orchestrator-package"].options
+        assert (image.replace_with, image.delete_before_replace) == ((registry_urn,), True)
+        assert (package.replace_with, package.delete_before_replace) == ((account_urn,), True)
         # Without the resources, neither option is set.
-        assert mocks.monitor.options["acr"] == Options((), delete_before_replace=False)
+        acr = registered["acr"].options
+        assert (acr.replace_with, acr.delete_before_replace) == ((), False)
 
     # Wait for both children: each is registered when its own outputs resolve.
     return pulumi.Output.all(
@@ -175,7 +148,7 @@ def test_a_replaced_registry_or_account_replaces_what_lives_in_it(
 
 @pulumi.runtime.test
 def test_trigger_state_registers_and_reports_its_state(
-    mocks: DynamicMocks,
+    registered: Registered,
 ) -> pulumi.Output[None]:
     state = TriggerState(
         "schedule-state",
@@ -189,9 +162,9 @@ def test_trigger_state_registers_and_reports_its_state(
     )
 
     def check(runtime_state: str) -> None:
-        registered = mocks.resources["schedule-state"]
-        assert registered.typ == "pulumi-python:dynamic/rosbag:TriggerState"
-        assert isinstance(_provider_of(registered), TriggerStateProvider)
+        resource = registered["schedule-state"]
+        assert resource.type == "pulumi-python:dynamic/rosbag:TriggerState"
+        assert isinstance(_provider_of(resource), TriggerStateProvider)
         assert runtime_state == "Started"
 
     return state.runtime_state.apply(check)
@@ -199,15 +172,15 @@ def test_trigger_state_registers_and_reports_its_state(
 
 @pulumi.runtime.test
 def test_a_pickled_provider_loads_and_diffs_in_a_fresh_process(
-    mocks: DynamicMocks,
+    registered: Registered,
 ) -> pulumi.Output[None]:
     """Pulumi's provider host unpickles providers in its own process, started in the project
     directory: the providers must load there without the program having run."""
     artifacts = _artifacts()
 
     def check(_: Any) -> None:
-        registered = mocks.resources["artifacts-orchestrator-package"]
-        olds = {k: v for k, v in registered.inputs.items() if k != "__provider"}
+        package = registered["artifacts-orchestrator-package"]
+        olds = {k: v for k, v in package.inputs.items() if k != "__provider"}
         news = olds | {"content_hash": "0" * 64}
         script = (
             "import base64, json, sys, dill\n"
@@ -217,7 +190,7 @@ def test_a_pickled_provider_loads_and_diffs_in_a_fresh_process(
             "provider.diff('id', data['olds'], data['olds']).changes, "
             "provider.diff('id', data['olds'], data['news']).changes]))\n"
         )
-        payload = {"provider": _serialized_provider(registered), "olds": olds, "news": news}
+        payload = {"provider": _serialized_provider(package), "olds": olds, "news": news}
         done = subprocess.run(
             [sys.executable, "-c", script],
             input=json.dumps(payload),

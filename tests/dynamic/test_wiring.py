@@ -1,4 +1,4 @@
-"""The real program under the offline mocks (infra.offline): the dynamic resources feed the pools
+"""The real program under the offline mocks (offline): the dynamic resources feed the pools
 and the pipeline, and run in the order a deployment needs."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from infra import naming
-from infra.offline import RecordedResource, Recording, run_stack
+from infra import names, node_commands
+from offline import RecordedResource, Recording, run_stack
 
 IMAGE = "pulumi-python:dynamic/rosbag:ProcessorImage"
 PACKAGE = "pulumi-python:dynamic/rosbag:OrchestratorPackage"
@@ -63,11 +63,11 @@ def test_the_orchestrator_pool_and_the_command_use_the_published_version(
     pool = recording.one(POOL, "orchestrator")
     [reference] = pool.inputs["applicationPackages"]
     assert reference["version"] == version
-    assert reference["id"].endswith(f"/applications/{naming.ORCHESTRATOR_APP_ID}")
+    assert reference["id"].endswith(f"/applications/{names.ORCHESTRATOR_APP_ID}")
     # A pool referencing a version that is not activated yet fails to create.
     assert _depends(pool, package)
     assert (
-        naming.app_package_env_var(naming.ORCHESTRATOR_APP_ID, version)
+        node_commands.app_package_env_var(names.ORCHESTRATOR_APP_ID, version)
         in (_activity(recording)["command"])
     )
     assert recording.outputs["orchestratorPackageVersion"].value == version

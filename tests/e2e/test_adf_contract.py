@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from infra.offline import Recording, run_stack, stack_names
+from offline import Recording, run_stack, stack_names
 from orchestrator.adf import ActivityError, extended_property_keys, read_activity
 from tests.ops.adf_pipeline import evaluated_custom_activity
 

@@ -1,6 +1,6 @@
 """Azure's refusals, played against the real program under the offline mocks.
 
-The offline mocks (infra/offline.py) accept any registration: they encode what the program asks
+The offline mocks (offline/mocks.py) accept any registration: they encode what the program asks
 for, not what Azure allows. This module adds what Azure refuses, each rule with its source beside
 it, over a sequence of deployments of one stack into one (simulated) subscription:
 
@@ -13,9 +13,8 @@ Resources Azure keeps after a delete (soft-deleted Key Vaults) stay in the subsc
 later `up` sees them, as a real one does. A refused operation is recorded in `refusals` (what
 Azure would answer) rather than raised, so a test can show every one at once.
 
-It rides on infra.offline: `run_stack` builds `OfflineMocks` and `_RecordingMonitor` by name, so
-the subscription patches both (the monitor only to see each resource's `replaceWith`, which the
-recording does not keep).
+It rides on the offline engine: each deployment is a `run_stack` answered by a subclass of
+`OfflineMocks` that adds the create rules.
 
 Pulumi's auto-naming is simulated as Pulumi does it: the logical name and a random suffix, new for
 every create (pulumi.com/docs/iac/concepts/resources/names, "Autonaming"); the offline mocks'
@@ -30,11 +29,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
 from pulumi.runtime import mocks as pulumi_mocks
 
-import infra.offline as offline
-from infra.offline import MOCK_DEPLOYER_OBJECT_ID, RecordedResource, Recording, run_stack
+from offline import MOCK_DEPLOYER_OBJECT_ID, OfflineMocks, RecordedResource, Recording, run_stack
 
 VAULT = "azure-native:keyvault:Vault"
 SECRET = "azure-native:keyvault:Secret"
@@ -80,9 +77,6 @@ class Subscription:
     refusals: list[Refusal] = field(default_factory=list)
     state: Recording | None = None  # what the last `up` left
     plans: list[dict[str, str]] = field(default_factory=list)  # urn -> create|update|replace
-    # urn -> the URNs of its `replaceWith` option (infra.offline does not record that option)
-    replace_with: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    monkeypatch: pytest.MonkeyPatch | None = None
 
     def refuse(self, operation: str, resource: str, code: str, message: str, source: str) -> None:
         refusal = Refusal(operation, resource, code, message, source)
@@ -128,13 +122,9 @@ class Subscription:
         previous: Mapping[str, RecordedResource],
         renamed: set[str],
     ) -> tuple[Recording, dict[str, str]]:
-        if self.monkeypatch is None:
-            raise RuntimeError("Subscription needs a MonkeyPatch (use the `azure` fixture)")
-        # run_stack builds `OfflineMocks(location)` and `_RecordingMonitor(...)` by name: these
-        # rules ride on them.
-        self.monkeypatch.setattr(offline, "OfflineMocks", _rule_mocks(self, previous, renamed))
-        self.monkeypatch.setattr(offline, "_RecordingMonitor", _replace_with_monitor(self))
-        recording = run_stack(stack, config_overrides=config_overrides)
+        recording = run_stack(
+            stack, config_overrides=config_overrides, mocks=_rule_mocks(self, previous, renamed)
+        )
         plan = {
             r.urn: _action(previous[r.urn], r) if r.urn in previous else "create"
             for r in recording.resources
@@ -151,11 +141,12 @@ class Subscription:
         changed = True
         while changed:
             changed = False
-            for urn, targets in self.replace_with.items():
-                if plan.get(urn) not in (None, "replace", "create") and any(
+            for resource in recording.resources:
+                targets = resource.options.replace_with
+                if plan.get(resource.urn) not in (None, "replace", "create") and any(
                     plan.get(t) == "replace" for t in targets
                 ):
-                    plan[urn], changed = "replace", True
+                    plan[resource.urn], changed = "replace", True
 
     # ---- pulumi destroy -----------------------------------------------------------------------
 
@@ -178,10 +169,10 @@ class Subscription:
 
 def _rule_mocks(
     subscription: Subscription, previous: Mapping[str, RecordedResource], renamed: set[str]
-) -> type[offline.OfflineMocks]:
+) -> type[OfflineMocks]:
     """The offline mocks, plus the create rules and Pulumi-like auto-naming of vaults."""
 
-    class RuleMocks(offline.OfflineMocks):
+    class RuleMocks(OfflineMocks):
         def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict]:
             if args.typ == VAULT and not args.inputs.get("vaultName"):
                 args = _autonamed_vault(args, {} if args.name in renamed else previous)
@@ -191,16 +182,6 @@ def _rule_mocks(
             return resource_id, state
 
     return RuleMocks
-
-
-def _replace_with_monitor(subscription: Subscription) -> type[Any]:
-    class Monitor(offline._RecordingMonitor):  # a private class: see the module docstring
-        def RegisterResource(self, request: Any) -> Any:
-            response = super().RegisterResource(request)
-            subscription.replace_with[response.urn] = tuple(getattr(request, "replace_with", ()))
-            return response
-
-    return Monitor
 
 
 def _autonamed_vault(

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from infra.config import CONFIG_KEYS, ConfigError, StackConfig
-from infra.offline import (
+from offline import (
     REPO_ROOT,
     OfflineError,
     RecordedResource,

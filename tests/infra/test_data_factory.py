@@ -33,8 +33,8 @@ from infra.components.data_factory import (
     parse_activity_timeout,
     validate_args,
 )
-from infra.naming import LAUNCHER, app_package_env_var
-from infra.offline import RecordedResource, Recording, run_stack
+from infra.node_commands import LAUNCHER, app_package_env_var
+from offline import RecordedResource, Recording, run_stack
 from tests.ops.adf_pipeline import CustomRun, run_pipeline
 
 SUBSCRIPTION = "/subscriptions/00000000-1111-2222-3333-444444444444"

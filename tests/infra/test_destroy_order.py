@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from infra.offline import RecordedResource, Recording, load_stack_config, run_stack, stack_names
+from offline import RecordedResource, Recording, load_stack_config, run_stack, stack_names
 
 STACKS = stack_names()
 POOL = "azure-native:batch:Pool"

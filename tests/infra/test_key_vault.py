@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.offline import Recording, stack_names
+from offline import Recording, stack_names
 from tests.infra.azure_rules import SECRET, VAULT, VAULT_NAME, Subscription
 
 

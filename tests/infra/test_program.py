@@ -1,5 +1,5 @@
-"""The real program under the offline mocks, for every Pulumi.<stack>.yaml: each checklist
-requirement that Azure would otherwise only reveal at `pulumi up` (AZURE-CHECKLIST.md)."""
+"""The real program under the offline mocks, for every Pulumi.<stack>.yaml: each requirement
+that Azure would otherwise only reveal at `pulumi up` (docs/azure-behaviour.md, with sources)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from infra.components.access import ROLE_IDS, assignment_name, deployer_principal_type
-from infra.naming import app_package_env_var
-from infra.offline import (
+from infra.node_commands import app_package_env_var
+from offline import (
     MOCK_DEPLOYER_OBJECT_ID,
     MOCK_SUBSCRIPTION_ID,
     RecordedResource,

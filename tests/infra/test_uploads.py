@@ -4,7 +4,7 @@ config, with nothing opened or granted by default. docs/operations.md "Bags in" 
 from __future__ import annotations
 
 from infra.components.access import ROLE_IDS
-from infra.offline import run_stack
+from offline import run_stack
 
 ROLE = "azure-native:authorization:RoleAssignment"
 GROUP = "0a0a0a0a-1111-4222-8333-444444444444"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
@@ -202,89 +202,114 @@ def _arm_error(code: str, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
 
-def _route(fake: FakeAzure, method: str, path: str, body: Any) -> tuple[int, Any]:
+Answer = tuple[int, Any]
+_RUN_PATH = _FACTORY + f"/pipelineruns/{RUN_ID}"
+_FORBIDDEN = (
+    "The client 'ci' does not have authorization to perform action 'Microsoft.DataFactory/{}'."
+)
+
+
+def _create_run(fake: FakeAzure, method: str, match: re.Match[str]) -> Answer:
+    if fake.scenario.refuse_create_run:
+        return 403, _arm_error(
+            "AuthorizationFailed", _FORBIDDEN.format("factories/pipelines/createrun/action")
+        )
+    return 200, {"runId": RUN_ID}
+
+
+def _pipeline_run(fake: FakeAzure, method: str, match: re.Match[str]) -> Answer:
     scenario = fake.scenario
-    if method == "POST" and re.fullmatch(_FACTORY + r"/pipelines/[^/]+/createRun", path):
-        if scenario.refuse_create_run:
-            return 403, _arm_error(
-                "AuthorizationFailed",
-                "The client 'ci' does not have authorization to perform action "
-                "'Microsoft.DataFactory/factories/pipelines/createrun/action'.",
-            )
-        return 200, {"runId": RUN_ID}
-    if method == "GET" and re.fullmatch(_FACTORY + f"/pipelineruns/{RUN_ID}", path):
-        if fake.pipeline_run_faults_answered < scenario.pipeline_run_busy:
-            fake.pipeline_run_faults_answered += 1
-            return 503, _arm_error("ServiceUnavailable", "The service is temporarily unavailable.")
-        if scenario.pipeline_run_forbidden:
-            return 403, _arm_error(
-                "AuthorizationFailed",
-                "The client 'ci' does not have authorization to perform action "
-                "'Microsoft.DataFactory/factories/pipelineruns/read'.",
-            )
-        fake.polls += 1
-        status = "Cancelled" if fake.cancelled else fake.phase().pipeline_status
-        ended = status in ("Succeeded", "Failed", "Cancelled")
-        message = scenario.pipeline_message
-        engine = scenario.ended() if ended and not fake.cancelled else None
-        if engine is not None:
-            status, message = engine.status, engine.message
-        return 200, {
-            "runId": RUN_ID,
-            "pipelineName": "extract-bags",
-            "status": status,
-            "message": message if ended else "",
-            "runStart": "2026-11-24T22:00:00Z",
-            **(
-                {"runEnd": "2026-11-24T22:04:12Z", "durationInMs": scenario.duration_ms}
-                if ended
-                else {}
-            ),
-        }
-    run_path = _FACTORY + f"/pipelineruns/{RUN_ID}"
-    if method == "POST" and re.fullmatch(run_path + "/queryActivityruns", path):
-        phase = fake.phase()
-        if phase.activity_status is None:
-            return 200, {"value": []}
-        ended = phase.activity_status in ("Succeeded", "Failed", "Cancelled")
-        engine = scenario.ended() if ended else None
-        if engine is not None:
-            return 200, {"value": [run.as_rest(RUN_ID) for run in engine.activities]}
-        run: dict[str, Any] = {
-            "activityName": ACTIVITY_NAME,
-            "activityType": "Custom",
-            "activityRunId": "c0ffee00-0000-4000-8000-000000000001",
-            "pipelineRunId": RUN_ID,
-            "status": phase.activity_status,
-            "activityRunStart": "2026-11-24T22:00:05Z",
-            "input": {"command": "run-orchestrator extract --executor batch"},
-            "output": scenario.activity_output if ended else None,
-            "error": (scenario.activity_error if ended else None)
-            or {"errorCode": "", "message": "", "failureType": "", "target": ACTIVITY_NAME},
-        }
-        return 200, {"value": [run]}
-    if method == "POST" and re.fullmatch(run_path + "/cancel", path):
-        fake.cancelled = True
-        return 200, None
-    job = re.fullmatch(r"/jobs/(?P<job>[^/]+)(?P<rest>/taskcounts|/terminate)?", path)
-    fault = scenario.batch_fault
-    if job and fault and (fault.times is None or fake.batch_faults_answered < fault.times):
+    if fake.pipeline_run_faults_answered < scenario.pipeline_run_busy:
+        fake.pipeline_run_faults_answered += 1
+        return 503, _arm_error("ServiceUnavailable", "The service is temporarily unavailable.")
+    if scenario.pipeline_run_forbidden:
+        return 403, _arm_error(
+            "AuthorizationFailed", _FORBIDDEN.format("factories/pipelineruns/read")
+        )
+    fake.polls += 1
+    status = "Cancelled" if fake.cancelled else fake.phase().pipeline_status
+    ended = status in ("Succeeded", "Failed", "Cancelled")
+    message = scenario.pipeline_message
+    engine = scenario.ended() if ended and not fake.cancelled else None
+    if engine is not None:
+        status, message = engine.status, engine.message
+    return 200, {
+        "runId": RUN_ID,
+        "pipelineName": "extract-bags",
+        "status": status,
+        "message": message if ended else "",
+        "runStart": "2026-11-24T22:00:00Z",
+        **(
+            {"runEnd": "2026-11-24T22:04:12Z", "durationInMs": scenario.duration_ms}
+            if ended
+            else {}
+        ),
+    }
+
+
+def _activity_runs(fake: FakeAzure, method: str, match: re.Match[str]) -> Answer:
+    scenario, phase = fake.scenario, fake.phase()
+    if phase.activity_status is None:
+        return 200, {"value": []}
+    ended = phase.activity_status in ("Succeeded", "Failed", "Cancelled")
+    engine = scenario.ended() if ended else None
+    if engine is not None:
+        return 200, {"value": [run.as_rest(RUN_ID) for run in engine.activities]}
+    run: dict[str, Any] = {
+        "activityName": ACTIVITY_NAME,
+        "activityType": "Custom",
+        "activityRunId": "c0ffee00-0000-4000-8000-000000000001",
+        "pipelineRunId": RUN_ID,
+        "status": phase.activity_status,
+        "activityRunStart": "2026-11-24T22:00:05Z",
+        "input": {"command": "run-orchestrator extract --executor batch"},
+        "output": scenario.activity_output if ended else None,
+        "error": (scenario.activity_error if ended else None)
+        or {"errorCode": "", "message": "", "failureType": "", "target": ACTIVITY_NAME},
+    }
+    return 200, {"value": [run]}
+
+
+def _cancel(fake: FakeAzure, method: str, match: re.Match[str]) -> Answer:
+    fake.cancelled = True
+    return 200, None
+
+
+def _batch_job(fake: FakeAzure, method: str, match: re.Match[str]) -> Answer:
+    fault = fake.scenario.batch_fault
+    if fault and (fault.times is None or fake.batch_faults_answered < fault.times):
         fake.batch_faults_answered += 1
         return fault.status, fault.body()
-    if job:
-        counts = fake.phase().task_counts
-        if counts is None:
-            return 404, {
-                "code": "JobNotFound",
-                "message": {"lang": "en-US", "value": "The specified job does not exist."},
-            }
-        if job["rest"] == "/taskcounts":
-            return 200, {"taskCounts": _counts(counts), "taskSlotCounts": _counts(counts)}
-        if job["rest"] == "/terminate" and method == "POST":
-            fake.terminated_jobs.append(job["job"])
-            return 202, None
-        state = "completed" if job["job"] in fake.terminated_jobs else "active"
-        return 200, {"id": job["job"], "state": state}
+    counts = fake.phase().task_counts
+    if counts is None:
+        return 404, {
+            "code": "JobNotFound",
+            "message": {"lang": "en-US", "value": "The specified job does not exist."},
+        }
+    if match["rest"] == "/taskcounts":
+        return 200, {"taskCounts": _counts(counts), "taskSlotCounts": _counts(counts)}
+    if match["rest"] == "/terminate" and method == "POST":
+        fake.terminated_jobs.append(match["job"])
+        return 202, None
+    state = "completed" if match["job"] in fake.terminated_jobs else "active"
+    return 200, {"id": match["job"], "state": state}
+
+
+# (methods, none = any; path pattern; handler): the first match answers.
+_ROUTES: list[tuple[tuple[str, ...], str, Callable[[FakeAzure, str, re.Match[str]], Answer]]] = [
+    (("POST",), _FACTORY + r"/pipelines/[^/]+/createRun", _create_run),
+    (("GET",), _RUN_PATH, _pipeline_run),
+    (("POST",), _RUN_PATH + "/queryActivityruns", _activity_runs),
+    (("POST",), _RUN_PATH + "/cancel", _cancel),
+    ((), r"/jobs/(?P<job>[^/]+)(?P<rest>/taskcounts|/terminate)?", _batch_job),
+]
+
+
+def _route(fake: FakeAzure, method: str, path: str, body: Any) -> Answer:
+    for methods, pattern, handler in _ROUTES:
+        match = re.fullmatch(pattern, path)
+        if match and (not methods or method in methods):
+            return handler(fake, method, match)
     return 404, {"error": {"code": "NotFound", "message": f"fake has no {method} {path}"}}
 
 

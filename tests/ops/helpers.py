@@ -57,7 +57,7 @@ def stack_outputs(batch_endpoint: str) -> dict[str, str]:
 def declared_pipeline() -> dict[str, Any]:
     """The `extract-bags` pipeline as the program declares it for the dev stack (under the
     offline mocks), for the fake Data Factory to run."""
-    from infra.offline import run_stack
+    from offline import run_stack
 
     recording = run_stack("dev")
     return dict(recording.one("azure-native:datafactory:Pipeline", "datafactory-pipeline").inputs)

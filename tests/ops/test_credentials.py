@@ -21,7 +21,7 @@ import pytest
 from azure.core.credentials import TokenCredential
 from azure.identity import DefaultAzureCredential
 
-from infra.offline import REPO_ROOT
+from offline import REPO_ROOT
 from ops.cli import main
 from tests.ops.helpers import RecordingCredential, stack_outputs
 

@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 from rosbags.highlevel import AnyReader
 
-from infra.offline import REPO_ROOT
+from offline import REPO_ROOT
 
 BAGS = REPO_ROOT / "tests" / "data" / "bags"
 CAMERA_BAG = BAGS / "camera-drive.bag"

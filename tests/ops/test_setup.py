@@ -7,6 +7,8 @@ a command needs is left to a set it does not install.
   must come from it.
 - requirements-apps.txt is what `make demo` installs; requirements-dev.txt (`make test`) must hold
   everything the other two hold, since its stamp stands for both.
+- make installs each set from its hashed *.lock (`make lock` regenerates them), so a lock must
+  pin, with hashes, a version of everything its *.txt asks for.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
+import pytest
 from packaging.requirements import Requirement
 
-from infra.offline import REPO_ROOT
+from offline import REPO_ROOT
 
 PROGRAM_SOURCES = [REPO_ROOT / "__main__.py", *sorted((REPO_ROOT / "infra").rglob("*.py"))]
 
@@ -144,3 +147,60 @@ def test_the_test_set_holds_the_program_set_and_the_demo_set() -> None:
         line.removeprefix("-e ").split("[")[0] for line in dev if line.startswith("-e ")
     }
     assert named_requirements("requirements-apps.txt") <= editable_paths
+
+
+def asked_for(name: str) -> list[Requirement]:
+    """Every requirement a *.txt asks for (following -r), the apps' own dependencies included
+    (with the extras it names), that applies to this interpreter."""
+    import tomllib
+
+    asked: list[Requirement] = []
+    for line in requirement_lines(name):
+        if line.startswith("-r "):
+            asked += asked_for(line.removeprefix("-r ").strip())
+        elif line.startswith("-e "):
+            path, _, extras = line.removeprefix("-e ").strip().partition("[")
+            project = tomllib.loads((REPO_ROOT / path / "pyproject.toml").read_text())["project"]
+            lines = list(project["dependencies"])
+            for extra in filter(None, extras.rstrip("]").split(",")):
+                lines += project["optional-dependencies"][extra.strip()]
+            asked += [Requirement(text) for text in lines]
+        else:
+            asked.append(Requirement(line))
+    return [r for r in asked if r.marker is None or r.marker.evaluate({"extra": ""})]
+
+
+def locked(name: str) -> dict[str, tuple[str, int]]:
+    """canonical name -> (pinned version, number of hashes) in a *.lock."""
+    pins: dict[str, tuple[str, int]] = {}
+    current = ""
+    for line in (REPO_ROOT / name).read_text(encoding="utf-8").splitlines():
+        pin = re.match(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([^ ;\\]+)", line)
+        if pin:
+            current = canonical(pin[1])
+            pins[current] = (pin[2], 0)
+        elif line.strip().startswith("--hash=sha256:") and current:
+            version, hashes = pins[current]
+            pins[current] = (version, hashes + 1)
+    return pins
+
+
+@pytest.mark.parametrize(
+    ("wanted", "lock"),
+    [
+        ("requirements-apps.txt", "requirements-apps.lock"),
+        ("requirements.txt", "requirements.lock"),
+        ("requirements-dev.txt", "requirements-dev.lock"),
+    ],
+)
+def test_each_lock_pins_with_hashes_what_its_requirements_ask_for(wanted: str, lock: str) -> None:
+    pins = locked(lock)
+    assert pins, f"{lock} pins nothing"
+    unhashed = sorted(name for name, (_, hashes) in pins.items() if hashes == 0)
+    assert unhashed == [], f"{lock}: no hashes for {unhashed}"
+    stale = []
+    for requirement in asked_for(wanted):
+        version = pins.get(canonical(requirement.name), ("", 0))[0]
+        if not version or not requirement.specifier.contains(version, prereleases=True):
+            stale.append(f"{requirement} (locked: {version or 'missing'})")
+    assert stale == [], f"{lock} is older than {wanted}: run `make lock` ({stale})"

@@ -30,6 +30,7 @@ def _positive(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
+    # Over 60 lines: one declarative table of the three commands and their options.
     root = argparse.ArgumentParser(
         prog="python -m processor",
         description="Extract ROS 1 and ROS 2 bags into per-topic tables, images and metadata.",

@@ -2,7 +2,7 @@
 pyproject's base dependencies plus the `batch` and `telemetry` extras) resolved for the node's
 Python and CPU, each pinned to one version with the SHA-256 of the wheel pip chose.
 
-    .venv/bin/python -m infra.dynamic.pin_node_requirements
+    .venv/bin/python -m scripts.pin_node_requirements
 
 Run it after changing the orchestrator's dependencies; the new pins change the package's content
 hash, so the next `pulumi up` publishes a new version. Hashes put pip in hash-checking mode when
@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import tempfile
 import tomllib
 from pathlib import Path
 
-from infra.dynamic._package import REQUIREMENTS, TARGET_PYTHON, node_target_args
+from infra.dynamic._package import PIP_INSTALL, REQUIREMENTS, TARGET_PYTHON, node_target_args
 
-ORCHESTRATOR = Path(__file__).resolve().parents[2] / "apps" / "orchestrator"
+ORCHESTRATOR = Path(__file__).resolve().parents[1] / "apps" / "orchestrator"
 EXTRAS = ("batch", "telemetry")
 
 
@@ -36,11 +35,7 @@ def resolve(requirements: list[str]) -> list[tuple[str, str, str]]:
     with tempfile.TemporaryDirectory() as work:
         report = Path(work, "report.json")
         command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
+            *PIP_INSTALL,
             "--dry-run",
             "--ignore-installed",
             "--report",
@@ -68,7 +63,7 @@ def render(pins: list[tuple[str, str, str]]) -> str:
         f"# The orchestrator's dependencies for its Batch nodes (CPython {TARGET_PYTHON}, "
         "manylinux x86_64),",
         "# vendored into the application package. Generated: do not edit; regenerate with",
-        "#   .venv/bin/python -m infra.dynamic.pin_node_requirements",
+        "#   .venv/bin/python -m scripts.pin_node_requirements",
     ]
     lines = [f"{name}=={version} \\\n    --hash=sha256:{sha256}" for name, version, sha256 in pins]
     return "\n".join(header + lines) + "\n"

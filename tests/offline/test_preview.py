@@ -1,4 +1,4 @@
-"""`make preview` (python -m infra.preview): the full tree for every stack, offline, fast, with
+"""`make preview` (python -m offline.preview): the full tree for every stack, offline, fast, with
 secrets masked; --json for machines."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ import time
 
 import pytest
 
-from infra.offline import REPO_ROOT, Recording, stack_names
-from infra.preview import cost_lines
+from offline import REPO_ROOT, Recording, stack_names
+from offline.preview import cost_lines
 
 
 def preview(*args: str) -> tuple[subprocess.CompletedProcess[str], float]:
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "infra.preview", *args],
+        [sys.executable, "-m", "offline.preview", *args],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -124,8 +124,8 @@ def test_help_keeps_its_example_lines_apart() -> None:
     result, _ = preview("--help")
     assert result.returncode == 0
     lines = [line.strip() for line in result.stdout.splitlines()]
-    assert any(line.startswith("python -m infra.preview --stack dev ") for line in lines)
-    assert any(line.startswith("python -m infra.preview --stack prod --json") for line in lines)
+    assert any(line.startswith("python -m offline.preview --stack dev ") for line in lines)
+    assert any(line.startswith("python -m offline.preview --stack prod --json") for line in lines)
 
 
 @pytest.mark.slow
@@ -157,7 +157,7 @@ def test_a_reader_that_stops_early_gets_no_traceback() -> None:
     os.close(read_end)
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "infra.preview", "--stack", "dev"],
+            [sys.executable, "-m", "offline.preview", "--stack", "dev"],
             cwd=REPO_ROOT,
             stdout=write_end,
             stderr=subprocess.PIPE,

@@ -1,5 +1,5 @@
-"""infra/naming.py: physical names Azure accepts, and the commands nodes really run (executed
-with bash against a fake node layout)."""
+"""infra/node_commands.py: the commands nodes really run, executed with bash against a fake node
+layout."""
 
 from __future__ import annotations
 
@@ -10,15 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from infra.naming import (
+from infra.node_commands import (
     LAUNCHER,
-    PhysicalNames,
     app_package_env_var,
     orchestrator_command,
     start_task_command,
 )
-
-SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
 
 
 def run_bash(command: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -129,30 +126,3 @@ def test_start_task_fails_when_the_mount_is_missing(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "should-not-run" not in result.stdout
-
-
-@pytest.mark.parametrize("stack", ["dev", "prod", "a-very-long-stack-name_with.symbols"])
-def test_physical_names_follow_azure_rules_and_are_stable(stack: str) -> None:
-    names = PhysicalNames.derive("rosbag-batch", stack, SUBSCRIPTION)
-    assert names == PhysicalNames.derive("rosbag-batch", stack, SUBSCRIPTION)
-    names.validate()  # raises on a broken rule
-    assert len({names.data_lake, names.batch_storage}) == 2
-
-
-def test_physical_names_differ_per_subscription_and_stack() -> None:
-    a = PhysicalNames.derive("rosbag-batch", "dev", SUBSCRIPTION)
-    b = PhysicalNames.derive("rosbag-batch", "dev", "99999999-1111-2222-3333-444444444444")
-    c = PhysicalNames.derive("rosbag-batch", "prod", SUBSCRIPTION)
-    assert a.data_lake != b.data_lake
-    assert a.data_lake != c.data_lake
-
-
-def test_a_name_breaking_azure_rules_is_refused() -> None:
-    broken = PhysicalNames(
-        data_lake="Has-Upper",
-        batch_storage="ok123",
-        registry="okregistry",
-        batch_account="okbatch",
-    )
-    with pytest.raises(ValueError, match="storage account name 'Has-Upper'"):
-        broken.validate()

@@ -1,10 +1,10 @@
 """Offline preview: run the real program under mocks for a stack and print what it declares.
 
-    python -m infra.preview --stack dev          # the resource tree with key properties + outputs
-    python -m infra.preview --stack prod --json  # everything, machine-readable
+    python -m offline.preview --stack dev          # the resource tree, key properties, outputs
+    python -m offline.preview --stack prod --json  # everything, machine-readable
 
-No Azure, no Pulumi CLI, no network: values Azure computes are stand-ins (see infra/offline.py).
-Secrets are shown as [secret].
+No Azure, no Pulumi CLI, no network: values Azure computes are stand-ins (offline/mocks.py,
+offline/stand_ins.py). Secrets are shown as [secret].
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from infra.config import ConfigError
-from infra.offline import OfflineError, RecordedResource, Recording, run_stack, stack_names
+from offline import OfflineError, RecordedResource, Recording, run_stack, stack_names
 
 SECRET = "[secret]"
 
@@ -246,7 +246,7 @@ def as_json(recording: Recording) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m infra.preview",
+        prog="python -m offline.preview",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,  # keep the example lines apart
     )

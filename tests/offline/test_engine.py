@@ -1,5 +1,5 @@
-"""infra/offline.py itself: stack files are read as the CLI reads them, runs are independent and
-repeatable, and what the mocks compute looks like Azure's answers."""
+"""The offline engine (offline/) itself: stack files are read as the CLI reads them, runs are
+independent and repeatable, and what the mocks compute looks like Azure's answers."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pulumi
 import pytest
 from pulumi_azure_native import authorization, resources, storage
 
-from infra.offline import (
+from offline import (
     MOCK_SUBSCRIPTION_ID,
     OfflineError,
     Recording,
@@ -100,6 +100,7 @@ def test_our_dynamic_resources_get_realistic_stand_in_outputs(tmp_path: Path) ->
     # The providers never run offline; the mocks fill what they would return, so the pools and
     # the pipeline see a real-shaped image reference and application id in the preview.
     from infra.components.artifacts import Artifacts, ArtifactsArgs
+    from infra.placement import Placement
 
     root = write_project(tmp_path, "config:\n  azure-native:location: eastus\n")
 
@@ -107,8 +108,8 @@ def test_our_dynamic_resources_get_realistic_stand_in_outputs(tmp_path: Path) ->
         built = Artifacts(
             "artifacts",
             ArtifactsArgs(
+                placement=Placement("rg-demo", "eastus"),
                 subscription_id=MOCK_SUBSCRIPTION_ID,
-                resource_group_name="rg-demo",
                 registry_name="demoacr",
                 registry_login_server="demoacr.azurecr.io",
                 batch_account_name="demobatch",
@@ -125,3 +126,22 @@ def test_our_dynamic_resources_get_realistic_stand_in_outputs(tmp_path: Path) ->
         f"/subscriptions/{MOCK_SUBSCRIPTION_ID}/resourceGroups/rg-demo"
         "/providers/Microsoft.Batch/batchAccounts/demobatch/applications/orchestrator"
     )
+
+
+def test_nothing_pulumi_up_runs_imports_the_offline_engine_or_the_tests() -> None:
+    """infra/ holds only what `pulumi up` runs: the mocks stay outside it."""
+    import ast
+
+    from offline import REPO_ROOT
+
+    offenders: list[str] = []
+    for path in [*sorted((REPO_ROOT / "infra").rglob("*.py")), REPO_ROOT / "__main__.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                continue
+            offenders += [f"{path}: {n}" for n in names if n.split(".")[0] in ("offline", "tests")]
+    assert offenders == []

@@ -1,0 +1,182 @@
+"""The Data Factory and what it runs: the extract-bags pipeline whose Custom activity starts the
+orchestrator on the orchestrator pool, its schedule (started after deploy), the factory
+identity's roles, and the sample bag copied into raw/ by the factory (no shared key and no
+firewall opening: infra/components/sample_data.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+
+from infra import names
+from infra.components.access import AccessGrants, AccessGrantsArgs, Grant
+from infra.components.data_factory import (
+    DATA_LAKE_LINKED_SERVICE,
+    STAGING_LINKED_SERVICE,
+    DataFactory,
+    DataFactoryArgs,
+    ScheduleArgs,
+)
+from infra.components.sample_data import SampleData, SampleDataArgs
+from infra.config import StackConfig
+from infra.dynamic.trigger_state import TriggerState, TriggerStateArgs
+from infra.layers import moved_under
+from infra.layers.compute import BLOB_CONTRIBUTOR, Compute
+from infra.layers.data import Data
+from infra.layers.foundation import Foundation
+from infra.placement import Placement
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# A real 15 s GPS recording (37 kB, Apache-2.0; provenance in tests/data/bags/PROVENANCE.md).
+SAMPLE_BAG = REPO_ROOT / "tests" / "data" / "bags" / "gps-navsatfix.bag"
+
+
+@dataclass
+class OrchestrationArgs:
+    placement: Placement
+    config: StackConfig
+    subscription_id: pulumi.Input[str]
+    foundation: Foundation
+    data: Data
+    compute: Compute
+
+
+class Orchestration(pulumi.ComponentResource):
+    factory: DataFactory
+
+    def __init__(
+        self, name: str, args: OrchestrationArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("rosbag:layers:Orchestration", name, None, opts)
+        self._args = args
+        self.factory = self._factory()
+        factory_access = self._factory_access()
+        if args.config.upload_sample_bag:
+            self._sample(depends_on=[self.factory, factory_access, args.compute.deployer_access])
+        schedule = args.config.schedule
+        if schedule is not None:
+            # ADF creates triggers Stopped; this starts it, and stops it before changes and
+            # destroy.
+            TriggerState(
+                "schedule-state",
+                TriggerStateArgs(
+                    subscription_id=args.subscription_id,
+                    resource_group_name=args.placement.resource_group_name,
+                    factory_name=self.factory.factory_name,
+                    trigger_name=self.factory.trigger_name.apply(lambda name: name or ""),
+                    enabled=True,
+                    revision=f"{schedule.frequency}/{schedule.interval}/{schedule.start_time}",
+                ),
+                moved_under(self),
+            )
+        self.register_outputs(
+            {
+                "data_factory_name": self.factory.factory_name,
+                "pipeline_name": self.factory.pipeline_name,
+            }
+        )
+
+    def _factory(self) -> DataFactory:
+        args, foundation, data = self._args, self._args.foundation, self._args.data
+        account, pools, artifacts = args.compute.account, args.compute.pools, args.compute.artifacts
+        schedule = args.config.schedule
+        return DataFactory(
+            "datafactory",
+            DataFactoryArgs(
+                # The factory's own identity is the credential of its linked services; the
+                # activity tells the orchestrator the client id it signs in with, and the
+                # identity its tasks use on the execution pool (registry pulls, task logs).
+                factory_identity_id=foundation.identities.factory.id,
+                factory_identity_client_id=foundation.identities.factory.client_id,
+                orchestrator_identity_client_id=foundation.identities.orchestrator.client_id,
+                execution_identity_id=foundation.identities.execution.id,
+                resource_group_name=args.placement.resource_group_name,
+                location=args.placement.location,
+                batch_account_name=account.name,
+                batch_account_endpoint=account.endpoint,
+                orchestrator_pool_id=pools.orchestrator_pool_id,
+                execution_pool_id=pools.execution_pool_id,
+                staging_blob_endpoint=data.batch_storage.blob_endpoint,
+                data_lake_dfs_endpoint=data.lake.dfs_endpoint,
+                key_vault_uri=foundation.secrets.vault_uri,
+                app_insights_secret_name=foundation.secrets.app_insights_secret_name,
+                registry_server=foundation.registry.login_server,
+                processor_image=artifacts.processor_image,
+                orchestrator_package_version=artifacts.orchestrator_package_version,
+                task_logs_container_url=data.batch_storage.task_logs_container_url,
+                orchestrator_app_id=names.ORCHESTRATOR_APP_ID,
+                mount_path=names.MOUNT_PATH,
+                default_input_path=names.RAW_PATH,
+                default_output_path=names.EXTRACTED_PATH,
+                schedule=ScheduleArgs(schedule.frequency, schedule.interval, schedule.start_time)
+                if schedule
+                else None,
+                tags=args.placement.tags,
+            ),
+            moved_under(self),
+        )
+
+    def _factory_access(self) -> AccessGrants:
+        args, storage = self._args, self._args.data.batch_storage
+        return AccessGrants(
+            "factory-access",
+            AccessGrantsArgs(
+                principal_id=args.foundation.identities.factory.principal_id,
+                subscription_id=args.subscription_id,
+                grants=[
+                    Grant(
+                        # Batch's data plane authorizes job and task calls by data actions, and
+                        # Contributor has none; this is the built-in role holding jobs/* (and
+                        # pools/read) without the rights to change pools or the account.
+                        "job-submitter",
+                        "Azure Batch Job Submitter",
+                        args.compute.account.id,
+                        "The Custom activity submits its job and task to the orchestrator pool",
+                    ),
+                    Grant(
+                        "adf-jobs",
+                        BLOB_CONTRIBUTOR,
+                        storage.adf_jobs_container_id,
+                        "ADF stages each run's runtime files in adfjobs and reads its outputs",
+                    ),
+                    Grant(
+                        "lake-write",
+                        BLOB_CONTRIBUTOR,
+                        args.data.lake.container_id,
+                        "Copies the sample bag into raw/; the data-lake linked service",
+                    ),
+                    Grant(
+                        "samples-read",
+                        "Storage Blob Data Reader",
+                        storage.samples_container_id,
+                        "Reads the sample bag pulumi up put there, to copy it into the data lake",
+                    ),
+                ],
+            ),
+            moved_under(self),
+        )
+
+    def _sample(self, depends_on: list[pulumi.Resource]) -> SampleData:
+        """The data lake admits no shared key and no deployer IP: the factory copies the sample
+        in, through the trusted-services bypass, with its identity."""
+        args = self._args
+        return SampleData(
+            "sample",
+            SampleDataArgs(
+                placement=args.placement,
+                subscription_id=args.subscription_id,
+                factory_name=self.factory.factory_name,
+                staging_linked_service=STAGING_LINKED_SERVICE,
+                data_lake_linked_service=DATA_LAKE_LINKED_SERVICE,
+                staging_blob_endpoint=args.data.batch_storage.blob_endpoint,
+                samples_container=names.SAMPLES_CONTAINER,
+                data_lake_account_name=args.data.lake.account_name,
+                data_container=names.DATA_CONTAINER,
+                raw_path=names.RAW_PATH,
+                sample=SAMPLE_BAG,
+                depends_on=depends_on,
+            ),
+            moved_under(self),
+        )
