@@ -169,8 +169,10 @@ def walk(value: Any) -> Iterator[tuple[str, Any]]:
 
 def test_factory_carries_the_factory_identity(recording: Recording) -> None:
     factory = recording.one(FACTORY)
+    # System-assigned too: the only identity the data lake's trusted-services bypass admits
+    # (docs/azure-behaviour.md, "Storage").
     assert factory.inputs["identity"] == {
-        "type": "UserAssigned",
+        "type": "SystemAssigned,UserAssigned",
         "userAssignedIdentities": {IDENTITY_ID: {}},
     }
     assert factory.inputs["publicNetworkAccess"] == "Enabled"
@@ -191,7 +193,9 @@ def test_credential_is_the_factory_identity_in_this_factory(recording: Recording
 # --- linked services -----------------------------------------------------------------------
 
 
-def test_every_linked_service_authenticates_with_the_credential(recording: Recording) -> None:
+def test_every_linked_service_but_the_lakes_authenticates_with_the_credential(
+    recording: Recording,
+) -> None:
     services = recording.of_type(LINKED_SERVICE)
     assert sorted(s.inputs["properties"]["type"] for s in services) == [
         "AzureBatch",
@@ -201,6 +205,10 @@ def test_every_linked_service_authenticates_with_the_credential(recording: Recor
     ]
     credential_name = recording.one(CREDENTIAL).state["name"]
     for service in services:
+        if service.inputs["properties"]["type"] == "AzureBlobFS":
+            # The firewalled lake: no credential means the factory's system-assigned identity.
+            assert "credential" not in service.inputs["properties"]
+            continue
         assert service.inputs["properties"]["credential"] == {
             "referenceName": credential_name,
             "type": "CredentialReference",

@@ -370,15 +370,18 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
     "identity-factory": {
         ("Azure Batch Job Submitter", "batch-account"),
         ("Storage Blob Data Contributor", "batchstorage-adfjobs"),
-        # The seed pipeline reads the sample from Batch storage and writes it into raw/.
+        # The seed pipeline reads the sample from Batch storage (not firewalled).
         ("Storage Blob Data Reader", "batchstorage-samples"),
-        ("Storage Blob Data Contributor", "datalake-container"),
     },
+    # The factory's system-assigned identity: the only one the lake's trusted-services bypass
+    # admits; the seed pipeline writes the sample into raw/ with it.
+    "datafactory-factory": {("Storage Blob Data Contributor", "datalake-container")},
     # pulumi up uploads the orchestrator package with Entra ID (no SAS in the upload URL).
     "deployer": {("Storage Blob Data Contributor", "batchstorage-account")},
 }
 # Roles that manage resources (control-plane actions beyond reading) rather than data.
 MANAGEMENT_ROLES = {"Contributor", "Owner", "Azure Batch Account Contributor"}
+FACTORY_TYPE = "azure-native:datafactory:Factory"
 ROLE_DEFINITIONS = f"/subscriptions/{MOCK_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/"
 
 
@@ -390,6 +393,9 @@ def granted_roles(rec: Recording) -> dict[str, set[tuple[str, str]]]:
     resource_by_id = {r.id: r for r in rec.resources if r.custom}
     principals = {i.state["principalId"]: i.name for i in rec.of_type(UAMI)}
     principals[MOCK_DEPLOYER_OBJECT_ID] = "deployer"
+    principals.update(
+        {f.state["identity"]["principalId"]: f.name for f in rec.of_type(FACTORY_TYPE)}
+    )
     granted: dict[str, set[tuple[str, str]]] = {}
     for assignment in rec.of_type(ROLE):
         inputs = assignment.inputs
