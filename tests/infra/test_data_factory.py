@@ -19,6 +19,7 @@ from typing import Any
 
 import pulumi
 import pytest
+from azure.batch.models import AutoUserScope, ElevationLevel
 
 from infra.components.data_factory import (
     ACTIVITY_NAME,
@@ -314,6 +315,18 @@ def test_the_orchestrator_runs_as_the_pools_admin_user(recording: Recording) -> 
     # for ADF: README "Verified only on Azure").
     activity = custom_activity(recording)
     assert activity["autoUserSpecification"] == {"scope": "pool", "elevationLevel": "admin"}
+
+
+def test_the_auto_user_values_are_batchs_wire_values(recording: Recording) -> None:
+    """ADF hands the object to Batch; the values are the ones Batch's REST spec defines (the
+    azure-batch 15.x enums carry them verbatim), not ADF Studio's capitalised display."""
+    spec = custom_activity(recording)["autoUserSpecification"]
+    assert spec["scope"] in {m.value for m in AutoUserScope}
+    assert spec["elevationLevel"] in {m.value for m in ElevationLevel}
+    assert (spec["scope"], spec["elevationLevel"]) == (
+        AutoUserScope.POOL.value,
+        ElevationLevel.ADMIN.value,
+    )
 
 
 def test_policy_follows_the_args(declare: Declare) -> None:
