@@ -160,10 +160,6 @@ def extract_range(
         count = _stream_messages(bag, streams, tables, background, start, stop, progress)
         _flush_batches(opened.values())
         background.drain()
-        for table in opened.values():
-            if table.writer is not None and table.result.bad and not table.result.messages:
-                first = table.result.bad_examples[0]["reason"]
-                _skip(table, folder, f"no message matches the definition; the first: {first}")
     except BaseException:
         # The error being raised is the one to report, not what closing then runs into.
         _close(opened.values(), background, quietly=True)
@@ -303,20 +299,25 @@ def _open(stream: Stream, result: TopicResult, out: _Output) -> _Table:
     return _Table(result, layout, writer, sink, batched)
 
 
-def _skip(table: _Table, folder: Path, reason: str) -> None:
-    """Skip a table after all (none of its messages decode): its files go, its messages
-    are counted as skipped."""
-    if table.writer is not None:
-        table.writer.close()
-        table.writer.path.unlink(missing_ok=True)
-    if table.sink is not None:
-        shutil.rmtree(within(folder, table.sink.folder), ignore_errors=True)
-        table.sink.count = 0
-    table.writer, table.layout, table.sink, table.batched = None, None, None, None
-    table.result.files.clear()
-    table.result.skip_reason = reason
-    table.result.messages += table.result.bad
-    table.result.bad, table.result.bad_examples = 0, []
+def skip_undecoded(results: Iterable[TopicResult], folder: Path) -> None:
+    """Skip the tables none of whose messages decode after all: their files go, their
+    messages are counted as skipped. Decided over the whole bag (an unsharded run, or the
+    merge of shards: one shard's slice may hold only a topic's bad messages), never per shard."""
+    for result in results:
+        if not result.files or not result.bad or result.messages:
+            continue
+        for file in result.files:
+            path = within(folder, file)
+            if file.endswith("/"):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        first = result.bad_examples[0]["reason"]
+        result.skip_reason = f"no message matches the definition; the first: {first}"
+        result.files.clear()
+        result.side_files = 0
+        result.messages += result.bad
+        result.bad, result.bad_examples = 0, []
 
 
 def as_manifest_topics(results: Sequence[TopicResult]) -> tuple[list[Any], list[Any]]:
