@@ -9,12 +9,13 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from rosbags.rosbag1 import Writer as Writer1
-from rosbags.typesys import Stores, get_typestore
+from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
 from processor import run
-from tests.processor.helpers import files_under, manifest, run_cli
+from tests.processor.helpers import files_under, manifest, read_csv, read_table, run_cli
 
 NOETIC = get_typestore(Stores.ROS1_NOETIC)
 STRING, INT32 = "std_msgs/msg/String", "std_msgs/msg/Int32"
@@ -135,3 +136,83 @@ def test_a_real_full_tmpfs_is_one_line_and_exit_2(
         assert list((small / "out").iterdir()) == []
     finally:
         subprocess.run(["umount", str(small)], check=False)
+
+
+def test_topics_with_and_without_a_leading_slash_keep_their_own_tables(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bag = tmp_path / "slash.bag"
+    with Writer1(bag) as writer:
+        rel = writer.add_connection("rel", STRING, typestore=NOETIC)
+        absolute = writer.add_connection("/rel", STRING, typestore=NOETIC)
+        rel_int = writer.add_connection("rel", INT32, typestore=NOETIC)
+        for j in range(3):
+            text = NOETIC.types[STRING]
+            writer.write(rel, 10**9 + j, NOETIC.serialize_ros1(text(data=f"no-{j}"), STRING))
+            writer.write(absolute, 10**9 + j, NOETIC.serialize_ros1(text(data=f"sl-{j}"), STRING))
+            value = NOETIC.types[INT32](data=j)
+            writer.write(rel_int, 10**9 + j, NOETIC.serialize_ros1(value, INT32))
+    assert run_cli(capsys, "extract", bag, tmp_path / "out")[0] == 0
+    document = manifest(tmp_path / "out" / "slash")
+    tables = {(t["topic"], t["msgtype"]): (t["name"], t["messages"]) for t in document["topics"]}
+    assert tables == {
+        ("/rel", STRING): ("rel", 3),
+        ("rel", INT32): ("~rel", 3),
+        ("rel", STRING): ("~rel~2", 3),
+    }
+    rows = read_csv(tmp_path / "out" / "slash" / "~rel~2.csv")
+    assert [row["data"] for row in rows] == ["no-0", "no-1", "no-2"]
+    rows = read_csv(tmp_path / "out" / "slash" / "rel.csv")
+    assert [row["data"] for row in rows] == ["sl-0", "sl-1", "sl-2"]
+    assert run_cli(capsys, "extract", bag, tmp_path / "only", "--topics", "rel")[0] == 0
+    selected = manifest(tmp_path / "only" / "slash")["topics"]
+    assert sorted(t["topic"] for t in selected) == ["/rel", "rel", "rel"]  # given either way
+
+
+COLS_TYPES = {
+    "hc/msg/C": "float64[2] a\nfloat64 a_0\nint32 log_time_ns\nint32 log_time_ns__2\n"
+    "int32 p_q\nP p\n",
+    "hc/msg/P": "int32 q\n",
+}
+
+
+@pytest.mark.parametrize("style", ["dotted", "underscore"])
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_renamed_columns_are_recorded_and_never_take_a_fields_name(
+    style: str, fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = get_typestore(Stores.ROS1_NOETIC)
+    for msgtype, text in COLS_TYPES.items():
+        store.register(get_types_from_msg(text, msgtype))
+    message = store.types["hc/msg/C"](
+        a=np.array([1.0, 2.0]),
+        a_0=3.0,
+        log_time_ns=4,
+        log_time_ns__2=5,
+        p_q=6,
+        p=store.types["hc/msg/P"](q=7),
+    )
+    bag = tmp_path / "cols.bag"
+    with Writer1(bag) as writer:
+        connection = writer.add_connection("/c", "hc/msg/C", typestore=store)
+        writer.write(connection, 10**9, store.serialize_ros1(message, "hc/msg/C"))
+    args = ["--format", fmt, "--column-names", style]
+    assert run_cli(capsys, "extract", bag, tmp_path / "out", *args)[0] == 0
+    folder = tmp_path / "out" / "cols"
+    (entry,) = manifest(folder)["topics"]
+    mapping: dict[str, str] = entry["columns"]
+    row = read_table(folder / f"c.{fmt}").drop_columns(["log_time"]).to_pylist()[0]
+    values = {"a.0": 1.0, "a.1": 2.0, "a_0": 3.0, "log_time_ns": 4, "log_time_ns__2": 5}
+    values |= {"p_q": 6, "p.q": 7}
+    for column, value in row.items():
+        if column == "log_time_ns":
+            assert value == 10**9  # the processor's own column keeps its name
+            continue
+        path = mapping.get(str(column), str(column))
+        assert float(value) == values.pop(path), column
+    assert values == {}  # every field has a column
+    for name, path in mapping.items():  # a column is renamed only for a reason
+        assert (name != path and "." in path) or name == "log_time_ns~2", (name, path)
+    for field in ("a_0", "log_time_ns__2", "p_q"):  # a field's own name is never taken
+        assert field in row and mapping.get(field, field) == field
+    assert mapping["log_time_ns~2"] == "log_time_ns"

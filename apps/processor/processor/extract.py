@@ -16,7 +16,7 @@ from processor.columnar import columnar_decoder
 from processor.errors import BagError, TopicDecodeError, reason
 from processor.flatten import Layout, build_layout
 from processor.names import side_folder, topic_stem
-from processor.options import Options
+from processor.options import Options, slashed
 from processor.output import within
 from processor.progress import Progress
 from processor.sidefiles import SideFiles
@@ -46,6 +46,8 @@ class TopicResult:
     side_files: int = 0
     definition: str = ""
     skip_reason: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    """Each column whose name is not its field's dotted path: name -> path (manifest)."""
     notes: dict[str, int] = field(default_factory=dict)
     """Per remark on some of the messages (a frame kept as it is, ...), how many it concerns."""
 
@@ -56,16 +58,17 @@ class TopicResult:
 
 
 def select_streams(bag: Bag, topics: Sequence[str] | None) -> list[Stream]:
-    """The streams of the requested topics (with or without leading slash), or all of them."""
+    """The streams of the requested topics, or all of them. A topic is given with or without
+    its leading slash, and selects the bag's topics of either spelling (`rel` and `/rel`)."""
     if not topics:
         return list(bag.streams)
-    wanted = {t if t.startswith("/") else f"/{t}" for t in topics}
-    if missing := sorted(wanted - {s.topic for s in bag.streams}):
+    wanted = {slashed(t) for t in topics}
+    if missing := sorted(wanted - {slashed(s.topic) for s in bag.streams}):
         available = ", ".join(sorted({s.topic for s in bag.streams})) or "none"
         raise BagError(
             f"{bag.path}: topic(s) {', '.join(missing)} not in the bag (available: {available})"
         )
-    return [s for s in bag.streams if s.topic in wanted]
+    return [s for s in bag.streams if slashed(s.topic) in wanted]
 
 
 @dataclass
@@ -291,6 +294,7 @@ def _open(stream: Stream, result: TopicResult, out: _Output) -> _Table:
     path = within(out.folder, name)
     writer = open_table(fmt, path, layout, stream.typestore, out.background, out.budget)
     result.files.append(name)
+    result.columns = {c.name: c.path for c in layout.fields if c.name != c.path}
     sink = None
     if layout.has_side_files:
         sink = SideFiles(out.folder, side_folder(result.stem), out.background)
@@ -336,6 +340,7 @@ def as_manifest_topics(results: Sequence[TopicResult]) -> tuple[list[Any], list[
                     "first_ns": r.first_ns,
                     "last_ns": r.last_ns,
                     "definition": r.definition,
+                    "columns": r.columns,
                     "bad_messages": r.bad,
                     "bad_examples": r.bad_examples,
                     "notes": [{"note": n, "messages": c} for n, c in sorted(r.notes.items())],

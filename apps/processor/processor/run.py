@@ -217,6 +217,7 @@ def _combine(
             )
             result.messages += entry["messages"]
             result.side_files += entry.get("side_files", 0)
+            result.columns.update(entry.get("columns", {}))
             result.bad += entry.get("bad_messages", 0)
             room = BAD_EXAMPLES - len(result.bad_examples)
             result.bad_examples.extend(entry.get("bad_examples", [])[:room])
