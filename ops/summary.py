@@ -40,6 +40,7 @@ class BagLine:
     failed_task: str
     exit_code: int | None
     reason: str
+    skipped: tuple[tuple[str, str], ...] = ()  # (topic, why) the processor left out
 
     @property
     def extracted(self) -> bool:
@@ -64,6 +65,16 @@ def _bag_line(entry: dict[str, Any]) -> BagLine:
         failed_task=str(entry.get("failedTask") or ""),
         exit_code=exit_code if isinstance(exit_code, int) else None,
         reason=str(entry.get("reason") or ""),
+        skipped=_skipped(entry.get("skipped")),
+    )
+
+
+def _skipped(value: object) -> tuple[tuple[str, str], ...]:
+    entries = value if isinstance(value, list) else []
+    return tuple(
+        (str(item.get("topic", "?")), str(item.get("reason") or "no reason"))
+        for item in entries
+        if isinstance(item, dict)
     )
 
 
@@ -133,7 +144,7 @@ def _bag_section(result: RunResult, outputs: StackOutputs) -> list[str]:
     totals: dict[str, Any] = reported if isinstance(reported, dict) else {}
     counted = ", ".join(
         f"{_int(totals.get(status))} {status}"
-        for status in ("succeeded", "partial", "unchanged", "failed", "not-run")
+        for status in ("succeeded", "partial", "unchanged", "failed", "not started")
         if _int(totals.get(status))
     )
     lines = ["", f"Bags: {_int(totals.get('total'))}" + (f" ({counted})" if counted else "")]
@@ -157,6 +168,9 @@ def _bag_section(result: RunResult, outputs: StackOutputs) -> list[str]:
             lines.append(f"  {'':<{width}}  ! {exit_text}{where}: {bag.reason or 'no reason'}")
             if logs and bag.failed_task:
                 lines.append(f"  {'':<{width}}    {logs}{bag.failed_task}/stderr.txt")
+        elif bag.reason:  # a partial bag: the topics it lacks, and why
+            lines.append(f"  {'':<{width}}  ! {bag.reason}")
+            lines.extend(f"  {'':<{width}}    {topic}: {why}" for topic, why in bag.skipped)
     topics = sum(bag.topics or 0 for bag in bags)
     lines.append(f"  {'total':<{width}}  {topics:>6}  {_int(custom.get('messages')):>12,}")
     unknown = _int(custom.get("countsUnknown"))

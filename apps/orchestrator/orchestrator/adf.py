@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.outcome import BagResult, BagStatus
+from orchestrator.report import SKIPPED_SHOWN, skipped_summary
 
 ACTIVITY_FILE = "activity.json"
 OUTPUTS_FILE = "outputs.json"
@@ -125,6 +126,16 @@ def _bag_entry(result: BagResult) -> dict[str, Any]:
         entry["failedTask"] = result.failed_task.task_id
         entry["exitCode"] = result.failed_task.exit_code
         entry["reason"] = _last_line(result.failed_task.stderr_tail) or result.failed_task.reason
+    elif result.counts.skipped:
+        entry["reason"] = skipped_summary(result.counts.skipped)
+    elif result.status is BagStatus.NOT_RUN:
+        entry["reason"] = "the run stopped before any task of this bag began"
+    if result.counts.skipped:
+        # The budget loop below keeps the document under ADF's cap, entry by entry.
+        entry["skipped"] = [
+            {"topic": topic, "reason": why} for topic, why in result.counts.skipped[:SKIPPED_SHOWN]
+        ]
+        entry["skippedCount"] = len(result.counts.skipped)
     return entry
 
 
