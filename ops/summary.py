@@ -134,6 +134,25 @@ def links(result: RunResult, outputs: StackOutputs, cloud: CloudEndpoints) -> li
     return found
 
 
+def _bag_rows(bag: BagLine, width: int, logs: str | None, outputs: StackOutputs) -> list[str]:
+    """A bag's row, then why it failed or which topics it lacks."""
+    target = output_url(outputs, bag.output) if bag.extracted and bag.output else "-"
+    rows = [
+        f"  {bag.status:<{width}}  {_shown(bag.topics, 6)}  {_shown(bag.messages, 12)}"
+        f"  {bag.bag} -> {target}"
+    ]
+    if not bag.extracted:
+        exit_text = f"exit {bag.exit_code}" if bag.exit_code is not None else "did not end"
+        where = f" in task {bag.failed_task}" if bag.failed_task else ""
+        rows.append(f"  {'':<{width}}  ! {exit_text}{where}: {bag.reason or 'no reason'}")
+        if logs and bag.failed_task:
+            rows.append(f"  {'':<{width}}    {logs}{bag.failed_task}/stderr.txt")
+    elif bag.reason:  # a partial bag: the topics it lacks, and why
+        rows.append(f"  {'':<{width}}  ! {bag.reason}")
+        rows.extend(f"  {'':<{width}}    {topic}: {why}" for topic, why in bag.skipped)
+    return rows
+
+
 def _bag_section(result: RunResult, outputs: StackOutputs) -> list[str]:
     custom = result.custom_output
     if custom is None:
@@ -157,20 +176,7 @@ def _bag_section(result: RunResult, outputs: StackOutputs) -> list[str]:
     width = max(len("status"), *(len(bag.status) for bag in bags))
     lines.append(f"  {'status':<{width}}  {'topics':>6}  {'messages':>12}  bag -> output")
     for bag in bags:
-        target = output_url(outputs, bag.output) if bag.extracted and bag.output else "-"
-        lines.append(
-            f"  {bag.status:<{width}}  {_shown(bag.topics, 6)}  {_shown(bag.messages, 12)}"
-            f"  {bag.bag} -> {target}"
-        )
-        if not bag.extracted:
-            exit_text = f"exit {bag.exit_code}" if bag.exit_code is not None else "did not end"
-            where = f" in task {bag.failed_task}" if bag.failed_task else ""
-            lines.append(f"  {'':<{width}}  ! {exit_text}{where}: {bag.reason or 'no reason'}")
-            if logs and bag.failed_task:
-                lines.append(f"  {'':<{width}}    {logs}{bag.failed_task}/stderr.txt")
-        elif bag.reason:  # a partial bag: the topics it lacks, and why
-            lines.append(f"  {'':<{width}}  ! {bag.reason}")
-            lines.extend(f"  {'':<{width}}    {topic}: {why}" for topic, why in bag.skipped)
+        lines.extend(_bag_rows(bag, width, logs, outputs))
     topics = sum(bag.topics or 0 for bag in bags)
     lines.append(f"  {'total':<{width}}  {topics:>6}  {_int(custom.get('messages')):>12,}")
     unknown = _int(custom.get("countsUnknown"))

@@ -51,9 +51,7 @@ def _write(
     manifest = {
         "options": options or _options([]),
         "source_url": source_url,
-        "skipped": (
-            [{"topic": "/lost", "messages": 1, "reason": "its type is not known"}] if partial else []
-        ),
+        "skipped": [{"topic": "/lost", "messages": 1, "reason": "type unknown"}] if partial else [],
         "messages": messages,
         "topics": [
             {

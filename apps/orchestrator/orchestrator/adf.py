@@ -42,6 +42,9 @@ class ActivitySettings:
     key_vault_uri: str = ""
     app_insights_secret_name: str = ""
     timeout_minutes: str = "720"
+    # https://<account>.blob.core.windows.net/<container>: the mounted container's URL, from
+    # which each bag's source_url in manifest.json is made (docs/contracts.md §3).
+    data_lake_url: str = ""
 
     @property
     def timeout_seconds(self) -> float:

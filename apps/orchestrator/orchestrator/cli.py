@@ -212,6 +212,7 @@ def extract(
         shard_size_bytes=int(args.shard_size_gb * GIB),
         force=args.force,
         topics=tuple(args.topics),
+        source_root_url=settings.data_lake_url if settings and executor_kind == "batch" else "",
     )
     timeout_seconds = _timeout_seconds(args.timeout, settings)
 
