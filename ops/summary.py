@@ -181,10 +181,12 @@ def _bag_section(result: RunResult, outputs: StackOutputs) -> list[str]:
     lines.append(f"  {'total':<{width}}  {topics:>6}  {_int(custom.get('messages')):>12,}")
     unknown = _int(custom.get("countsUnknown"))
     if unknown:
-        lines.append(f"  ({unknown} bag(s) with counts not read in time: shown as ?)")
+        noun = "bag" if unknown == 1 else "bags"
+        lines.append(f"  ({unknown} {noun} with counts not read in time: shown as ?)")
     omitted = _int(custom.get("resultsOmitted"))
     if omitted:
-        lines.append(f"  ... and {omitted} more bag(s) not listed (ADF's 2 MB output limit)")
+        noun = "bag" if omitted == 1 else "bags"
+        lines.append(f"  ... and {omitted} more {noun} not listed (ADF's 2 MB output limit)")
     return lines
 
 

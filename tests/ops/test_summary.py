@@ -45,7 +45,7 @@ def test_counts_the_orchestrator_could_not_read_show_as_unknown_not_zero() -> No
 
     assert rows[0][:3] == ["succeeded", "2", "1,200"]
     assert rows[1][:3] == ["succeeded", "?", "?"]
-    assert "1 bag(s) with counts not read in time" in summary_of(read, unread)
+    assert "1 bag with counts not read in time" in summary_of(read, unread)
 
 
 def test_a_partial_bag_shows_its_skipped_topics_and_why() -> None:

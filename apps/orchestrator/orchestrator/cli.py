@@ -353,7 +353,8 @@ def _print_plan(plan: Plan) -> None:
     done = sum(1 for bag in plan.bags if bag.already_done)
     sharded = sum(1 for bag in plan.bags if bag.shards > 1 and not bag.already_done)
     print(
-        f"job {plan.job_id}: {len(plan.bags)} bags, {len(plan.tasks)} tasks"
+        f"job {plan.job_id}: {_bags(len(plan.bags))}, {len(plan.tasks)} "
+        + ("task" if len(plan.tasks) == 1 else "tasks")
         + (f", {done} already extracted" if done else "")
         + (f", {sharded} sharded" if sharded else ""),
         flush=True,

@@ -95,7 +95,7 @@ def summary_table(results: Iterable[BagResult], seconds: float) -> str:
         for result in results
     ]
     total = (
-        f"{len(rows)} bags",
+        f"{len(rows)} bag" if len(rows) == 1 else f"{len(rows)} bags",
         "",
         str(sum(result.counts.topics for result in results)),
         str(sum(result.counts.messages for result in results)),
