@@ -89,7 +89,7 @@ def test_tasks_are_built_and_submitted_a_slice_at_a_time() -> None:
     )
     plan = _plan(2_500)
 
-    executor._add_tasks("job", plan.tasks)  # pyright: ignore[reportPrivateUsage]
+    executor._add_tasks("job", plan.tasks)
 
     assert sum(client.calls) == 2_500
     assert max(client.calls) <= ADD_TASK_SLICE < 2_500
