@@ -24,6 +24,7 @@ from orchestrator.executors import (
 )
 from orchestrator.ids import job_id_for_manual_run, job_id_for_run
 from orchestrator.manifest import is_complete
+from orchestrator.outcome import BagResult
 from orchestrator.plan import FORMATS, GIB, Plan, PlanError, PlanOptions, build_plan
 from orchestrator.report import bag_results, counts_under, failure_notes, summary_table
 from orchestrator.stopping import Stopped, stop_on_signals
@@ -84,6 +85,11 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=5.0,
         help="batch: first wait between task-count polls, backing off to 60 (default: 5)",
+    )
+    extract.add_argument(
+        "--lake",
+        help="after the run, commit its rows into the Delta tables under this folder "
+        "(docs/lakehouse.md)",
     )
     extract.add_argument("--verbose", action="store_true", help="debug logs, SDK requests included")
     commands.add_parser(
@@ -275,6 +281,7 @@ def extract(
             settings is not None,
             time.monotonic() - started,
             timeout_seconds / 60,
+            args.lake,
         )
 
 
@@ -339,6 +346,7 @@ def _report(
     for_adf: bool,
     seconds: float,
     timeout_minutes: float,
+    lake: str | None = None,
 ) -> int:
     """Print the summary and, for ADF, write outputs.json.
 
@@ -353,6 +361,8 @@ def _report(
     telemetry.record_bags(plan, results, execution.outcomes)
     print(summary_table(results, seconds), flush=True)
     notes = failure_notes(results)
+    if lake:
+        notes.extend(_commit_lake(results, request, lake, plan.job_id))
     for note in notes:
         print(note, file=sys.stderr, flush=True)
     if execution.timed_out:
@@ -377,6 +387,22 @@ def _report(
         return EXIT_OK
     failed = execution.timed_out or bool(execution.ended) or any(not r.ok for r in results)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _commit_lake(
+    results: Sequence[BagResult], request: Request, lake: str, run_id: str
+) -> list[str]:
+    """All of the run's tasks have finished: one Delta commit per table (docs/lakehouse.md)."""
+    from orchestrator.lakehouse import commit_run
+    from orchestrator.lakehouse.delta import Target
+
+    committed = commit_run(results, request.data_root, Target(lake), run_id)
+    print(
+        f"lake {lake}: {committed.bags} bags committed into {len(committed.tables)} tables; "
+        f"fleet report {committed.report}",
+        flush=True,
+    )
+    return [f"lake: {bag} not committed: {why}" for bag, why in committed.conflicts.items()]
 
 
 def main(
