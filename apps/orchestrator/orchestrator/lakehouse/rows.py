@@ -29,6 +29,8 @@ def delta_type(arrow: pa.DataType) -> pa.DataType:
     """The type a column gets in the lake: unsigned widened, nested types mapped inside."""
     if arrow in _UNSIGNED:
         return _UNSIGNED[arrow]
+    if pa.types.is_timestamp(arrow):  # Delta's timestamps are microseconds (log_time_ns: exact)
+        return pa.timestamp("us", tz=arrow.tz)
     if pa.types.is_list(arrow) or pa.types.is_large_list(arrow):
         return pa.list_(delta_type(arrow.value_type))
     if pa.types.is_fixed_size_list(arrow):
@@ -53,7 +55,11 @@ def lake_rows(bag_id: str, table: TopicTable) -> pa.Table:
     data = data.rename_columns(
         [f"{n}__msg" if n in (BAG_ID, TOPIC, DATE) else n for n in data.column_names]
     )
-    columns = [c.cast(delta_type(c.type)) for c in data.columns]
+    # Times lose their nanoseconds to Delta's microseconds on purpose; every other cast is exact.
+    columns = [
+        c.cast(options=pc.CastOptions(delta_type(c.type), allow_time_truncate=True))
+        for c in data.columns
+    ]
     schema = pa.schema([f.with_type(delta_type(f.type)) for f in data.schema])
     data = pa.Table.from_arrays(columns, schema=schema)
     times = data.column(LOG_TIME).cast(_TIMESTAMP)
