@@ -119,7 +119,7 @@ def test_tables_read_back_by_deltalake_pyarrow_and_ops_query(lake_run: dict) -> 
             ):
                 counter[(Path(row["bag_id"]).stem, row["topic"])] += row["count_all"]
     assert by_deltalake == by_pyarrow == +expected
-    columns, rows = query(
+    _, rows = query(
         str(lake), "SELECT bag_id, topic, count(*) FROM sensor_msgs__imu GROUP BY ALL ORDER BY 1"
     )
     assert rows == [
