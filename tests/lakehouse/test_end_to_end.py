@@ -13,6 +13,7 @@ from deltalake import DeltaTable
 
 from ops.query import query
 from orchestrator.cli import main as orchestrator
+from tests.lakehouse.browser import render
 from tests.lakehouse.delta_log import commits, read_table
 
 BAGS = Path(__file__).parents[1] / "data" / "bags"
@@ -145,3 +146,22 @@ def test_reports_are_written(lake_run: dict) -> None:
     assert "data:image/" in camera  # the first frame, inline
     gps = next((reports / "bags").glob("raw_gps-navsatfix_bag-*.html")).read_text()
     assert "<polyline" in gps
+
+
+def test_the_console_check_sees_errors(tmp_path: Path) -> None:
+    page = tmp_path / "bad.html"
+    page.write_text("<!DOCTYPE html><script>console.error('boom'); missing();</script>")
+    console = render(page, tmp_path / "bad.png")
+    assert any("boom" in line for line in console)
+    assert any("missing is not defined" in line for line in console)
+
+
+def test_reports_render_in_chromium_without_console_errors(lake_run: dict, tmp_path: Path) -> None:
+    reports = lake_run["lake"] / "reports"
+    pages = [reports / "index.html", *sorted((reports / "bags").glob("*.html"))]
+    for page in pages:
+        text = page.read_text()
+        assert "http://" not in text and "https://" not in text  # nothing fetched
+        shot = tmp_path / f"{page.stem}.png"
+        assert render(page, shot) == [], page.name
+        assert shot.read_bytes().startswith(b"\x89PNG")

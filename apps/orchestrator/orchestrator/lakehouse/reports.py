@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from orchestrator.lakehouse.catalog import BagEntry
+from orchestrator.lakehouse.rows import read_table_file
 from orchestrator.lakehouse.stats import CAMERA_TYPES, GpsTrack, TopicStats, timeline
 
 MAX_THUMBNAIL_BYTES = 2 << 20
@@ -96,9 +96,10 @@ def _gps_svg(gps: GpsTrack) -> str:
 def _thumbnail(entry: BagEntry) -> str:
     """The first camera frame as a data: URL (its side file, which the `data` column names)."""
     for table in entry.output.tables:
-        if table.msgtype not in CAMERA_TYPES or table.path.suffix != ".parquet":
+        if table.msgtype not in CAMERA_TYPES:
             continue
-        first = pq.ParquetFile(table.path).read_row_group(0, columns=["data"]).column(0)
+        data_column = read_table_file(table).column("data")
+        first = data_column.slice(0, 1)
         name = first[0].as_py() if len(first) else None
         if not isinstance(name, str) or not name or ".." in Path(name).parts:
             continue

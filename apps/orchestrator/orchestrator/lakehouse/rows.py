@@ -40,7 +40,7 @@ def delta_type(arrow: pa.DataType) -> pa.DataType:
     return arrow
 
 
-def _read(table: TopicTable) -> pa.Table:
+def read_table_file(table: TopicTable) -> pa.Table:
     if table.path.suffix == ".parquet":
         return pq.read_table(table.path)
     # CSV keeps no types: its log_time is ISO 8601 text (docs/processor.md); the rest inferred.
@@ -50,7 +50,7 @@ def _read(table: TopicTable) -> pa.Table:
 
 def lake_rows(bag_id: str, table: TopicTable) -> pa.Table:
     """The topic's rows with the lake's key columns first."""
-    data = _read(table)
+    data = read_table_file(table)
     # A message field may be named like a key column: it keeps its data under another name.
     data = data.rename_columns(
         [f"{n}__msg" if n in (BAG_ID, TOPIC, DATE) else n for n in data.column_names]
