@@ -97,7 +97,7 @@ def bench(root: Path, bags: int, rows: int) -> dict[str, int]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--bags", type=int, default=1000)
     parser.add_argument("--rows", type=int, default=100)
     args = parser.parse_args()
