@@ -15,6 +15,7 @@ from ops.query import query
 from orchestrator.cli import main as orchestrator
 from tests.lakehouse.browser import render
 from tests.lakehouse.delta_log import commits, read_table
+from tests.orchestrator.helpers import write_activity
 
 BAGS = Path(__file__).parents[1] / "data" / "bags"
 pytestmark = pytest.mark.slow
@@ -167,3 +168,20 @@ def test_reports_render_in_chromium_without_console_errors(lake_run: dict, tmp_p
         shot = tmp_path / f"{page.stem}.png"
         assert render(page, shot) == [], page.name
         assert shot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_outputs_json_carries_the_lake_result(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(BAGS / "gps-navsatfix.bag", raw / "gps.bag")
+    monkeypatch.chdir(tmp_path)
+    write_activity(tmp_path, inputPath="raw/", outputPath="out/")
+    lake = tmp_path / "lake"
+    argv = ["extract", "--executor", "local", "--activity", "activity.json", "--input", "raw"]
+    assert orchestrator([*argv, "--output", "out", "--lake", str(lake)]) == 0
+    document = json.loads((tmp_path / "outputs.json").read_text())
+    assert document["lake"]["tables"] == {"sensor_msgs__navsatfix": 0}
+    assert document["lake"]["bags"] == 1 and document["lake"]["conflicts"] == {}
+    assert document["lake"]["report"] == str(lake / "reports" / "index.html")

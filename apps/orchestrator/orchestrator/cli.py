@@ -32,6 +32,8 @@ from orchestrator.stopping import Stopped, stop_on_signals
 if TYPE_CHECKING:  # azure-core comes with the [batch] extra; local runs need none
     from azure.core.credentials import TokenCredential
 
+    from orchestrator.lakehouse import LakeResult
+
 EXIT_OK = 0
 EXIT_FAILED = 1  # a bag failed or the run timed out
 EXIT_USAGE = 2  # bad input or settings: nothing was started
@@ -361,8 +363,11 @@ def _report(
     telemetry.record_bags(plan, results, execution.outcomes)
     print(summary_table(results, seconds), flush=True)
     notes = failure_notes(results)
-    if lake:
-        notes.extend(_commit_lake(results, request, lake, plan.job_id))
+    committed = _commit_lake(results, request, lake, plan.job_id) if lake else None
+    if committed:
+        notes.extend(
+            f"lake: {bag} not committed: {why}" for bag, why in committed.conflicts.items()
+        )
     for note in notes:
         print(note, file=sys.stderr, flush=True)
     if execution.timed_out:
@@ -383,6 +388,8 @@ def _report(
         )
         if execution.ended:
             document.update(succeeded=False, error=execution.ended, message=execution.ended)
+        if committed:
+            document["lake"] = committed.as_json()
         adf.write_outputs(Path(adf.OUTPUTS_FILE), document)
         return EXIT_OK
     failed = execution.timed_out or bool(execution.ended) or any(not r.ok for r in results)
@@ -391,7 +398,7 @@ def _report(
 
 def _commit_lake(
     results: Sequence[BagResult], request: Request, lake: str, run_id: str
-) -> list[str]:
+) -> LakeResult:
     """All of the run's tasks have finished: one Delta commit per table (docs/lakehouse.md)."""
     from orchestrator.lakehouse import commit_run
     from orchestrator.lakehouse.delta import Target
@@ -402,7 +409,7 @@ def _commit_lake(
         f"fleet report {committed.report}",
         flush=True,
     )
-    return [f"lake: {bag} not committed: {why}" for bag, why in committed.conflicts.items()]
+    return committed
 
 
 def main(
