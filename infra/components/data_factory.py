@@ -90,6 +90,8 @@ class DataFactoryArgs:
     orchestrator_package_version: pulumi.Input[str]
     task_logs_container_url: pulumi.Input[str]
     orchestrator_app_id: str = "orchestrator"
+    # https://<data lake>.blob.core.windows.net/<container>: bags' source_url (contracts §3).
+    data_lake_url: pulumi.Input[str] = ""
     mount_path: str = "data"
     default_input_path: str = "raw/"
     default_output_path: str = "extracted/"
@@ -491,6 +493,7 @@ def _extended_properties(args: DataFactoryArgs) -> dict[str, object]:
         "keyVaultUri": args.key_vault_uri,
         "appInsightsSecretName": args.app_insights_secret_name,
         "timeoutMinutes": str(args.orchestrator_timeout_minutes),
+        "dataLakeUrl": args.data_lake_url,
     }
 
 
