@@ -84,8 +84,12 @@ demo: $(VENV)/.apps
 	rm -rf $(DEMO_DIR)
 	mkdir -p $(DEMO_DIR)/raw
 	cd tests/data/bags && cp -r $(DEMO_BAGS) ../../../$(DEMO_DIR)/raw/
-	$(PY) -m orchestrator extract --executor local --input $(DEMO_DIR)/raw --output $(DEMO_DIR)/extracted
+	$(PY) -m orchestrator extract --executor local --input $(DEMO_DIR)/raw --output $(DEMO_DIR)/extracted \
+	    --lake $(DEMO_DIR)/lake
 	@echo "Camera frames to open: $(DEMO_DIR)/extracted/camera-drive/camera.image_raw.compressed.files/*.jpg and camera.image_raw.files/*.png"
+	$(PY) -m ops query --lake $(DEMO_DIR)/lake \
+	    "SELECT path, status, messages, round(duration_s, 1) AS seconds, len(topics) AS topics FROM bags ORDER BY path"
+	@echo "Fleet report to open: $(DEMO_DIR)/lake/reports/index.html"
 
 lint: setup
 	$(VENV)/bin/ruff check .
