@@ -115,7 +115,7 @@ preview: $(VENV)/.program
 	@$(PY) -m offline.preview --stack $(STACK) $(if $(JSON),--json,)
 
 bench-processor: $(VENV)/.installed
-	$(PY) scripts/bench_processor.py
+	$(PY) scripts/bench_processor.py --size $(or $(SIZE),120s)
 
 clean:
 	rm -rf $(VENV) node_modules $(DEMO_DIR) .bench .pytest_cache .ruff_cache .coverage
