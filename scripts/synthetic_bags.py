@@ -283,7 +283,7 @@ def write_drive(
 def write_split_imu(path: Path, *, megabytes: float, topics: int, seed: int = 7) -> Drive:
     """A ROS 1 bag of about `megabytes` of IMU messages, 1 ms apart, dealt round-robin over
     `topics` topics (`/imu/0`, `/imu/1`, ...): the same messages whatever `topics` is."""
-    store = get_typestore(Stores.ROS1_NOETIC)
+    store = ros1_store()
     msgtype = TOPICS["/imu/data"]
     raws = [
         store.serialize_ros1(message, msgtype)
