@@ -90,6 +90,8 @@ class ColumnarDecoder:
         self._items = items
         self._types = types
         self._cdr = cdr
+        self.has_lists = any(isinstance(item, _Sequence) for item in items)
+        """Some columns are lists (each cell long: JSON text in CSV)."""
 
     def decode(self, raws: Sequence[bytes | memoryview]) -> list[pa.Array] | None:
         """One Arrow array per column (after the time column), or None: use rosbags."""
@@ -249,7 +251,7 @@ class ColumnarDecoder:
                 return None
             columns.append(texts)
         if as_json:
-            return pa.array(_json_lists(item, columns, len(offsets)), type=pa.string())
+            return _json_lists(item, columns, len(offsets))
         flat = iter([values.reshape(-1) for values in columns])
         elements = _assemble(arrow_type.value_type, flat)
         bounds = np.arange(len(block) + 1, dtype=np.int32) * len(offsets)
@@ -265,7 +267,10 @@ def _assemble(arrow_type: pa.DataType, leaves: Iterator[np.ndarray[Any, Any]]) -
     return pa.StructArray.from_arrays(children, fields=fields)
 
 
-def _json_lists(item: _Sequence, columns: list[np.ndarray[Any, Any]], elements: int) -> list[str]:
+_JSON_ROWS = 1024  # rows formatted at a time: their Python floats and texts stay small
+
+
+def _json_lists(item: _Sequence, columns: list[np.ndarray[Any, Any]], elements: int) -> pa.Array:
     """Each message's list as processor.plain's JSON text (keys, spacing and numbers alike)."""
     formats = []
     for leaf in item.leaves:
@@ -275,16 +280,22 @@ def _json_lists(item: _Sequence, columns: list[np.ndarray[Any, Any]], elements: 
             formats[-1] = "%r"  # json.dumps writes floats as their repr
     element = _element_template(item.paths, formats)
     template = "[" + ",".join([element] * elements) + "]"
-    ordered = []
-    for index in range(elements):
-        for leaf, values in zip(item.leaves, columns, strict=True):
-            column = values[:, index]
-            if leaf.base == "bool":
-                column = np.where(column, "true", "false")
-            ordered.append(column.tolist())
-    if not ordered:  # every list empty
-        return [template] * len(columns[0])
-    return [template % values for values in zip(*ordered, strict=True)]
+    rows = len(columns[0])
+    chunks = []
+    for first in range(0, rows, _JSON_ROWS):
+        ordered = []
+        for index in range(elements):
+            for leaf, values in zip(item.leaves, columns, strict=True):
+                column = values[first : first + _JSON_ROWS, index]
+                if leaf.base == "bool":
+                    column = np.where(column, "true", "false")
+                ordered.append(column.tolist())
+        if ordered:
+            texts = [template % values for values in zip(*ordered, strict=True)]
+        else:  # every list empty
+            texts = [template] * len(columns[0][first : first + _JSON_ROWS])
+        chunks.append(pa.array(texts, type=pa.string()))
+    return pa.concat_arrays(chunks) if chunks else pa.array([], type=pa.string())
 
 
 def _element_template(paths: Sequence[str], formats: Sequence[str]) -> str:
