@@ -1,8 +1,11 @@
 """Azure Data Factory: the factory, its managed-identity credential, linked services, and the
 `extract-bags` pipeline whose Custom activity starts the orchestrator on the orchestrator pool.
 
-Every linked service authenticates with one credential, the factory's user-assigned identity;
-no access key, connection string or SAS is ever declared. The Custom activity ships no code (no
+Every linked service authenticates with a managed identity: the factory's user-assigned one
+(through the credential), except the data lake's, which uses the factory's system-assigned one
+because the lake's firewall admits ADF only through the trusted-services bypass, and that bypass
+"cannot utilize user-assigned managed identities" (docs/azure-behaviour.md, "Storage"). No
+access key, connection string or SAS is ever declared. The Custom activity ships no code (no
 `resourceLinkedService`/`folderPath`): the orchestrator comes from the Batch application package
 the orchestrator pool references, and the activity passes everything the orchestrator needs in
 `extendedProperties` (docs/contracts.md §3).
@@ -87,6 +90,8 @@ class DataFactoryArgs:
     orchestrator_package_version: pulumi.Input[str]
     task_logs_container_url: pulumi.Input[str]
     orchestrator_app_id: str = "orchestrator"
+    # https://<data lake>.blob.core.windows.net/<container>: bags' source_url (contracts §3).
+    data_lake_url: pulumi.Input[str] = ""
     mount_path: str = "data"
     default_input_path: str = "raw/"
     default_output_path: str = "extracted/"
@@ -230,6 +235,8 @@ def _linked_service_ref(name: pulumi.Input[str]) -> adf.LinkedServiceReferenceAr
 
 class DataFactory(pulumi.ComponentResource):
     factory_name: pulumi.Output[str]
+    # The factory's system-assigned identity: the one the data-lake linked service uses.
+    system_principal_id: pulumi.Output[str]
     pipeline_name: pulumi.Output[str]
     trigger_name: pulumi.Output[str | None]  # None when no schedule is configured
 
@@ -245,7 +252,11 @@ class DataFactory(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             location=args.location,
             identity=adf.FactoryIdentityArgs(
-                type=adf.FactoryIdentityType.USER_ASSIGNED,
+                # The system-assigned identity is for the firewalled data lake: "Trusted bypass
+                # cannot utilize user-assigned managed identities. It can only employ
+                # system-assigned managed identities for connecting to Azure Storage and Azure
+                # Key Vault" (learn.microsoft.com/azure/data-factory/data-factory-service-identity).
+                type=adf.FactoryIdentityType.SYSTEM_ASSIGNED_USER_ASSIGNED,
                 user_assigned_identities=pulumi.Output.from_input(args.factory_identity_id).apply(
                     lambda identity_id: {identity_id: {}}
                 ),
@@ -323,8 +334,10 @@ class DataFactory(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             factory_name=factory.name,
             linked_service_name=DATA_LAKE_LINKED_SERVICE,
+            # No credential: ADLS Gen2 with the factory's system-assigned identity, the only one
+            # the lake's trusted-services bypass admits (see the factory's identity above).
             properties=adf.AzureBlobFSLinkedServiceArgs(
-                type="AzureBlobFS", url=args.data_lake_dfs_endpoint, credential=auth
+                type="AzureBlobFS", url=args.data_lake_dfs_endpoint
             ),
             opts=child,
         )
@@ -364,11 +377,15 @@ class DataFactory(pulumi.ComponentResource):
             trigger_name = trigger.name
 
         self.factory_name = factory.name
+        self.system_principal_id = factory.identity.apply(
+            lambda identity: identity.principal_id if identity else ""
+        )
         self.pipeline_name = pipeline.name
         self.trigger_name = trigger_name
         self.register_outputs(
             {
                 "factory_name": self.factory_name,
+                "system_principal_id": self.system_principal_id,
                 "pipeline_name": self.pipeline_name,
                 "trigger_name": self.trigger_name,
             }
@@ -419,7 +436,9 @@ def _orchestrator_activity(
         # pool's admin, whoever uploaded the bags and however. The property is untyped (Any)
         # in ADF's spec and azure-native; the value is Batch's AutoUserSpecification
         # (UNCONFIRMED for ADF: README "Verified only on Azure"), as a plain dict because no
-        # Args class describes it.
+        # Args class describes it. The values are Batch's wire values, lower case, as Batch's
+        # REST spec defines them (azure-batch 15.x models/_enums.py AutoUserScope.POOL = "pool",
+        # ElevationLevel.ADMIN = "admin"); ADF Studio displays them capitalised.
         auto_user_specification={"scope": "pool", "elevationLevel": "admin"},
     )
 
@@ -474,6 +493,7 @@ def _extended_properties(args: DataFactoryArgs) -> dict[str, object]:
         "keyVaultUri": args.key_vault_uri,
         "appInsightsSecretName": args.app_insights_secret_name,
         "timeoutMinutes": str(args.orchestrator_timeout_minutes),
+        "dataLakeUrl": args.data_lake_url,
     }
 
 

@@ -53,8 +53,11 @@ class Orchestration(pulumi.ComponentResource):
         self._args = args
         self.factory = self._factory()
         factory_access = self._factory_access()
+        lake_access = self._factory_lake_access()
         if args.config.upload_sample_bag:
-            self._sample(depends_on=[self.factory, factory_access, args.compute.deployer_access])
+            self._sample(
+                depends_on=[self.factory, factory_access, lake_access, args.compute.deployer_access]
+            )
         schedule = args.config.schedule
         if schedule is not None:
             # ADF creates triggers Stopped; this starts it, and stops it before changes and
@@ -107,6 +110,11 @@ class Orchestration(pulumi.ComponentResource):
                 orchestrator_package_version=artifacts.orchestrator_package_version,
                 task_logs_container_url=data.batch_storage.task_logs_container_url,
                 orchestrator_app_id=names.ORCHESTRATOR_APP_ID,
+                # The blob endpoint of the lake's dfs one (same account, other service).
+                data_lake_url=pulumi.Output.concat(
+                    data.lake.dfs_endpoint.apply(lambda url: url.replace(".dfs.", ".blob.", 1)),
+                    data.lake.container_name,
+                ),
                 mount_path=names.MOUNT_PATH,
                 default_input_path=names.RAW_PATH,
                 default_output_path=names.EXTRACTED_PATH,
@@ -142,16 +150,33 @@ class Orchestration(pulumi.ComponentResource):
                         "ADF stages each run's runtime files in adfjobs and reads its outputs",
                     ),
                     Grant(
-                        "lake-write",
-                        BLOB_CONTRIBUTOR,
-                        args.data.lake.container_id,
-                        "Copies the sample bag into raw/; the data-lake linked service",
-                    ),
-                    Grant(
                         "samples-read",
                         "Storage Blob Data Reader",
                         storage.samples_container_id,
                         "Reads the sample bag pulumi up put there, to copy it into the data lake",
+                    ),
+                ],
+            ),
+            moved_under(self),
+        )
+
+    def _factory_lake_access(self) -> AccessGrants:
+        """The data lake admits ADF only through the trusted-services bypass, which takes only
+        the factory's system-assigned identity (docs/azure-behaviour.md, "Storage"), so that
+        identity, not the user-assigned one, holds the lake role."""
+        args = self._args
+        return AccessGrants(
+            "factory-system-access",
+            AccessGrantsArgs(
+                principal_id=self.factory.system_principal_id,
+                subscription_id=args.subscription_id,
+                grants=[
+                    Grant(
+                        # The data container is the narrowest scope a built-in role takes.
+                        "lake-write",
+                        BLOB_CONTRIBUTOR,
+                        args.data.lake.container_id,
+                        "Copies the sample bag into raw/; the data-lake linked service",
                     ),
                 ],
             ),

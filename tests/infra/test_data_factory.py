@@ -19,6 +19,7 @@ from typing import Any
 
 import pulumi
 import pytest
+from azure.batch.models import AutoUserScope, ElevationLevel
 
 from infra.components.data_factory import (
     ACTIVITY_NAME,
@@ -88,6 +89,7 @@ def literal_args(**overrides: Any) -> DataFactoryArgs:
         processor_image="crrosbag.azurecr.io/processor:5d41402a",
         orchestrator_package_version=PACKAGE_VERSION,
         task_logs_container_url="https://stbatchrosbag.blob.core.windows.net/task-logs",
+        data_lake_url="https://dlrosbag.blob.core.windows.net/data",
         tags={"project": "rosbag", "stack": "test"},
     )
     return replace(args, **overrides)
@@ -169,8 +171,10 @@ def walk(value: Any) -> Iterator[tuple[str, Any]]:
 
 def test_factory_carries_the_factory_identity(recording: Recording) -> None:
     factory = recording.one(FACTORY)
+    # System-assigned too: the only identity the data lake's trusted-services bypass admits
+    # (docs/azure-behaviour.md, "Storage").
     assert factory.inputs["identity"] == {
-        "type": "UserAssigned",
+        "type": "SystemAssigned,UserAssigned",
         "userAssignedIdentities": {IDENTITY_ID: {}},
     }
     assert factory.inputs["publicNetworkAccess"] == "Enabled"
@@ -191,7 +195,9 @@ def test_credential_is_the_factory_identity_in_this_factory(recording: Recording
 # --- linked services -----------------------------------------------------------------------
 
 
-def test_every_linked_service_authenticates_with_the_credential(recording: Recording) -> None:
+def test_every_linked_service_but_the_lakes_authenticates_with_the_credential(
+    recording: Recording,
+) -> None:
     services = recording.of_type(LINKED_SERVICE)
     assert sorted(s.inputs["properties"]["type"] for s in services) == [
         "AzureBatch",
@@ -201,6 +207,10 @@ def test_every_linked_service_authenticates_with_the_credential(recording: Recor
     ]
     credential_name = recording.one(CREDENTIAL).state["name"]
     for service in services:
+        if service.inputs["properties"]["type"] == "AzureBlobFS":
+            # The firewalled lake: no credential means the factory's system-assigned identity.
+            assert "credential" not in service.inputs["properties"]
+            continue
         assert service.inputs["properties"]["credential"] == {
             "referenceName": credential_name,
             "type": "CredentialReference",
@@ -308,6 +318,18 @@ def test_the_orchestrator_runs_as_the_pools_admin_user(recording: Recording) -> 
     assert activity["autoUserSpecification"] == {"scope": "pool", "elevationLevel": "admin"}
 
 
+def test_the_auto_user_values_are_batchs_wire_values(recording: Recording) -> None:
+    """ADF hands the object to Batch; the values are the ones Batch's REST spec defines (the
+    azure-batch 15.x enums carry them verbatim), not ADF Studio's capitalised display."""
+    spec = custom_activity(recording)["autoUserSpecification"]
+    assert spec["scope"] in {m.value for m in AutoUserScope}
+    assert spec["elevationLevel"] in {m.value for m in ElevationLevel}
+    assert (spec["scope"], spec["elevationLevel"]) == (
+        AutoUserScope.POOL.value,
+        ElevationLevel.ADMIN.value,
+    )
+
+
 def test_policy_follows_the_args(declare: Declare) -> None:
     recording = declare(
         activity_timeout="1.00:00:00",
@@ -348,6 +370,7 @@ def test_extended_properties_values(recording: Recording) -> None:
         "keyVaultUri": "https://kv-rosbag.vault.azure.net/",
         "appInsightsSecretName": "appinsights-connection-string",
         "timeoutMinutes": "660",
+        "dataLakeUrl": "https://dlrosbag.blob.core.windows.net/data",
     }
     # The contract says all strings: ADF passes these through to activity.json as they are.
     assert all(isinstance(value, str) for value in literal.values())
