@@ -119,7 +119,7 @@ preview: $(VENV)/.program
 	@$(PY) -m offline.preview --stack $(STACK) $(if $(JSON),--json,)
 
 bench-processor: $(VENV)/.installed
-	$(PY) scripts/bench_processor.py
+	$(PY) scripts/bench_processor.py --size $(or $(SIZE),120s)
 
 # The orchestrator at 1,000 and 10,000 bags against the fake Batch service (docs/scale.md): ~20 s.
 bench-fleet: $(VENV)/.installed
