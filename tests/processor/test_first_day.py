@@ -169,3 +169,29 @@ def test_with_topics_info_lists_only_their_types(
     info = json.loads((tmp_path / "turtlesim" / "info.json").read_text())
     assert [t["msgtype"] for t in info["types"]] == ["turtlesim/msg/Pose"]
     assert "tf/msg/tfMessage" not in (tmp_path / "turtlesim" / "info.txt").read_text()
+
+
+def test_with_topics_info_says_a_selection_was_made(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Second newcomer: info.txt said 3061 messages for a 6121-message bag, with no word that
+    only /imu/data had been asked for."""
+    bag = BAGS / "jackal-imu-odom.bag"
+    assert run_cli(capsys, "extract", "--topics", "imu/data", bag, tmp_path)[0] == 0
+    info_txt = (tmp_path / "jackal-imu-odom" / "info.txt").read_text()
+    assert "selection:   1 of 2 topics (--topics /imu/data)" in info_txt.splitlines()
+    info = json.loads((tmp_path / "jackal-imu-odom" / "info.json").read_text())
+    assert info["selection"] == {"topics": ["/imu/data"], "of": 2}
+    whole = tmp_path / "whole"
+    assert run_cli(capsys, "extract", bag, whole)[0] == 0
+    assert "selection" not in (whole / "jackal-imu-odom" / "info.txt").read_text()
+    assert json.loads((whole / "jackal-imu-odom" / "info.json").read_text())["selection"] is None
+
+
+def test_info_continuation_lines_line_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli(capsys, "extract", BAGS / "camera-drive.bag", tmp_path)[0] == 0
+    lines = (tmp_path / "camera-drive" / "info.txt").read_text().splitlines()
+    # Every value starts in column 13, the first line of a list and its continuation lines alike.
+    assert all(len(line) > 13 and line[12] == " " and line[13] != " " for line in lines), lines

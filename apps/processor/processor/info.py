@@ -66,9 +66,11 @@ def info_document(
     streams: Sequence[Stream],
     *,
     problems: Sequence[str] = (),
+    selected: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """info.json: the bag's metadata, per-topic counts and rates of `streams` (the topics
-    extracted), and what went wrong with them (`problems`, one line each)."""
+    extracted), what went wrong with them (`problems`, one line each), and the `--topics`
+    asked for (`selected`, None for all): counts then cover those topics only."""
     duration_ns = max(bag.end_ns - bag.start_ns, 0)
     types: dict[str, str] = {}
     for stream in streams:
@@ -85,6 +87,9 @@ def info_document(
         "end": _iso(bag.end_ns) if duration_ns else None,
         "duration_s": duration_ns / 1e9,
         "messages": sum(s.messages for s in stats),
+        "selection": None
+        if selected is None
+        else {"topics": list(selected), "of": len({s.topic for s in bag.streams})},
         "compression": bag.compression,
         "types": [{"msgtype": t, "definition": d} for t, d in sorted(types.items())],
         "topics": [
@@ -121,11 +126,16 @@ def info_text(document: dict[str, Any]) -> str:
         f"end:         {document['end'] or '-'} ({document['end_ns'] / 1e9:.6f})",
         f"size:        {_size(document['size_bytes'])}",
         f"messages:    {document['messages']}",
-        f"compression: {document['compression']}",
     ]
+    if selection := document.get("selection"):
+        asked, of = selection["topics"], selection["of"]
+        shown = " ".join(one_line(topic) for topic in asked)
+        lines.append(f"selection:   {len(asked)} of {of} topics (--topics {shown})")
+    lines.append(f"compression: {document['compression']}")
     for index, entry in enumerate(document["types"]):
         label = "types:" if index == 0 else ""
-        lines.append(one_line(f"{label:<12} {entry['msgtype']} (definition {entry['definition']})"))
+        shown = one_line(f"{entry['msgtype']} (definition {entry['definition']})")
+        lines.append(f"{label:<12} {shown}")
     topics = [{**t, "topic": one_line(t["topic"])} for t in document["topics"]]
     width = max((len(t["topic"]) for t in topics), default=0)
     count_width = max((len(str(t["messages"])) for t in topics), default=0)

@@ -183,7 +183,13 @@ def _write_info(
     stats = [
         TopicStats(r.topic, r.msgtype, r.messages + r.bad, r.first_ns, r.last_ns) for r in results
     ]
-    info = info_document(bag, stats, streams, problems=report.problems(document))
+    info = info_document(
+        bag,
+        stats,
+        streams,
+        problems=report.problems(document),
+        selected=document["options"]["topics"],
+    )
     write_json(folder / "info.json", info)
     (folder / "info.txt").write_text(info_text(info), encoding="utf-8")
 
