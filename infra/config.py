@@ -7,6 +7,7 @@ A bad value raises `ConfigError` naming the key, what was given and what is expe
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
 import re
@@ -170,9 +171,8 @@ class StackConfig:
         for old in sorted(set(raw) & set(RENAMED_KEYS)):
             new, why = RENAMED_KEYS[old]
             problems.append(ConfigError(old, f"was renamed {new}: {why}. Set {new} instead"))
-        known = ", ".join(sorted(CONFIG_KEYS))
         problems.extend(
-            ConfigError(key, f"is not a known key (a typo?); known keys: {known}")
+            ConfigError(key, _unknown_key(key))
             for key in sorted(set(raw) - set(CONFIG_KEYS) - set(RENAMED_KEYS))
         )
         values: dict[str, Any] = {"location": location}
@@ -346,6 +346,21 @@ def _boolean(key: str, text: str) -> bool:
     return lowered == "true"
 
 
+def _unknown_key(key: str) -> str:
+    """The closest known key when there is one (case first: `executionVmsize`), else them all."""
+    by_case = {known.lower(): known for known in CONFIG_KEYS}
+    close = by_case.get(key.lower()) or next(
+        iter(difflib.get_close_matches(key, list(CONFIG_KEYS), n=1, cutoff=0.8)), None
+    )
+    if close:
+        return f"is not a known key; did you mean {close}? (`pulumi config rm {key}`)"
+    return f"is not a known key (a typo?); known keys: {', '.join(sorted(CONFIG_KEYS))}"
+
+
+# What a list key's entries look like, for the example in its error.
+_LIST_EXAMPLES = {"uploaderPrincipals": "Group:<object id>", "uploaderIpRanges": "203.0.113.7"}
+
+
 def _string_list(key: str, text: str) -> tuple[str, ...]:
     try:
         value = json.loads(text)
@@ -355,7 +370,7 @@ def _string_list(key: str, text: str) -> tuple[str, ...]:
         raise ConfigError(
             key,
             f"{text!r} is not a list of strings; expected e.g. "
-            f"`pulumi config set --path '{key}[0]' 203.0.113.7`",
+            f"`pulumi config set --path '{key}[0]' {_LIST_EXAMPLES.get(key, '<value>')}`",
         )
     return tuple(value)
 
@@ -378,6 +393,13 @@ def storage_ip_rule(text: str) -> str:
     try:
         network = ipaddress.ip_network(text if "/" in text else f"{text}/32", strict=True)
     except ValueError:
+        loose = _loose_network(text)
+        if loose is not None:
+            raise ConfigError(
+                "uploaderIpRanges",
+                f"{text!r} has host bits set: {loose} is the range it falls in; set that, or the "
+                "address alone",
+            ) from None
         raise ConfigError(
             "uploaderIpRanges",
             f"{text!r} is not an IPv4 address or CIDR range; expected e.g. 203.0.113.7 or "
@@ -393,6 +415,13 @@ def storage_ip_rule(text: str) -> str:
             "or CIDR ranges up to /30, e.g. 203.0.113.7 (find yours: curl -s https://api.ipify.org)",
         )
     return str(network.network_address) if network.prefixlen == 32 else str(network)
+
+
+def _loose_network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        return None
 
 
 def _network(key: str, text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:

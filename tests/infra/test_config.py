@@ -68,6 +68,14 @@ def test_stack_file_values_override_schema_defaults() -> None:
         ({"executionTaskSlotsPerNode": 0}, "executionTaskSlotsPerNode", "1 to 256"),
         ({"executionMaxNodes": 2000}, "subnetAddressPrefix", "usable addresses"),
         ({"exectionMaxNodes": 3}, "exectionMaxNodes", "not a known key"),
+        # Second newcomer: the closest key is named, the example fits the key, host bits are said.
+        ({"executionVmsize": "Standard_D4s_v5"}, "executionVmsize", "did you mean executionVmSize"),
+        (
+            {"uploaderPrincipals": "User:123"},
+            "uploaderPrincipals",
+            "'uploaderPrincipals[0]' Group:",
+        ),
+        ({"uploaderIpRanges": ["1.2.3.4/24"]}, "uploaderIpRanges", "host bits set: 1.2.3.0/24"),
         ({"uploaderIpRanges": ["10.1.2.3"]}, "uploaderIpRanges", "public IPv4"),
         ({"uploaderIpRanges": ["my-laptop"]}, "uploaderIpRanges", "not an IPv4 address"),
         ({"uploaderIpRanges": "203.0.113.7"}, "uploaderIpRanges", "not a list of strings"),
