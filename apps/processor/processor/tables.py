@@ -21,9 +21,10 @@ from processor.background import BackgroundWriter
 from processor.budget import Budget
 from processor.csvtext import CsvWriter
 from processor.flatten import TIME_COLUMNS, Column, FieldDesc, Layout
+from processor.options import FORMATS
 from processor.ros1 import ros1_desc
 
-SUFFIX = {"csv": ".csv", "parquet": ".parquet"}
+SUFFIX = {output_format: f".{output_format}" for output_format in FORMATS}
 _MAX_BATCH_ROWS = 8_192
 _TIMESTAMP = pa.timestamp("ns", tz="UTC")
 _BATCH_VALUES = 1_000_000
