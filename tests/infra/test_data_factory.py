@@ -2,7 +2,7 @@
 `extract-bags` pipeline (command, extendedProperties, policy) and the optional schedule trigger.
 
 The component is declared on its own with literal inputs (the orchestrator package version is an
-Output, as it is when the dynamic provider supplies it), recorded by `infra.offline`, and the
+Output, as it is when the dynamic provider supplies it), recorded by `offline`, and the
 inputs Azure would receive are asserted. The activity's command line is also executed with bash
 against a fake application package directory.
 """
