@@ -86,9 +86,7 @@ def _add_run(commands: Any) -> argparse.ArgumentParser:  # commands: add_subpars
         metavar="PATH",
         help="where results go, relative to the data container (default: extractedPath)",
     )
-    run.add_argument(
-        "--format", choices=FORMATS, help="table format (default: the pipeline's)"
-    )
+    run.add_argument("--format", choices=FORMATS, help="table format (default: the pipeline's)")
     run.add_argument(
         "--parameter",
         action="append",

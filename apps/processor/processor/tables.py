@@ -172,17 +172,6 @@ def rows_per_batch(values_per_row: int) -> int:
     return max(64, min(_MAX_BATCH_ROWS, _BATCH_VALUES // max(values_per_row, 1)))
 
 
-def open_table(
-    fmt: str,
-    path: Path,
-    layout: Layout,
-    store: Typestore,
-    background: BackgroundWriter,
-    budget: Budget,
-) -> TableWriter:
-    return TableWriter(fmt, path, layout, store, background, budget)
-
-
 _ARROW_BASE = {
     "bool": "bool_",
     "int8": "int8",
