@@ -38,6 +38,11 @@ ODD_TOPICS = [
     "/ü/ß",
     "/nul\0byte",
     "/_SUCCESS",
+    "rel",  # ROS 1 bags can hold topics without a leading slash, beside `/rel`
+    "/rel",
+    "rel/a",
+    "~rel",
+    "_SUCCESS",
     "/info/json",
     "/cam/csv",
     "/-rf",
@@ -47,6 +52,8 @@ ODD_TOPICS = [
 
 def _decode(stem: str) -> str:
     """The topic a stem was made from, written from the documented rules (docs/processor.md)."""
+    if stem.startswith("~"):  # a topic stored without a leading slash
+        return unquote(stem[1:].replace(".", "/"), errors="surrogatepass")
     text = unquote(stem.replace(".", "/"), errors="surrogatepass")
     return text if text.startswith("/") else f"/{text}"
 
@@ -56,7 +63,9 @@ def _decode(stem: str) -> str:
     [
         ("/camera/image_raw", "camera.image_raw"),
         ("/imu/data", "imu.data"),
-        ("imu", "imu"),
+        ("imu", "~imu"),
+        ("a/b", "~a.b"),
+        ("", "~"),
         ("/", "%2F"),
         ("//", "%2F%2F"),
         ("/..", "%2E%2E"),
@@ -74,7 +83,7 @@ def test_stems_decode_back_to_their_topic_so_no_two_topics_share_one() -> None:
     stems = {topic: escape_topic(topic) for topic in ODD_TOPICS}
     for topic, stem in stems.items():
         assert _decode(stem) == topic, topic
-        assert re.fullmatch(r"[A-Za-z0-9_%-]+(\.[A-Za-z0-9_%-]+)*", stem), stem
+        assert re.fullmatch(r"~?[A-Za-z0-9_%-]+(\.[A-Za-z0-9_%-]+)*", stem), stem
     assert len(set(stems.values())) == len(stems)
 
 

@@ -230,7 +230,6 @@ def _metadata_counts(metadata: Path) -> dict[str, tuple[str, int]]:
         counts = {}
         for entry in entries:
             topic = str(entry["topic_metadata"]["name"])
-            topic = topic if topic.startswith("/") else f"/{topic}"
             counts[topic] = (
                 normalize_msgtype(entry["topic_metadata"]["type"]),
                 int(entry["message_count"]),
@@ -327,7 +326,7 @@ def _stream(
     cache: dict[tuple[str, str, str], tuple[Typestore | None, str]],
 ) -> Stream:
     msgtype = normalize_msgtype(conn.msgtype)
-    topic = conn.topic if conn.topic.startswith("/") else f"/{conn.topic}"
+    topic = conn.topic  # as stored: `rel` and `/rel` are two topics (docs/processor.md, Names)
     key = (msgtype, conn.msgdef.data, conn.digest)
     skip_reason: str | None = None
     if key not in cache:

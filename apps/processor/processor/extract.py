@@ -16,7 +16,7 @@ from processor.columnar import columnar_decoder
 from processor.errors import BagError, TopicDecodeError, reason
 from processor.flatten import Layout, build_layout
 from processor.names import side_folder, topic_stem
-from processor.options import Options
+from processor.options import Options, slashed
 from processor.output import within
 from processor.progress import Progress
 from processor.sidefiles import SideFiles
@@ -46,6 +46,8 @@ class TopicResult:
     side_files: int = 0
     definition: str = ""
     skip_reason: str | None = None
+    columns: dict[str, str] = field(default_factory=dict)
+    """Each column whose name is not its field's dotted path: name -> path (manifest)."""
     notes: dict[str, int] = field(default_factory=dict)
     """Per remark on some of the messages (a frame kept as it is, ...), how many it concerns."""
 
@@ -56,16 +58,17 @@ class TopicResult:
 
 
 def select_streams(bag: Bag, topics: Sequence[str] | None) -> list[Stream]:
-    """The streams of the requested topics (with or without leading slash), or all of them."""
+    """The streams of the requested topics, or all of them. A topic is given with or without
+    its leading slash, and selects the bag's topics of either spelling (`rel` and `/rel`)."""
     if not topics:
         return list(bag.streams)
-    wanted = {t if t.startswith("/") else f"/{t}" for t in topics}
-    if missing := sorted(wanted - {s.topic for s in bag.streams}):
+    wanted = {slashed(t) for t in topics}
+    if missing := sorted(wanted - {slashed(s.topic) for s in bag.streams}):
         available = ", ".join(sorted({s.topic for s in bag.streams})) or "none"
         raise BagError(
             f"{bag.path}: topic(s) {', '.join(missing)} not in the bag (available: {available})"
         )
-    return [s for s in bag.streams if s.topic in wanted]
+    return [s for s in bag.streams if slashed(s.topic) in wanted]
 
 
 @dataclass
@@ -160,10 +163,6 @@ def extract_range(
         count = _stream_messages(bag, streams, tables, background, start, stop, progress)
         _flush_batches(opened.values())
         background.drain()
-        for table in opened.values():
-            if table.writer is not None and table.result.bad and not table.result.messages:
-                first = table.result.bad_examples[0]["reason"]
-                _skip(table, folder, f"no message matches the definition; the first: {first}")
     except BaseException:
         # The error being raised is the one to report, not what closing then runs into.
         _close(opened.values(), background, quietly=True)
@@ -295,6 +294,7 @@ def _open(stream: Stream, result: TopicResult, out: _Output) -> _Table:
     path = within(out.folder, name)
     writer = TableWriter(fmt, path, layout, stream.typestore, out.background, out.budget)
     result.files.append(name)
+    result.columns = {c.name: c.path for c in layout.fields if c.name != c.path}
     sink = None
     if layout.has_side_files:
         sink = SideFiles(out.folder, side_folder(result.stem), out.background)
@@ -303,20 +303,25 @@ def _open(stream: Stream, result: TopicResult, out: _Output) -> _Table:
     return _Table(result, layout, writer, sink, batched)
 
 
-def _skip(table: _Table, folder: Path, reason: str) -> None:
-    """Skip a table after all (none of its messages decode): its files go, its messages
-    are counted as skipped."""
-    if table.writer is not None:
-        table.writer.close()
-        table.writer.path.unlink(missing_ok=True)
-    if table.sink is not None:
-        shutil.rmtree(within(folder, table.sink.folder), ignore_errors=True)
-        table.sink.count = 0
-    table.writer, table.layout, table.sink, table.batched = None, None, None, None
-    table.result.files.clear()
-    table.result.skip_reason = reason
-    table.result.messages += table.result.bad
-    table.result.bad, table.result.bad_examples = 0, []
+def skip_undecoded(results: Iterable[TopicResult], folder: Path) -> None:
+    """Skip the tables none of whose messages decode after all: their files go, their
+    messages are counted as skipped. Decided over the whole bag (an unsharded run, or the
+    merge of shards: one shard's slice may hold only a topic's bad messages), never per shard."""
+    for result in results:
+        if not result.files or not result.bad or result.messages:
+            continue
+        for file in result.files:
+            path = within(folder, file)
+            if file.endswith("/"):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        first = result.bad_examples[0]["reason"]
+        result.skip_reason = f"no message matches the definition; the first: {first}"
+        result.files.clear()
+        result.side_files = 0
+        result.messages += result.bad
+        result.bad, result.bad_examples = 0, []
 
 
 def as_manifest_topics(results: Sequence[TopicResult]) -> tuple[list[Any], list[Any]]:
@@ -335,6 +340,7 @@ def as_manifest_topics(results: Sequence[TopicResult]) -> tuple[list[Any], list[
                     "first_ns": r.first_ns,
                     "last_ns": r.last_ns,
                     "definition": r.definition,
+                    "columns": r.columns,
                     "bad_messages": r.bad,
                     "bad_examples": r.bad_examples,
                     "notes": [{"note": n, "messages": c} for n, c in sorted(r.notes.items())],

@@ -114,18 +114,22 @@ def build_layout(
 
 
 def unique_names(columns: list[Column], *, taken: set[str], separator: str) -> list[Column]:
-    """Name each column after its path (joined by `separator`); a name already taken (a
-    field called `log_time_ns`, or `a_b` beside `a.b` joined by `_`) gets `__2`, `__3`...:
-    the first free one, in column order, so always the same."""
-    named = []
-    for column in columns:
-        base = column.path if separator == "." else column.path.replace(".", separator)
+    """Name each column after its path (joined by `separator`). A field whose path is its own
+    name (`a_0`, `log_time_ns__2`) keeps it unless a time column has it; a name already taken
+    (a field called `log_time_ns`, or `a.0` joined by `_` beside a field `a_0`) gets `~2`,
+    `~3`...: the first free one, in column order, so always the same. ROS field names are
+    `[A-Za-z0-9_]` (https://wiki.ros.org/msg, "Fields"), so a suffixed name is never a field's."""
+    bases = [c.path if separator == "." else c.path.replace(".", separator) for c in columns]
+    claimed = {base for base, c in zip(bases, columns, strict=True) if base == c.path} - taken
+    names = []
+    for base, column in zip(bases, columns, strict=True):
         name, number = base, 2
-        while name in taken:
-            name, number = f"{base}__{number}", number + 1
+        if base != column.path or base in taken:  # a joined name yields to a field's own
+            while name in taken or name in claimed:
+                name, number = f"{base}~{number}", number + 1
         taken.add(name)
-        named.append(replace(column, name=name))
-    return named
+        names.append(replace(column, name=name))
+    return names
 
 
 # Fewest levels of flattening first: each keeps more of the type as single list columns.

@@ -8,7 +8,7 @@ from typing import Any
 from processor import __version__
 from processor.bag import Bag
 from processor.extract import TopicResult, as_manifest_topics
-from processor.options import Options
+from processor.options import Options, slashed
 
 
 def options_record(options: Options) -> dict[str, Any]:
@@ -79,7 +79,7 @@ def _shortfall(bag: Bag, results: list[TopicResult], options: Options) -> list[d
             )
     # ROS 2 folders read without their metadata.yaml: it may declare more than storage holds.
     for topic, (msgtype, declared) in sorted(bag.metadata_counts.items()):
-        if options.topics is not None and topic not in options.topics:
+        if options.topics is not None and slashed(topic) not in options.topics:
             continue
         held = sum(r.messages + r.bad for r in results if r.topic == topic)
         if held < declared:

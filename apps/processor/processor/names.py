@@ -5,11 +5,12 @@ hold separators, NULs or unicode, or be longer than a file name may be. The rule
 (docs/processor.md, "Names") give each topic the same names whatever else the bag holds,
 and never one another topic, the output's own files, or a path outside the folder can get:
 
-- the topic's one leading `/` is dropped and each `/` between two characters other than
-  `/` becomes `.`; every other character outside `A-Z a-z 0-9 _ -` (a literal `.`, `%`,
-  `~`, spaces, other `/`, non-ASCII) is written `%XX`, byte by byte of its UTF-8. Decoding
-  this gives the topic back, so two topics never share a name. A ROS name
-  (`/camera/image_raw`) keeps its familiar form (`camera.image_raw`);
+- the topic's one leading `/` is dropped (a topic stored without one, `rel`, which ROS 1
+  bags can hold beside `/rel`, starts with `~` instead: `~rel`) and each `/` between two
+  characters other than `/` becomes `.`; every other character outside `A-Z a-z 0-9 _ -`
+  (a literal `.`, `%`, `~`, spaces, other `/`, non-ASCII) is written `%XX`, byte by byte of
+  its UTF-8. Decoding this gives the topic back, so two topics never share a name. A ROS
+  name (`/camera/image_raw`) keeps its familiar form (`camera.image_raw`);
 - the second and later tables of one topic (another type or definition) add `~2`, `~3`...
   (`~` is always escaped in a topic, so this cannot be another topic's name);
 - a name longer than `MAX_STEM` bytes keeps its first bytes and ends in `~` and 16 hex
@@ -58,7 +59,8 @@ def _bounded(name: str, identity: str) -> str:
 
 def escape_topic(topic: str) -> str:
     """The reversible, file-name-safe form of a topic (module doc), without length bound."""
-    rest = topic[1:] if topic.startswith("/") and topic[1:2] not in ("", "/") else topic
+    relative = not topic.startswith("/")
+    rest = topic[1:] if not relative and topic[1:2] not in ("", "/") else topic
     parts = []
     for index, char in enumerate(rest):
         if char != "/":
@@ -67,7 +69,7 @@ def escape_topic(topic: str) -> str:
             parts.append(".")
         else:
             parts.append("%2F")
-    return "".join(parts)
+    return ("~" if relative else "") + "".join(parts)
 
 
 def topic_stem(topic: str, table: int = 1) -> str:

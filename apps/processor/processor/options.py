@@ -9,11 +9,16 @@ FORMATS = ("csv", "parquet")
 COLUMN_NAMES = ("dotted", "underscore")
 
 
+def slashed(topic: str) -> str:
+    """A topic as given on the command line, with its leading slash: `imu` -> `/imu`."""
+    return topic if topic.startswith("/") else f"/{topic}"
+
+
 def normalized_topics(topics: Sequence[str] | None) -> tuple[str, ...] | None:
     """Topics as the bag names them (leading slash), sorted and unique; None for all."""
     if not topics:
         return None
-    return tuple(sorted({t if t.startswith("/") else f"/{t}" for t in topics}))
+    return tuple(sorted({slashed(t) for t in topics}))
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import shutil
 import signal
 import tempfile
@@ -25,6 +26,9 @@ def within(root: Path, relative: str) -> Path:
     """`root/relative`, checked to stay inside `root`: every write and delete of bag output
     goes through here, so no name derived from the bag can reach another folder."""
     return root.joinpath(*(check_component(part) for part in relative.removesuffix("/").split("/")))
+
+
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT)  # the disk or the user's quota is full: errno(3)
 
 
 @contextmanager
@@ -49,6 +53,15 @@ def staged_folder(target: Path) -> Iterator[Path]:
         yield staging
         with _signals_deferred():  # never stopped between moving the old output and the new
             replace_folder(staging, target)
+    except OSError as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        if err.errno not in _NO_ROOM:
+            raise
+        raise BagError(
+            f"{target.parent}: {err.strerror or os.strerror(err.errno)} while writing the "
+            "output; nothing was marked complete. Free space (or quota) there or choose "
+            "another OUTDIR"
+        ) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -12,7 +12,13 @@ from typing import Any
 from processor import manifest, report
 from processor.bag import Bag, Stream, open_bag
 from processor.errors import BagError, one_line
-from processor.extract import BAD_EXAMPLES, TopicResult, extract_range, select_streams
+from processor.extract import (
+    BAD_EXAMPLES,
+    TopicResult,
+    extract_range,
+    select_streams,
+    skip_undecoded,
+)
 from processor.info import TopicStats, declared_stats, info_document, info_text
 from processor.merging import concat_tables, move_side_files
 from processor.names import hidden_sibling, output_name_problem
@@ -69,6 +75,8 @@ def extract(
         folder_target = part_folder(outdir, bag.name, index, count) if shard else target
         with staged_folder(folder_target) as folder:
             results = extract_range(bag, streams, folder, options, start, stop, progress)
+            if not shard:
+                skip_undecoded(results, folder)
             document = manifest.build(
                 bag,
                 options,
@@ -209,6 +217,7 @@ def _combine(
             )
             result.messages += entry["messages"]
             result.side_files += entry.get("side_files", 0)
+            result.columns.update(entry.get("columns", {}))
             result.bad += entry.get("bad_messages", 0)
             room = BAD_EXAMPLES - len(result.bad_examples)
             result.bad_examples.extend(entry.get("bad_examples", [])[:room])
@@ -224,6 +233,7 @@ def _combine(
                 sources.setdefault(file, []).append(within(part, file))
                 if file not in result.files:
                     result.files.append(file)
+    skip_undecoded(results.values(), folder)  # before any file is written to `folder`
     for result in results.values():
         if result.skip_reason is not None:
             result.files.clear()
