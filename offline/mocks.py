@@ -133,6 +133,14 @@ class OfflineMocks(pulumi_mocks.Mocks):
                     for i in identity["userAssignedIdentities"]
                 },
             }
+        identity = state.get("identity")
+        if isinstance(identity, dict) and "SystemAssigned" in str(identity.get("type", "")):
+            # ARM answers a system-assigned identity with its principal and tenant.
+            state["identity"] = {
+                **identity,
+                "principalId": _stable_uuid("principal", f"{resource_id}/system"),
+                "tenantId": MOCK_TENANT_ID,
+            }
         state.update(self._computed(args.typ, name, resource_id, state))
         return resource_id, state
 

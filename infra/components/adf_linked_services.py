@@ -1,8 +1,11 @@
 """The Data Factory's credential and linked services: how the factory authenticates, and what it
 connects to.
 
-Every linked service authenticates with one credential, the factory's user-assigned identity;
-no access key, connection string or SAS is ever declared. The names are scoped to the factory
+Every linked service authenticates with a managed identity: the factory's user-assigned one
+(through the credential), except the data lake's, which uses the factory's system-assigned one
+because the lake's firewall admits ADF only through the trusted-services bypass, and that bypass
+"cannot utilize user-assigned managed identities" (docs/azure-behaviour.md, "Storage"). No
+access key, connection string or SAS is ever declared. The names are scoped to the factory
 (which Pulumi auto-names), so pinning them cannot collide, and they read well in ADF Studio and
 in the linkedServices.json the activity receives.
 """
@@ -118,8 +121,10 @@ def _studio_linked_services(
         resource_group_name=args.resource_group_name,
         factory_name=factory_name,
         linked_service_name=DATA_LAKE_LINKED_SERVICE,
+        # No credential: ADLS Gen2 with the factory's system-assigned identity, the only one the
+        # lake's trusted-services bypass admits (see the factory's identity, data_factory.py).
         properties=adf.AzureBlobFSLinkedServiceArgs(
-            type="AzureBlobFS", url=args.data_lake_dfs_endpoint, credential=auth
+            type="AzureBlobFS", url=args.data_lake_dfs_endpoint
         ),
         opts=child,
     )

@@ -104,7 +104,9 @@ def orchestrator_activity(
         # pool's admin, whoever uploaded the bags and however. The property is untyped (Any)
         # in ADF's spec and azure-native; the value is Batch's AutoUserSpecification
         # (UNCONFIRMED for ADF: README "Verified only on Azure"), as a plain dict because no
-        # Args class describes it.
+        # Args class describes it. The values are Batch's wire values, lower case, as Batch's
+        # REST spec defines them (azure-batch 15.x models/_enums.py AutoUserScope.POOL = "pool",
+        # ElevationLevel.ADMIN = "admin"); ADF Studio displays them capitalised.
         auto_user_specification={"scope": "pool", "elevationLevel": "admin"},
     )
 

@@ -1,5 +1,5 @@
-"""Azure Data Factory: the factory with its user-assigned identity, and what it holds, one file
-each: the credential and linked services (adf_linked_services.py), the `extract-bags` pipeline
+"""Azure Data Factory: the factory with its identities, and what it holds, one file each: the
+credential and linked services (adf_linked_services.py), the `extract-bags` pipeline
 (adf_pipeline.py) and its optional schedule with the trigger's started state (adf_schedule.py).
 """
 
@@ -175,6 +175,8 @@ def _validate_parameters(parameters: Mapping[str, str]) -> None:
 
 class DataFactory(pulumi.ComponentResource):
     factory_name: pulumi.Output[str]
+    # The factory's system-assigned identity: the one the data-lake linked service uses.
+    system_principal_id: pulumi.Output[str]
     pipeline_name: pulumi.Output[str]
     trigger_name: pulumi.Output[str | None]  # None when no schedule is configured
 
@@ -188,7 +190,11 @@ class DataFactory(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             location=args.location,
             identity=adf.FactoryIdentityArgs(
-                type=adf.FactoryIdentityType.USER_ASSIGNED,
+                # The system-assigned identity is for the firewalled data lake: "Trusted bypass
+                # cannot utilize user-assigned managed identities. It can only employ
+                # system-assigned managed identities for connecting to Azure Storage and Azure
+                # Key Vault" (learn.microsoft.com/azure/data-factory/data-factory-service-identity).
+                type=adf.FactoryIdentityType.SYSTEM_ASSIGNED_USER_ASSIGNED,
                 user_assigned_identities=pulumi.Output.from_input(args.factory_identity_id).apply(
                     lambda identity_id: {identity_id: {}}
                 ),
@@ -207,11 +213,15 @@ class DataFactory(pulumi.ComponentResource):
             trigger_name = trigger.name
 
         self.factory_name = factory.name
+        self.system_principal_id = factory.identity.apply(
+            lambda identity: identity.principal_id if identity else ""
+        )
         self.pipeline_name = pipeline.name
         self.trigger_name = trigger_name
         self.register_outputs(
             {
                 "factory_name": self.factory_name,
+                "system_principal_id": self.system_principal_id,
                 "pipeline_name": self.pipeline_name,
                 "trigger_name": self.trigger_name,
             }

@@ -44,7 +44,7 @@ class SampleDataArgs:
     data_container: str
     raw_path: str  # "raw/"
     sample: Path  # the bag in this checkout
-    # What the copy needs first: the factory with its linked services, the factory identity's
+    # What the copy needs first: the factory with its linked services, the factory identities'
     # roles on both containers, and the deployer's role on Batch storage (the upload).
     depends_on: Sequence[pulumi.Resource] = ()
 

@@ -106,6 +106,14 @@ class Compute(pulumi.ComponentResource):
                 args.data.batch_storage.account_id,
                 "pulumi up uploads the orchestrator package to auto-storage with Entra ID",
             ),
+            Grant(
+                # Owner (CI's role) holds no data actions, and Batch's data plane authorizes
+                # job reads by them (docs/azure-behaviour.md, "Identities and roles").
+                "job-submitter",
+                "Azure Batch Job Submitter",
+                self.account.id,
+                "ops run (CI's run after deploy) reads the job's task counts and stops it",
+            ),
             principal_type=args.deployer.client_id.apply(
                 lambda app: deployer_principal_type(app, args.config.deployer_principal_type)
             ),

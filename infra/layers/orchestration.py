@@ -52,8 +52,11 @@ class Orchestration(pulumi.ComponentResource):
         self._args = args
         self.factory = self._factory()
         factory_access = self._factory_access()
+        lake_access = self._factory_lake_access()
         if args.config.upload_sample_bag:
-            self._sample(depends_on=[self.factory, factory_access, args.compute.deployer_access])
+            self._sample(
+                depends_on=[self.factory, factory_access, lake_access, args.compute.deployer_access]
+            )
         self.register_outputs(
             {
                 "data_factory_name": self.factory.factory_name,
@@ -123,16 +126,33 @@ class Orchestration(pulumi.ComponentResource):
                         "ADF stages each run's runtime files in adfjobs and reads its outputs",
                     ),
                     Grant(
-                        "lake-write",
-                        BLOB_CONTRIBUTOR,
-                        args.data.lake.container_id,
-                        "Copies the sample bag into raw/; the data-lake linked service",
-                    ),
-                    Grant(
                         "samples-read",
                         "Storage Blob Data Reader",
                         storage.samples_container_id,
                         "Reads the sample bag pulumi up put there, to copy it into the data lake",
+                    ),
+                ],
+            ),
+            moved_under(self),
+        )
+
+    def _factory_lake_access(self) -> AccessGrants:
+        """The data lake admits ADF only through the trusted-services bypass, which takes only
+        the factory's system-assigned identity (docs/azure-behaviour.md, "Storage"), so that
+        identity, not the user-assigned one, holds the lake role."""
+        args = self._args
+        return AccessGrants(
+            "factory-system-access",
+            AccessGrantsArgs(
+                principal_id=self.factory.system_principal_id,
+                subscription_id=args.subscription_id,
+                grants=[
+                    Grant(
+                        # The data container is the narrowest scope a built-in role takes.
+                        "lake-write",
+                        BLOB_CONTRIBUTOR,
+                        args.data.lake.container_id,
+                        "Copies the sample bag into raw/; the data-lake linked service",
                     ),
                 ],
             ),

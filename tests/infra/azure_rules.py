@@ -41,6 +41,9 @@ BATCH_ACCOUNT = "azure-native:batch:BatchAccount"
 IMAGE = "pulumi-python:dynamic/rosbag:ProcessorImage"
 PACKAGE = "pulumi-python:dynamic/rosbag:OrchestratorPackage"
 ROLE = "azure-native:authorization:RoleAssignment"
+FACTORY = "azure-native:datafactory:Factory"
+LINKED_SERVICE = "azure-native:datafactory:LinkedService"
+STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 # Built-in roles with Microsoft.KeyVault/vaults/secrets/delete as a data action
 # (learn.microsoft.com/azure/role-based-access-control/built-in-roles/security).
 KEY_VAULT_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
@@ -383,8 +386,67 @@ def _replaced_containers_are_refilled(
                     )
 
 
+def _storage_account_behind(url: str, recording: Recording) -> RecordedResource | None:
+    host = url.split("//", 1)[-1].split("/", 1)[0]
+    account = host.split(".", 1)[0]
+    return next((a for a in recording.of_type(STORAGE_ACCOUNT) if a.state["name"] == account), None)
+
+
+def _firewalled_storage_takes_only_the_factorys_system_identity(
+    sub: Subscription, recording: Recording, plan: Mapping[str, str]
+) -> None:
+    """ADF's Azure integration runtime reaches a storage account whose firewall denies by
+    default only through "Allow trusted Microsoft services", and: "Trusted bypass cannot
+    utilize user-assigned managed identities. It can only employ system-assigned managed
+    identities for connecting to Azure Storage and Azure Key Vault"
+    (learn.microsoft.com/azure/data-factory/data-factory-service-identity). A linked service
+    with a `credential` (our user-assigned identity) is refused there, and one without needs
+    the factory's system-assigned identity holding a role on that account."""
+    source = "learn.microsoft.com/azure/data-factory/data-factory-service-identity"
+    for service in recording.of_type(LINKED_SERVICE):
+        properties = service.inputs.get("properties", {})
+        url = properties.get("url") or properties.get("serviceEndpoint") or ""
+        account = _storage_account_behind(str(url), recording) if url else None
+        rules = (account.inputs.get("networkRuleSet") or {}) if account else {}
+        if account is None or rules.get("defaultAction") != "Deny":
+            continue
+        if properties.get("credential"):
+            sub.refuse(
+                "run",
+                service.name,
+                "AuthorizationFailure",
+                f"{account.name} denies by default and the trusted-services bypass does not "
+                "admit a user-assigned identity (the linked service's credential)",
+                source,
+            )
+            continue
+        factory = next(
+            (
+                f
+                for f in recording.of_type(FACTORY)
+                if f.state["name"] == service.inputs.get("factoryName")
+            ),
+            None,
+        )
+        identity = (factory.state.get("identity") or {}) if factory else {}
+        principal = identity.get("principalId")
+        held = any(
+            a.inputs["principalId"] == principal and str(a.inputs["scope"]).startswith(account.id)
+            for a in recording.of_type(ROLE)
+        )
+        if "SystemAssigned" not in str(identity.get("type", "")) or not held:
+            sub.refuse(
+                "run",
+                service.name,
+                "AuthorizationPermissionMismatch",
+                f"the factory's system-assigned identity holds no role on {account.name}",
+                source,
+            )
+
+
 PLAN_RULES: list[Callable[[Subscription, Recording, Mapping[str, str]], None]] = [
     _replaced_containers_are_refilled,
+    _firewalled_storage_takes_only_the_factorys_system_identity,
 ]
 
 

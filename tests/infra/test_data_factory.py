@@ -19,6 +19,7 @@ from typing import Any
 
 import pulumi
 import pytest
+from azure.batch.models import AutoUserScope, ElevationLevel
 
 from infra.components.data_factory import (
     ACTIVITY_NAME,
@@ -163,8 +164,10 @@ def walk(value: Any) -> Iterator[tuple[str, Any]]:
 
 def test_factory_carries_the_factory_identity(recording: Recording) -> None:
     factory = recording.one(FACTORY)
+    # System-assigned too: the only identity the data lake's trusted-services bypass admits
+    # (docs/azure-behaviour.md, "Storage").
     assert factory.inputs["identity"] == {
-        "type": "UserAssigned",
+        "type": "SystemAssigned,UserAssigned",
         "userAssignedIdentities": {IDENTITY_ID: {}},
     }
     assert factory.inputs["publicNetworkAccess"] == "Enabled"
@@ -185,7 +188,9 @@ def test_credential_is_the_factory_identity_in_this_factory(recording: Recording
 # --- linked services -----------------------------------------------------------------------
 
 
-def test_every_linked_service_authenticates_with_the_credential(recording: Recording) -> None:
+def test_every_linked_service_but_the_lakes_authenticates_with_the_credential(
+    recording: Recording,
+) -> None:
     services = recording.of_type(LINKED_SERVICE)
     assert sorted(s.inputs["properties"]["type"] for s in services) == [
         "AzureBatch",
@@ -195,6 +200,10 @@ def test_every_linked_service_authenticates_with_the_credential(recording: Recor
     ]
     credential_name = recording.one(CREDENTIAL).state["name"]
     for service in services:
+        if service.inputs["properties"]["type"] == "AzureBlobFS":
+            # The firewalled lake: no credential means the factory's system-assigned identity.
+            assert "credential" not in service.inputs["properties"]
+            continue
         assert service.inputs["properties"]["credential"] == {
             "referenceName": credential_name,
             "type": "CredentialReference",
@@ -286,6 +295,18 @@ def test_the_orchestrator_runs_as_the_pools_admin_user(recording: Recording) -> 
     # for ADF: README "Verified only on Azure").
     activity = custom_activity(recording)
     assert activity["autoUserSpecification"] == {"scope": "pool", "elevationLevel": "admin"}
+
+
+def test_the_auto_user_values_are_batchs_wire_values(recording: Recording) -> None:
+    """ADF hands the object to Batch; the values are the ones Batch's REST spec defines (the
+    azure-batch 15.x enums carry them verbatim), not ADF Studio's capitalised display."""
+    spec = custom_activity(recording)["autoUserSpecification"]
+    assert spec["scope"] in {m.value for m in AutoUserScope}
+    assert spec["elevationLevel"] in {m.value for m in ElevationLevel}
+    assert (spec["scope"], spec["elevationLevel"]) == (
+        AutoUserScope.POOL.value,
+        ElevationLevel.ADMIN.value,
+    )
 
 
 def test_policy_follows_the_args(declare: Declare) -> None:

@@ -370,15 +370,22 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
     "identity-factory": {
         ("Azure Batch Job Submitter", "batch-account"),
         ("Storage Blob Data Contributor", "batchstorage-adfjobs"),
-        # The seed pipeline reads the sample from Batch storage and writes it into raw/.
+        # The seed pipeline reads the sample from Batch storage (not firewalled).
         ("Storage Blob Data Reader", "batchstorage-samples"),
-        ("Storage Blob Data Contributor", "datalake-container"),
     },
+    # The factory's system-assigned identity: the only one the lake's trusted-services bypass
+    # admits; the seed pipeline writes the sample into raw/ with it.
+    "datafactory-factory": {("Storage Blob Data Contributor", "datalake-container")},
     # pulumi up uploads the orchestrator package with Entra ID (no SAS in the upload URL).
-    "deployer": {("Storage Blob Data Contributor", "batchstorage-account")},
+    # ops run (CI, after each deploy) reads task counts: Owner holds no Batch data action.
+    "deployer": {
+        ("Storage Blob Data Contributor", "batchstorage-account"),
+        ("Azure Batch Job Submitter", "batch-account"),
+    },
 }
 # Roles that manage resources (control-plane actions beyond reading) rather than data.
 MANAGEMENT_ROLES = {"Contributor", "Owner", "Azure Batch Account Contributor"}
+FACTORY_TYPE = "azure-native:datafactory:Factory"
 ROLE_DEFINITIONS = f"/subscriptions/{MOCK_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/"
 
 
@@ -390,6 +397,9 @@ def granted_roles(rec: Recording) -> dict[str, set[tuple[str, str]]]:
     resource_by_id = {r.id: r for r in rec.resources if r.custom}
     principals = {i.state["principalId"]: i.name for i in rec.of_type(UAMI)}
     principals[MOCK_DEPLOYER_OBJECT_ID] = "deployer"
+    principals.update(
+        {f.state["identity"]["principalId"]: f.name for f in rec.of_type(FACTORY_TYPE)}
+    )
     granted: dict[str, set[tuple[str, str]]] = {}
     for assignment in rec.of_type(ROLE):
         inputs = assignment.inputs
@@ -426,7 +436,7 @@ def test_no_identity_holds_a_management_role_and_the_execution_one_nothing_on_ba
 
 def test_the_package_is_uploaded_after_the_deployer_holds_its_blob_role(rec: Recording) -> None:
     package = rec.one("pulumi-python:dynamic/rosbag:OrchestratorPackage")
-    [grant] = [r for r in rec.of_type(ROLE) if r.name.startswith("deployer-access-")]
+    [grant] = [r for r in rec.of_type(ROLE) if r.name == "deployer-access-batch-storage-blob"]
     assert grant.inputs["principalId"] == MOCK_DEPLOYER_OBJECT_ID
     assert grant.urn in package.options.depends_on
 
@@ -543,5 +553,5 @@ def test_the_deployers_principal_type_follows_its_sign_in(
 
 def test_the_deployer_principal_type_can_be_set_by_config() -> None:
     rec = run_stack("dev", config_overrides={"deployerPrincipalType": "User"})
-    [grant] = [r for r in rec.of_type(ROLE) if r.name.startswith("deployer-access-")]
+    [grant] = [r for r in rec.of_type(ROLE) if r.name == "deployer-access-batch-storage-blob"]
     assert grant.inputs["principalType"] == "User"

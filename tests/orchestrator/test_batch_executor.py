@@ -459,6 +459,25 @@ def test_a_task_that_keeps_failing_is_retried_twice_then_reported(
     assert "-s1" in failed["raw/big-crash.bag"]["failedTask"]  # the shard explains it
 
 
+def test_an_adf_retry_of_the_activity_grants_no_fresh_reactivations(
+    fake_batch: FakeBatchService, node: Path
+) -> None:
+    """ADF retries the activity (policy.retry) with a new orchestrator that resumes the same
+    job; the reactivations of the first attempt still count (kept in the job's metadata)."""
+    touch_bags(node / "raw", ["crash.bag"])
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url)
+    # The first attempt cannot end its job (it died before, as far as Batch can tell).
+    fake_batch.fail("terminate_job", 500, times=100)
+    run_activity(fake_batch)
+    assert attempts(fake_batch)["crash:extract"] == 3  # the first run and two retries
+    assert fake_batch.state.jobs[JOB_ID.lower()].state == "active"
+
+    run_activity(fake_batch)  # ADF's retry of the activity
+
+    assert attempts(fake_batch)["crash:extract"] == 3  # no fresh allowance
+    assert outputs()["results"][0]["exitCode"] == 1
+
+
 def test_a_requeued_task_runs_again_and_is_not_counted_as_a_retry(
     fake_batch: FakeBatchService, node: Path
 ) -> None:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import PurePosixPath
 
+import pytest
+
 from orchestrator.discovery import Bag
-from orchestrator.executors.retries import RetryBook
+from orchestrator.executors.retries import RETRIES_METADATA, RetryBook
 from orchestrator.outcome import TaskOutcome
 from orchestrator.plan import PlanOptions, build_plan
 
@@ -44,3 +46,19 @@ def test_other_failures_are_retried_up_to_the_limit_then_end_what_waits_for_them
     # The ended merge's own failure is final: it is not run again.
     assert not book.should_retry(TaskOutcome(merge, None))
     assert book.record_final(TaskOutcome(shards[2], 1)) == []  # the merge is already ended
+
+
+def test_the_reactivations_survive_in_the_jobs_metadata() -> None:
+    book = RetryBook()
+    book.record_retry("a")
+    book.record_retry("a")
+    resumed = RetryBook()
+    resumed.resume({RETRIES_METADATA: book.recorded()})
+    assert resumed.retried == {"a": 2}
+
+
+@pytest.mark.parametrize("value", ["not json", "[1, 2]", '{"a": "two", "3": 1}', ""])
+def test_unreadable_recorded_reactivations_count_as_none(value: str) -> None:
+    book = RetryBook()
+    book.resume({RETRIES_METADATA: value})
+    assert book.retried == ({"3": 1} if value.startswith("{") else {})

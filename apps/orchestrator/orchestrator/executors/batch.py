@@ -25,7 +25,7 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from orchestrator.executors import Execution, ExecutorError, Progress, ProgressSink
 from orchestrator.executors.batch_tasks import ContainerTaskSettings, container_task
 from orchestrator.executors.local import STDERR_TAIL_BYTES
-from orchestrator.executors.retries import RetryBook
+from orchestrator.executors.retries import RETRIES_METADATA, RetryBook
 from orchestrator.outcome import TaskOutcome
 from orchestrator.plan import Plan, TaskSpec
 from orchestrator.stopping import Stopped
@@ -136,6 +136,8 @@ class BatchExecutor:
         self._add_tasks(plan.job_id, missing)
         expected = len(existing | {task.id for task in plan.tasks})
         book = RetryBook.for_tasks(plan.tasks)
+        if job is not None:  # an ADF retry: the earlier attempts' reactivations still count
+            book.resume({item.name: item.value for item in job.metadata or []})
         try:
             finished = self._wait(plan.job_id, expected, book, lease, on_progress)
         except JobEnded as ended:
@@ -155,7 +157,7 @@ class BatchExecutor:
 
     def _find_job(self, job_id: str) -> models.BatchJob | None:
         try:
-            return self._client.get_job(job_id, select=["id", "state", "creationTime"])
+            return self._client.get_job(job_id, select=["id", "state", "creationTime", "metadata"])
         except ResourceNotFoundError:
             return None
 
@@ -264,6 +266,7 @@ class BatchExecutor:
             outcome = _outcome(task)
             if book.should_retry(outcome) and self._reactivate(job_id, task.id):
                 book.record_retry(task.id)
+                self._record_retries(job_id, book)
                 log.warning(
                     "task %s failed (exit code %s, %s): running it again (retry %d)",
                     task.id,
@@ -278,6 +281,14 @@ class BatchExecutor:
                 self._end_task(job_id, held, because=task.id)
                 changed = True
         return changed
+
+    def _record_retries(self, job_id: str, book: RetryBook) -> None:
+        """In the job's metadata, for the next attempt (a PATCH leaves the rest unchanged)."""
+        item = models.BatchMetadataItem(name=RETRIES_METADATA, value=book.recorded())
+        try:
+            self._client.update_job(job_id, models.BatchJobUpdateOptions(metadata=[item]))
+        except HttpResponseError as error:
+            log.warning("cannot record the retries of job %s: %s", job_id, describe(error))
 
     def _reactivate(self, job_id: str, task_id: str) -> bool:
         try:

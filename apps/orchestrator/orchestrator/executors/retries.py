@@ -16,7 +16,8 @@ Pure decisions, no requests: the executor asks, then acts.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from orchestrator.outcome import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, TaskOutcome
@@ -27,6 +28,11 @@ from orchestrator.plan import TaskSpec
 # are the exit conditions of every task (executors/batch_tasks.py).
 RELEASING_EXITS = (EXIT_OK, EXIT_BAD_INPUT, EXIT_PARTIAL)
 DEFAULT_MAX_RETRIES = 2
+# The job's metadata item that carries the reactivations so far, so that an ADF retry of the
+# activity (a new orchestrator resuming the same job) does not grant every task a fresh
+# allowance: Batch itself keeps no count (reactivate_task resets the task's retryCount to 0,
+# azure-batch `_operations.py` reactivate_task docstring).
+RETRIES_METADATA = "orchestrator-retries"
 
 
 def is_verdict(outcome: TaskOutcome) -> bool:
@@ -62,6 +68,21 @@ class RetryBook:
 
     def record_retry(self, task_id: str) -> None:
         self.retried[task_id] = self.retried.get(task_id, 0) + 1
+
+    def recorded(self) -> str:
+        """The reactivations so far, as the job's metadata value (RETRIES_METADATA)."""
+        return json.dumps(self.retried, sort_keys=True, separators=(",", ":"))
+
+    def resume(self, metadata: Mapping[str, str]) -> None:
+        """Take over the reactivations an earlier attempt recorded in the job's metadata."""
+        try:
+            earlier = json.loads(metadata.get(RETRIES_METADATA) or "{}")
+        except json.JSONDecodeError:
+            return  # unreadable: the allowance starts again, as before this was recorded
+        if isinstance(earlier, dict):
+            for task_id, count in earlier.items():
+                if isinstance(task_id, str) and isinstance(count, int):
+                    self.retried[task_id] = max(self.retried.get(task_id, 0), count)
 
     def record_final(self, outcome: TaskOutcome) -> list[str]:
         """Settle a failure; returns the dependants it holds for ever, which must be ended."""

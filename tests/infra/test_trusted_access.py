@@ -1,0 +1,42 @@
+"""ADF's way into the firewalled data lake: the trusted-services bypass, which admits only the
+factory's system-assigned identity. Played against tests/infra/azure_rules.py, which refuses a
+linked service that reaches firewalled storage with a user-assigned identity."""
+
+from __future__ import annotations
+
+import pytest
+
+from offline import stack_names
+from tests.infra.azure_rules import FACTORY, LINKED_SERVICE, PLAN_RULES, Subscription
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_adf_reaches_the_firewalled_lake_with_its_system_assigned_identity(
+    azure: Subscription, stack: str
+) -> None:
+    recording = azure.up(stack)
+    assert azure.refusals == [], "\n".join(map(str, azure.refusals))
+    factory = recording.one(FACTORY)
+    assert factory.inputs["identity"]["type"] == "SystemAssigned,UserAssigned"
+    lake = next(
+        ls
+        for ls in recording.of_type(LINKED_SERVICE)
+        if ls.inputs["properties"]["type"] == "AzureBlobFS"
+    )
+    assert "credential" not in lake.inputs["properties"]
+
+
+def test_a_user_assigned_credential_on_the_lake_is_refused(azure: Subscription) -> None:
+    """The rule itself: the linked service as it was before the fix is refused."""
+    azure.up("dev")
+    state = azure.state
+    assert state is not None
+    lake = next(
+        ls
+        for ls in state.of_type(LINKED_SERVICE)
+        if ls.inputs["properties"]["type"] == "AzureBlobFS"
+    )
+    lake.inputs["properties"]["credential"] = {"referenceName": "factory-identity"}
+    for rule in PLAN_RULES:
+        rule(azure, state, {})
+    assert [r.code for r in azure.refusals] == ["AuthorizationFailure"]
