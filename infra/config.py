@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, TypeVar
 
@@ -63,6 +63,30 @@ class ConfigError(ValueError):
     def __init__(self, key: str, problem: str) -> None:
         super().__init__(f"config {key if ':' in key else f'{PROJECT}:{key}'}: {problem}")
         self.key = key
+
+
+class ConfigErrors(ConfigError):
+    """Several problems, reported at once: one line each, naming the key, the problem, the fix."""
+
+    def __init__(self, errors: Sequence[ConfigError]) -> None:
+        lines = "\n".join(f"  - {error}" for error in errors)
+        ValueError.__init__(self, f"{len(errors)} problems in the stack configuration:\n{lines}")
+        self.key = errors[0].key
+        self.errors = tuple(errors)
+
+
+def raise_all(problems: Sequence[ConfigError]) -> None:
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise ConfigErrors(problems)
+
+
+def _problem_of(check: Callable[[str], object], text: str) -> Iterator[ConfigError]:
+    try:
+        check(text)
+    except ConfigError as error:
+        yield error
 
 
 @dataclass(frozen=True)
@@ -142,45 +166,65 @@ class StackConfig:
     @staticmethod
     def from_values(location: str, raw: Mapping[str, str]) -> StackConfig:
         """Build from raw config text (what the CLI passes): parse, then validate."""
+        problems: list[ConfigError] = []
         for old in sorted(set(raw) & set(RENAMED_KEYS)):
             new, why = RENAMED_KEYS[old]
-            raise ConfigError(old, f"was renamed {new}: {why}. Set {new} instead")
-        unknown = sorted(set(raw) - set(CONFIG_KEYS))
-        if unknown:
-            known = ", ".join(sorted(CONFIG_KEYS))
-            raise ConfigError(unknown[0], f"is not a known key (a typo?); known keys: {known}")
+            problems.append(ConfigError(old, f"was renamed {new}: {why}. Set {new} instead"))
+        known = ", ".join(sorted(CONFIG_KEYS))
+        problems.extend(
+            ConfigError(key, f"is not a known key (a typo?); known keys: {known}")
+            for key in sorted(set(raw) - set(CONFIG_KEYS) - set(RENAMED_KEYS))
+        )
         values: dict[str, Any] = {"location": location}
         for key, text in raw.items():
-            attribute, parse = CONFIG_KEYS[key]
-            values[attribute] = parse(key, text)
+            if key in CONFIG_KEYS:
+                attribute, parse = CONFIG_KEYS[key]
+                try:
+                    values[attribute] = parse(key, text)
+                except ConfigError as error:  # its default stands in, to check the rest
+                    problems.append(error)
         config = StackConfig(**values)
-        config.validate()
+        raise_all([*problems, *config.problems()])
         return config
 
     def validate(self) -> None:
-        self._validate_network()
-        self._validate_storage_and_retention()
-        self._validate_pools()
-        self._validate_choices()
-        self._validate_schedule()
+        """Raise every problem at once (ConfigErrors when more than one): a user fixing a stack
+        file should not have to run `make preview` once per mistake."""
+        raise_all(self.problems())
 
-    def _validate_network(self) -> None:
+    def problems(self) -> list[ConfigError]:
+        found: list[ConfigError] = []
+        for check in (
+            self._validate_network,
+            self._validate_storage_and_retention,
+            self._validate_pools,
+            self._validate_choices,
+            self._validate_schedule,
+        ):
+            try:
+                for problem in check():
+                    found.append(problem)
+            except ConfigError as error:  # a value the rest of its group needs (a bad CIDR)
+                found.append(error)
+        return found
+
+    def _validate_network(self) -> Iterator[ConfigError]:
         vnet = _network("vnetAddressSpace", self.vnet_address_space)
         subnet = _network("subnetAddressPrefix", self.subnet_address_prefix)
         if vnet.overlaps(DOCKER_BRIDGE):
-            raise ConfigError(
+            yield ConfigError(
                 "vnetAddressSpace",
                 f"{vnet} overlaps Docker's bridge network {DOCKER_BRIDGE}, which breaks "
                 "container tasks; pick another private range such as 10.40.0.0/16",
             )
         if not (subnet.version == vnet.version and subnet.subnet_of(vnet)):  # type: ignore[arg-type]
-            raise ConfigError(
+            yield ConfigError(
                 "subnetAddressPrefix",
                 f"{subnet} is outside vnetAddressSpace {vnet}; expected a range inside it, "
                 f"e.g. {next(vnet.subnets(new_prefix=max(vnet.prefixlen, 24)))}",
             )
         if subnet.prefixlen > 28:
-            raise ConfigError(
+            yield ConfigError(
                 "subnetAddressPrefix",
                 f"{subnet} is too small; expected /28 or larger (one address per node, plus 5 "
                 "Azure keeps)",
@@ -188,41 +232,41 @@ class StackConfig:
         capacity = subnet.num_addresses - 5
         nodes = self.orchestrator_max_nodes + self.execution_max_nodes
         if nodes > capacity:
-            raise ConfigError(
+            yield ConfigError(
                 "subnetAddressPrefix",
                 f"{subnet} has {capacity} usable addresses but the pools may grow to {nodes} "
                 "nodes; expected a larger subnet or smaller orchestratorMaxNodes/executionMaxNodes",
             )
         for text in self.uploader_ip_ranges:
-            storage_ip_rule(text)
+            yield from _problem_of(storage_ip_rule, text)
         for text in self.uploader_principals:
-            uploader_principal(text)
+            yield from _problem_of(uploader_principal, text)
 
-    def _validate_storage_and_retention(self) -> None:
+    def _validate_storage_and_retention(self) -> Iterator[ConfigError]:
         if self.data_lake_sku not in NFS_SKUS:
-            raise ConfigError(
+            yield ConfigError(
                 "dataLakeSku",
                 f"{self.data_lake_sku!r} is not accepted for an NFS 3.0 account; expected one "
                 f"of {', '.join(NFS_SKUS)}",
             )
         if not 7 <= self.key_vault_retention_days <= 90:
-            raise ConfigError(
+            yield ConfigError(
                 "keyVaultRetentionDays",
                 f"{self.key_vault_retention_days} is out of range; expected 7 to 90 days",
             )
         if not 30 <= self.log_retention_days <= 730:
-            raise ConfigError(
+            yield ConfigError(
                 "logRetentionDays",
                 f"{self.log_retention_days} is out of range; expected 30 to 730 days",
             )
 
-    def _validate_pools(self) -> None:
+    def _validate_pools(self) -> Iterator[ConfigError]:
         for key, value in (
             ("orchestratorMaxNodes", self.orchestrator_max_nodes),
             ("executionMaxNodes", self.execution_max_nodes),
         ):
             if value < 1:
-                raise ConfigError(
+                yield ConfigError(
                     key, f"{value} is not allowed; expected at least 1 (pools scale to 0 when idle)"
                 )
         for key, value in (
@@ -230,49 +274,49 @@ class StackConfig:
             ("executionTaskSlotsPerNode", self.execution_task_slots_per_node),
         ):
             if not 1 <= value <= 256:
-                raise ConfigError(key, f"{value} is out of range; expected 1 to 256")
+                yield ConfigError(key, f"{value} is out of range; expected 1 to 256")
         for key, value in (
             ("orchestratorVmSize", self.orchestrator_vm_size),
             ("executionVmSize", self.execution_vm_size),
         ):
             if not re.fullmatch(r"(?i)standard_[a-z0-9_]+", value):
-                raise ConfigError(key, f"{value!r} is not a VM size; expected e.g. Standard_D4s_v5")
+                yield ConfigError(key, f"{value!r} is not a VM size; expected e.g. Standard_D4s_v5")
 
-    def _validate_choices(self) -> None:
+    def _validate_choices(self) -> Iterator[ConfigError]:
         if self.image_builder not in IMAGE_BUILDERS:
-            raise ConfigError(
+            yield ConfigError(
                 "imageBuilder",
                 f"{self.image_builder!r} is not a builder; expected one of "
                 + ", ".join(IMAGE_BUILDERS),
             )
         if self.deployer_principal_type not in DEPLOYER_PRINCIPAL_TYPES:
-            raise ConfigError(
+            yield ConfigError(
                 "deployerPrincipalType",
                 f"{self.deployer_principal_type!r} is not a principal type; expected User, "
                 "ServicePrincipal, or empty to detect it from the sign-in",
             )
 
-    def _validate_schedule(self) -> None:
+    def _validate_schedule(self) -> Iterator[ConfigError]:
         if not self.schedule_frequency:
             if self.schedule_start_time:
-                raise ConfigError(
+                yield ConfigError(
                     "scheduleFrequency",
                     "is empty but scheduleStartTime is set; expected one of "
                     f"{', '.join(SCHEDULE_FREQUENCIES)} to enable the schedule trigger",
                 )
             return
         if self.schedule_frequency not in SCHEDULE_FREQUENCIES:
-            raise ConfigError(
+            yield ConfigError(
                 "scheduleFrequency",
                 f"{self.schedule_frequency!r} is not a frequency; expected one of "
                 f"{', '.join(SCHEDULE_FREQUENCIES)}",
             )
         if self.schedule_interval < 1:
-            raise ConfigError(
+            yield ConfigError(
                 "scheduleInterval", f"{self.schedule_interval} is not allowed; expected >= 1"
             )
         if not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d)?Z", self.schedule_start_time):
-            raise ConfigError(
+            yield ConfigError(
                 "scheduleStartTime",
                 f"{self.schedule_start_time!r} is not a UTC time; expected ISO 8601 like "
                 "2026-01-01T02:00:00Z (required when scheduleFrequency is set)",

@@ -40,6 +40,7 @@ class BagLine:
     failed_task: str
     exit_code: int | None
     reason: str
+    skipped: tuple[tuple[str, str], ...] = ()  # (topic, why) the processor left out
 
     @property
     def extracted(self) -> bool:
@@ -64,6 +65,16 @@ def _bag_line(entry: dict[str, Any]) -> BagLine:
         failed_task=str(entry.get("failedTask") or ""),
         exit_code=exit_code if isinstance(exit_code, int) else None,
         reason=str(entry.get("reason") or ""),
+        skipped=_skipped(entry.get("skipped")),
+    )
+
+
+def _skipped(value: object) -> tuple[tuple[str, str], ...]:
+    entries = value if isinstance(value, list) else []
+    return tuple(
+        (str(item.get("topic", "?")), str(item.get("reason") or "no reason"))
+        for item in entries
+        if isinstance(item, dict)
     )
 
 
@@ -123,6 +134,25 @@ def links(result: RunResult, outputs: StackOutputs, cloud: CloudEndpoints) -> li
     return found
 
 
+def _bag_rows(bag: BagLine, width: int, logs: str | None, outputs: StackOutputs) -> list[str]:
+    """A bag's row, then why it failed or which topics it lacks."""
+    target = output_url(outputs, bag.output) if bag.extracted and bag.output else "-"
+    rows = [
+        f"  {bag.status:<{width}}  {_shown(bag.topics, 6)}  {_shown(bag.messages, 12)}"
+        f"  {bag.bag} -> {target}"
+    ]
+    if not bag.extracted:
+        exit_text = f"exit {bag.exit_code}" if bag.exit_code is not None else "did not end"
+        where = f" in task {bag.failed_task}" if bag.failed_task else ""
+        rows.append(f"  {'':<{width}}  ! {exit_text}{where}: {bag.reason or 'no reason'}")
+        if logs and bag.failed_task:
+            rows.append(f"  {'':<{width}}    {logs}{bag.failed_task}/stderr.txt")
+    elif bag.reason:  # a partial bag: the topics it lacks, and why
+        rows.append(f"  {'':<{width}}  ! {bag.reason}")
+        rows.extend(f"  {'':<{width}}    {topic}: {why}" for topic, why in bag.skipped)
+    return rows
+
+
 def _bag_section(result: RunResult, outputs: StackOutputs) -> list[str]:
     custom = result.custom_output
     if custom is None:
@@ -133,7 +163,7 @@ def _bag_section(result: RunResult, outputs: StackOutputs) -> list[str]:
     totals: dict[str, Any] = reported if isinstance(reported, dict) else {}
     counted = ", ".join(
         f"{_int(totals.get(status))} {status}"
-        for status in ("succeeded", "partial", "unchanged", "failed", "not-run")
+        for status in ("succeeded", "partial", "unchanged", "failed", "not started")
         if _int(totals.get(status))
     )
     lines = ["", f"Bags: {_int(totals.get('total'))}" + (f" ({counted})" if counted else "")]
@@ -146,25 +176,17 @@ def _bag_section(result: RunResult, outputs: StackOutputs) -> list[str]:
     width = max(len("status"), *(len(bag.status) for bag in bags))
     lines.append(f"  {'status':<{width}}  {'topics':>6}  {'messages':>12}  bag -> output")
     for bag in bags:
-        target = output_url(outputs, bag.output) if bag.extracted and bag.output else "-"
-        lines.append(
-            f"  {bag.status:<{width}}  {_shown(bag.topics, 6)}  {_shown(bag.messages, 12)}"
-            f"  {bag.bag} -> {target}"
-        )
-        if not bag.extracted:
-            exit_text = f"exit {bag.exit_code}" if bag.exit_code is not None else "did not end"
-            where = f" in task {bag.failed_task}" if bag.failed_task else ""
-            lines.append(f"  {'':<{width}}  ! {exit_text}{where}: {bag.reason or 'no reason'}")
-            if logs and bag.failed_task:
-                lines.append(f"  {'':<{width}}    {logs}{bag.failed_task}/stderr.txt")
+        lines.extend(_bag_rows(bag, width, logs, outputs))
     topics = sum(bag.topics or 0 for bag in bags)
     lines.append(f"  {'total':<{width}}  {topics:>6}  {_int(custom.get('messages')):>12,}")
     unknown = _int(custom.get("countsUnknown"))
     if unknown:
-        lines.append(f"  ({unknown} bag(s) with counts not read in time: shown as ?)")
+        noun = "bag" if unknown == 1 else "bags"
+        lines.append(f"  ({unknown} {noun} with counts not read in time: shown as ?)")
     omitted = _int(custom.get("resultsOmitted"))
     if omitted:
-        lines.append(f"  ... and {omitted} more bag(s) not listed (ADF's 2 MB output limit)")
+        noun = "bag" if omitted == 1 else "bags"
+        lines.append(f"  ... and {omitted} more {noun} not listed (ADF's 2 MB output limit)")
     return lines
 
 

@@ -159,4 +159,5 @@ def extended_properties(args: DataFactoryArgs) -> dict[str, object]:
         "keyVaultUri": args.key_vault_uri,
         "appInsightsSecretName": args.app_insights_secret_name,
         "timeoutMinutes": str(args.orchestrator_timeout_minutes),
+        "dataLakeUrl": args.data_lake_url,
     }

@@ -93,6 +93,8 @@ class DataFactoryArgs:
     # Where the schedule's TriggerState calls the ADF management API (to start the trigger).
     subscription_id: pulumi.Input[str]
     orchestrator_app_id: str = "orchestrator"
+    # https://<data lake>.blob.core.windows.net/<container>: bags' source_url (contracts §3).
+    data_lake_url: pulumi.Input[str] = ""
     mount_path: str = "data"
     default_input_path: str = "raw/"
     default_output_path: str = "extracted/"

@@ -91,6 +91,11 @@ class Orchestration(pulumi.ComponentResource):
                 orchestrator_package_version=artifacts.orchestrator_package_version,
                 task_logs_container_url=data.batch_storage.task_logs_container_url,
                 orchestrator_app_id=names.ORCHESTRATOR_APP_ID,
+                # The blob endpoint of the lake's dfs one (same account, other service).
+                data_lake_url=pulumi.Output.concat(
+                    data.lake.dfs_endpoint.apply(lambda url: url.replace(".dfs.", ".blob.", 1)),
+                    data.lake.container_name,
+                ),
                 mount_path=names.MOUNT_PATH,
                 default_input_path=names.RAW_PATH,
                 default_output_path=names.EXTRACTED_PATH,

@@ -59,3 +59,29 @@ def test_adf_run_extracts_real_bags_on_the_fake_batch_service(
     assert failed["bag"] == "raw/broken.bag" and failed["exitCode"] == 2
     assert "not a readable bag" in failed["reason"]
     assert (data / "extracted" / "2026" / "run-7" / "turtlesim" / "_SUCCESS").is_file()
+
+
+def test_the_real_processor_records_each_bags_data_lake_url(
+    batch: FakeBatchService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "fsmounts" / "data"
+    copy_bags(data / "raw" / "2026", ["magnetic-temperature.bag"])
+    workdir = tmp_path / "wd"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    monkeypatch.setenv("AZ_BATCH_NODE_MOUNTS_DIR", str(tmp_path / "fsmounts"))
+    monkeypatch.delenv("APPLICATIONINSIGHTS_CONNECTION_STRING", raising=False)
+    lake = "https://dlrosbag.blob.core.windows.net/data"
+    write_activity(workdir, batchAccountEndpoint=batch.url, dataLakeUrl=lake)
+
+    code = main(
+        ["extract", "--poll-seconds", "0.1"],
+        credential=FakeCredential(),
+        batch_client_options={"connection_verify": batch.ca_file},
+    )
+
+    assert code == 0
+    result = data / "extracted" / "2026" / "magnetic-temperature"
+    manifest = json.loads((result / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["source_url"] == f"{lake}/raw/2026/magnetic-temperature.bag"
+    assert manifest["source"].endswith("/data/raw/2026/magnetic-temperature.bag")  # the node's

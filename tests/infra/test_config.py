@@ -3,12 +3,14 @@ resource is declared, with a message naming the key and what is expected."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from infra.config import CONFIG_KEYS, ConfigError, StackConfig
+from infra.config import CONFIG_KEYS, ConfigError, ConfigErrors, StackConfig
 from offline import (
     REPO_ROOT,
     OfflineError,
@@ -132,3 +134,34 @@ def test_prod_schedule_is_read() -> None:
 def test_an_unknown_stack_is_a_clear_error() -> None:
     with pytest.raises(OfflineError, match=r"no stack file Pulumi\.nope\.yaml"):
         load_stack_config("nope")
+
+
+def test_a_stack_file_with_several_mistakes_gets_them_all_at_once(tmp_path: Path) -> None:
+    # What `make preview` and `pulumi up` run: the program under the stack's config.
+    shutil.copy(REPO_ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    (tmp_path / "Pulumi.broken.yaml").write_text(
+        "config:\n"
+        "  azure-native:location: westeurope\n"
+        "  rosbag-batch:executionMaxNodes: 0\n"  # below 1
+        "  rosbag-batch:keyVaultRetentionDays: 'many'\n"  # not an integer
+        "  rosbag-batch:dataLakeSku: Premium_ZRS\n"  # no NFS
+        "  rosbag-batch:vnetAddressSpace: 172.17.0.0/16\n"  # Docker's bridge
+        "  rosbag-batch:subnetAddressPrefix: 172.17.0.0/22\n"  # fine: inside the vnet
+        "  rosbag-batch:executonVmSize: Standard_D4s_v5\n",  # a typo
+        encoding="utf-8",
+    )
+
+    with pytest.raises(ConfigErrors) as raised:
+        run_stack("broken", project_dir=tmp_path)
+
+    assert {error.key for error in raised.value.errors} == {
+        "executionMaxNodes",
+        "keyVaultRetentionDays",
+        "dataLakeSku",
+        "vnetAddressSpace",
+        "executonVmSize",
+    }
+    text = str(raised.value)
+    assert text.startswith("5 problems in the stack configuration:")
+    assert "config rosbag-batch:executionMaxNodes: 0 is not allowed; expected at least 1" in text
+    assert "config rosbag-batch:executonVmSize: is not a known key" in text

@@ -87,6 +87,7 @@ def literal_args(**overrides: Any) -> DataFactoryArgs:
         processor_image="crrosbag.azurecr.io/processor:5d41402a",
         orchestrator_package_version=PACKAGE_VERSION,
         task_logs_container_url="https://stbatchrosbag.blob.core.windows.net/task-logs",
+        data_lake_url="https://dlrosbag.blob.core.windows.net/data",
         tags={"project": "rosbag", "stack": "test"},
         subscription_id="00000000-1111-2222-3333-444444444444",
     )
@@ -349,6 +350,7 @@ def test_extended_properties_values(recording: Recording) -> None:
         "keyVaultUri": "https://kv-rosbag.vault.azure.net/",
         "appInsightsSecretName": "appinsights-connection-string",
         "timeoutMinutes": "660",
+        "dataLakeUrl": "https://dlrosbag.blob.core.windows.net/data",
     }
     # The contract says all strings: ADF passes these through to activity.json as they are.
     assert all(isinstance(value, str) for value in literal.values())

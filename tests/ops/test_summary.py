@@ -45,4 +45,24 @@ def test_counts_the_orchestrator_could_not_read_show_as_unknown_not_zero() -> No
 
     assert rows[0][:3] == ["succeeded", "2", "1,200"]
     assert rows[1][:3] == ["succeeded", "?", "?"]
-    assert "1 bag(s) with counts not read in time" in summary_of(read, unread)
+    assert "1 bag with counts not read in time" in summary_of(read, unread)
+
+
+def test_a_partial_bag_shows_its_skipped_topics_and_why() -> None:
+    partial = BagResult(
+        PurePosixPath("raw/e.bag"), BagStatus.PARTIAL, PurePosixPath("extracted/e"),
+        OutputCounts(topics=0, messages=0, skipped=(("/led", "empty definition"),)),
+    )  # fmt: skip
+
+    text = summary_of(partial)
+
+    assert "! 1 topic skipped (/led)" in text
+    assert "/led: empty definition" in text
+
+
+def test_bags_never_started_are_counted_as_such() -> None:
+    never = BagResult(
+        PurePosixPath("raw/n.bag"), BagStatus.NOT_RUN, PurePosixPath("extracted/n"), OutputCounts()
+    )
+
+    assert "(1 not started)" in summary_of(never)

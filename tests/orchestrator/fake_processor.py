@@ -10,6 +10,7 @@ Anything else writes `<OUTDIR>/<bag name>/` with a manifest and `_SUCCESS`.
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -19,11 +20,38 @@ def _name(bag: Path) -> str:
     return bag.stem if bag.suffix in (".bag", ".db3", ".mcap") else bag.name
 
 
-def _write(folder: Path, messages: int) -> None:
+def _options(args: list[str]) -> dict[str, object]:
+    """The `options` record the real processor writes (processor/manifest.py options_record)."""
+    fmt = args[args.index("--format") + 1] if "--format" in args else "csv"
+    topics: list[str] = []
+    if "--topics" in args:
+        for value in args[args.index("--topics") + 1 :]:
+            if value.startswith("--"):
+                break
+            topics.append(value if value.startswith("/") else f"/{value}")
+    return {
+        "format": fmt,
+        "topics": sorted(set(topics)) or None,
+        "column_names": "dotted",
+        "processor_version": "0.2.0",
+    }
+
+
+def _write(
+    folder: Path,
+    messages: int,
+    options: dict[str, object] | None = None,
+    *,
+    partial: bool = False,
+    source_url: str | None = None,
+) -> None:
     staging = folder.with_name(f".{folder.name}.tmp")
     staging.mkdir(parents=True, exist_ok=True)
     (staging / "topic.csv").write_text("t,value\n" * messages, encoding="utf-8")
     manifest = {
+        "options": options or _options([]),
+        "source_url": source_url,
+        "skipped": [{"topic": "/lost", "messages": 1, "reason": "type unknown"}] if partial else [],
         "messages": messages,
         "topics": [
             {
@@ -37,6 +65,7 @@ def _write(folder: Path, messages: int) -> None:
     }
     (staging / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     (staging / "_SUCCESS").write_text("", encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)  # replaced whole, as the real processor does
     staging.rename(folder)
 
 
@@ -80,7 +109,8 @@ def main(argv: list[str]) -> int:
             part.rmdir()
         _write(out / name, messages=total)
         return 0
-    _write(out / name, messages=3)
+    source_url = rest[rest.index("--source-url") + 1] if "--source-url" in rest else None
+    _write(out / name, 3, _options(rest), partial="partial" in name, source_url=source_url)
     return 3 if "partial" in name else 0
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.outcome import BagResult, BagStatus
+from orchestrator.report import SKIPPED_SHOWN, skipped_summary
 
 ACTIVITY_FILE = "activity.json"
 OUTPUTS_FILE = "outputs.json"
@@ -41,6 +42,9 @@ class ActivitySettings:
     key_vault_uri: str = ""
     app_insights_secret_name: str = ""
     timeout_minutes: str = "720"
+    # https://<account>.blob.core.windows.net/<container>: the mounted container's URL, from
+    # which each bag's source_url in manifest.json is made (docs/contracts.md §3).
+    data_lake_url: str = ""
 
     @property
     def timeout_seconds(self) -> float:
@@ -125,6 +129,16 @@ def _bag_entry(result: BagResult) -> dict[str, Any]:
         entry["failedTask"] = result.failed_task.task_id
         entry["exitCode"] = result.failed_task.exit_code
         entry["reason"] = _last_line(result.failed_task.stderr_tail) or result.failed_task.reason
+    elif result.counts.skipped:
+        entry["reason"] = skipped_summary(result.counts.skipped)
+    elif result.status is BagStatus.NOT_RUN:
+        entry["reason"] = "the run stopped before any task of this bag began"
+    if result.counts.skipped:
+        # The budget loop below keeps the document under ADF's cap, entry by entry.
+        entry["skipped"] = [
+            {"topic": topic, "reason": why} for topic, why in result.counts.skipped[:SKIPPED_SHOWN]
+        ]
+        entry["skippedCount"] = len(result.counts.skipped)
     return entry
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from orchestrator import adf, telemetry
+from orchestrator import adf, freshness, telemetry
 from orchestrator.discovery import Bag, InputError, find_bags
 from orchestrator.executors import (
     MOUNTS_DIR_ENV,
@@ -35,6 +35,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # a bag failed or the run timed out
 EXIT_USAGE = 2  # bad input or settings: nothing was started
 DEFAULT_TIMEOUT_MINUTES = 720.0
+STALE_LINES_SHOWN = 10  # bags to extract again, named one a line; the rest counted
 
 
 class UsageError(ValueError):
@@ -211,6 +212,7 @@ def extract(
         shard_size_bytes=int(args.shard_size_gb * GIB),
         force=args.force,
         topics=tuple(args.topics),
+        source_root_url=settings.data_lake_url if settings and executor_kind == "batch" else "",
     )
     timeout_seconds = _timeout_seconds(args.timeout, settings)
 
@@ -244,7 +246,7 @@ def extract(
         request.output_path,
         bags,
         options,
-        completed=_completed(request.data_root, request.output_path, bags),
+        completed=_completed(request.data_root, request.output_path, bags, options),
     )
     _print_plan(plan)
     executor: Executor
@@ -312,20 +314,47 @@ def _batch_request(
     return Request(data_root, input_path, output_path, job_id)
 
 
-def _completed(data_root: Path, output: PurePosixPath, bags: Sequence[Bag]) -> set[PurePosixPath]:
+def _completed(
+    data_root: Path, output: PurePosixPath, bags: Sequence[Bag], options: PlanOptions
+) -> set[PurePosixPath]:
+    """Result folders complete AND made with this run's options; the others are extracted
+    again, and the run says why (freshness.py)."""
+    wanted = freshness.wanted_options(options.output_format, options.topics)
     done: set[PurePosixPath] = set()
+    stale: list[str] = []
     for bag in bags:
         result_dir = output / bag.output_key
-        if is_complete(data_root / result_dir):
+        if not is_complete(data_root / result_dir):
+            continue
+        why = freshness.mismatch(data_root / result_dir, wanted)
+        if why:
+            stale.append(f"extracting {bag.path} again: {why}")
+        else:
             done.add(result_dir)
+    for line in stale[:STALE_LINES_SHOWN]:
+        print(line, flush=True)
+    if len(stale) > STALE_LINES_SHOWN:
+        print(f"... and {len(stale) - STALE_LINES_SHOWN} more bags made otherwise", flush=True)
+    if done and not options.force:
+        every = "all " if len(done) == len(bags) else ""
+        print(
+            f"{every}{_bags(len(done))} already extracted with these options "
+            f"({freshness.describe(wanted)}): left as they are; --force extracts them again",
+            flush=True,
+        )
     return done
+
+
+def _bags(count: int) -> str:
+    return f"{count} bag" if count == 1 else f"{count} bags"
 
 
 def _print_plan(plan: Plan) -> None:
     done = sum(1 for bag in plan.bags if bag.already_done)
     sharded = sum(1 for bag in plan.bags if bag.shards > 1 and not bag.already_done)
     print(
-        f"job {plan.job_id}: {len(plan.bags)} bags, {len(plan.tasks)} tasks"
+        f"job {plan.job_id}: {_bags(len(plan.bags))}, {len(plan.tasks)} "
+        + ("task" if len(plan.tasks) == 1 else "tasks")
         + (f", {done} already extracted" if done else "")
         + (f", {sharded} sharded" if sharded else ""),
         flush=True,

@@ -71,7 +71,25 @@ def read_counts(result_dir: Path) -> OutputCounts:
         topics=len(topics),
         messages=_messages(manifest, topics),
         files=sum(_files(topic) for topic in topics),
+        skipped=_skipped(manifest),
     )
+
+
+def _skipped(manifest: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """(topic, reason) of each skipped topic; the names come from the bag: untrusted text,
+    cut short and made one line before anyone prints them."""
+    listed = manifest.get("skipped")
+    entries = listed if isinstance(listed, list) else []
+    return tuple(
+        (_one_line(entry.get("topic"), 200), _one_line(entry.get("reason"), 300))
+        for entry in entries
+        if isinstance(entry, dict)
+    )
+
+
+def _one_line(value: Any, limit: int) -> str:
+    text = " ".join(str(value).split()) if value is not None else "?"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def read_all_counts(

@@ -26,6 +26,8 @@ class TaskOutcome:
     retries: int = 0
     started: datetime.datetime | None = None  # of its last run (UTC)
     ended: datetime.datetime | None = None
+    # The run stopped (timeout) before this task ever started: its bag is `not started`.
+    never_started: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -37,7 +39,7 @@ class BagStatus(StrEnum):
     PARTIAL = "partial"  # complete as described; some topics could not be decoded
     FAILED = "failed"
     UNCHANGED = "unchanged"  # output already complete before this run: nothing done
-    NOT_RUN = "not-run"  # no outcome (job terminated on timeout before it ran)
+    NOT_RUN = "not started"  # no task of it started (the run timed out or ended first)
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class OutputCounts:
     messages: int = 0
     files: int = 0  # tables and side files, as the manifest lists them
     known: bool = True  # False: the manifest could not be read (in time)
+    # (topic, why) of each topic the processor skipped, as its manifest lists them.
+    skipped: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

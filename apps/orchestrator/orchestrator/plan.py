@@ -12,6 +12,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import PurePosixPath
+from urllib.parse import quote
 
 from orchestrator.discovery import Bag
 from orchestrator.ids import task_id
@@ -96,6 +97,9 @@ class PlanOptions:
     max_retries: int = 2  # transient failures, retried by the orchestrator (executors/retries.py)
     force: bool = False  # re-extract bags whose output is already complete
     topics: tuple[str, ...] = field(default_factory=tuple)
+    # The data root's URL (adf.ActivitySettings.data_lake_url): each bag's URL is this plus its
+    # path, passed to the processor as --source-url for manifest.json. '' passes none.
+    source_root_url: str = ""
 
     def __post_init__(self) -> None:
         if self.output_format not in FORMATS:
@@ -155,6 +159,9 @@ def _tasks_for_bag(
 ) -> list[TaskSpec]:
     source, target = DataPath(bag.path), DataPath(out_dir)
     extract_args: tuple[Arg, ...] = ("extract", source, target, "--format", options.output_format)
+    if options.source_root_url:
+        url = f"{options.source_root_url.rstrip('/')}/{quote(str(bag.path))}"
+        extract_args += ("--source-url", url)
     if options.topics:
         extract_args += ("--topics", *options.topics)
     key = str(bag.path)

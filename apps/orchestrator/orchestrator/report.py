@@ -19,6 +19,7 @@ from orchestrator.plan import BagPlan, Plan
 # Result folders (relative to the data root) -> their counts.
 CountsReader = Callable[[Sequence[PurePosixPath]], Mapping[PurePosixPath, OutputCounts]]
 STDERR_LINES_SHOWN = 5
+SKIPPED_SHOWN = 10  # skipped topics named per bag; the manifest lists them all
 # How long the report may spend reading manifests, whatever the number of bags: the report must
 # reach ADF well before the activity's timeout (docs/data-factory.md).
 COUNTS_BUDGET_SECONDS = 120.0
@@ -72,6 +73,8 @@ def _status(
         return BagStatus.NOT_RUN, None
     # The first failing task explains the bag best: a failed shard, not the merge it starved.
     first_failure = next((outcome for outcome in outcomes if not outcome.succeeded), None)
+    if all(outcome.never_started for outcome in outcomes):
+        return BagStatus.NOT_RUN, None
     if not final.succeeded:
         return BagStatus.FAILED, first_failure or final
     if any(outcome.exit_code == EXIT_PARTIAL for outcome in outcomes):
@@ -92,7 +95,7 @@ def summary_table(results: Iterable[BagResult], seconds: float) -> str:
         for result in results
     ]
     total = (
-        f"{len(rows)} bags",
+        f"{len(rows)} bag" if len(rows) == 1 else f"{len(rows)} bags",
         "",
         str(sum(result.counts.topics for result in results)),
         str(sum(result.counts.messages for result in results)),
@@ -108,7 +111,30 @@ def summary_table(results: Iterable[BagResult], seconds: float) -> str:
         return "  ".join(left + right).rstrip()
 
     rule = "  ".join("-" * width for width in widths)
-    return "\n".join([line(header), rule, *(line(row) for row in rows), rule, line(total)])
+    table = [line(header), rule, *(line(row) for row in rows), rule, line(total)]
+    return "\n".join(table + skipped_notes(results))
+
+
+def skipped_notes(results: Iterable[BagResult]) -> list[str]:
+    """Under the table, each bag whose output lacks topics: which, and why (the manifest's)."""
+    notes: list[str] = []
+    for result in results:
+        skipped = result.counts.skipped
+        if not skipped:
+            continue
+        notes.append(f"{result.status} {result.bag}: {skipped_summary(skipped)}")
+        notes.extend(f"  skipped {topic}: {why}" for topic, why in skipped[:SKIPPED_SHOWN])
+        if len(skipped) > SKIPPED_SHOWN:
+            notes.append(f"  ... and {len(skipped) - SKIPPED_SHOWN} more in its manifest.json")
+    return notes
+
+
+def skipped_summary(skipped: Sequence[tuple[str, str]]) -> str:
+    """`1 topic skipped (/a)`, `3 topics skipped (/a, /b, /c)`."""
+    topics = ", ".join(topic for topic, _ in skipped[:SKIPPED_SHOWN])
+    more = ", ..." if len(skipped) > SKIPPED_SHOWN else ""
+    noun = "topic" if len(skipped) == 1 else "topics"
+    return f"{len(skipped)} {noun} skipped ({topics}{more})"
 
 
 def _count_cells(counts: OutputCounts) -> tuple[str, str, str]:
@@ -124,8 +150,8 @@ def failure_notes(results: Iterable[BagResult]) -> list[str]:
         if result.status not in (BagStatus.FAILED, BagStatus.NOT_RUN):
             continue
         task = result.failed_task
-        if task is None:
-            notes.append(f"FAILED {result.bag}: no task ran for it (timed out)")
+        if result.status is BagStatus.NOT_RUN or task is None:
+            notes.append(f"NOT STARTED {result.bag}: the run stopped before any task of it began")
             continue
         code = "none" if task.exit_code is None else str(task.exit_code)
         lines = [f"FAILED {result.bag}: task {task.task_id} exit code {code}"]

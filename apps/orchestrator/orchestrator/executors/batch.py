@@ -352,7 +352,13 @@ def _with_stderr(outcome: TaskOutcome, stderr: str) -> TaskOutcome:
 def _outcome(task: models.BatchTask, reactivations: int = 0) -> TaskOutcome:
     info = task.execution_info
     if task.state != "completed" or info is None:
-        return TaskOutcome(task.id, None, reason=f"not finished (task state: {task.state})")
+        # `active`: still queued when the job ended, it never ran (contracts: `not started`).
+        return TaskOutcome(
+            task.id,
+            None,
+            reason=f"not finished (task state: {task.state})",
+            never_started=task.state == "active",
+        )
     seconds = (
         (info.end_time - info.start_time).total_seconds()
         if info.start_time and info.end_time

@@ -180,7 +180,9 @@ class LocalExecutor:
                 task_id, None, reason="stopped: the run timed out", stderr_tail=tail(entry.stderr)
             )
         for task in waiting:
-            outcomes[task.id] = TaskOutcome(task.id, None, reason="not started: the run timed out")
+            outcomes[task.id] = TaskOutcome(
+                task.id, None, reason="not started: the run timed out", never_started=True
+            )
         running.clear()
         waiting.clear()
 

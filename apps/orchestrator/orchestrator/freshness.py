@@ -1,0 +1,78 @@
+"""Whether an output already there is this run's: "already extracted" means "extracted with
+these options".
+
+The processor records in manifest.json `options`: the format, the topic selection, the column
+naming and its own version (docs/processor.md "manifest.json"). A complete output whose record
+differs from what this run asks for is another run's output: its bag is extracted again, and the
+processor replaces the folder whole (processor/output.py `staged_folder`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from orchestrator.manifest import MANIFEST
+
+# The processor this orchestrator is released with: both come from one checkout, the image and
+# the orchestrator package are built together (infra/components/artifacts.py).
+# tests/orchestrator/test_freshness.py fails when it drifts from processor.__version__.
+PROCESSOR_VERSION = "0.3.0"
+COLUMN_NAMES = "dotted"  # the processor's default; the orchestrator asks for no other yet
+
+
+def wanted_options(output_format: str, topics: Sequence[str]) -> dict[str, Any]:
+    """The `options` record the processor writes for this run's tasks (processor/manifest.py
+    `options_record`): topics with a leading slash, sorted, unique; None for every topic."""
+    selected = sorted({topic if topic.startswith("/") else f"/{topic}" for topic in topics})
+    return {
+        "format": output_format,
+        "topics": selected or None,
+        "column_names": COLUMN_NAMES,
+        "processor_version": PROCESSOR_VERSION,
+    }
+
+
+def describe(options: dict[str, Any]) -> str:
+    """`format csv, all topics, dotted column names, processor 0.3.0`."""
+    topics = options.get("topics")
+    return (
+        f"format {options.get('format')}, "
+        + (f"topics {' '.join(map(str, topics))}" if topics else "all topics")
+        + f", {options.get('column_names')} column names"
+        + f", processor {options.get('processor_version')}"
+    )
+
+
+_LABELS = {
+    "format": "format",
+    "topics": "topics",
+    "column_names": "column names",
+    "processor_version": "processor",
+}
+
+
+def _shown(key: str, value: Any) -> str:
+    if key == "topics":
+        return " ".join(map(str, value)) if isinstance(value, list) and value else "all"
+    return str(value)
+
+
+def mismatch(result_dir: Path, wanted: dict[str, Any]) -> str:
+    """'' when the complete output in `result_dir` was made with `wanted`; else why it was not
+    (one line, for the run's log)."""
+    try:
+        manifest = json.loads((result_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        return f"its {MANIFEST} cannot be read ({type(error).__name__})"
+    recorded = manifest.get("options") if isinstance(manifest, dict) else None
+    if not isinstance(recorded, dict):
+        return "it records no options (made by a processor before 0.2.0)"
+    differences = [
+        f"{_LABELS[key]} {_shown(key, recorded.get(key))} (this run: {_shown(key, value)})"
+        for key, value in wanted.items()
+        if recorded.get(key) != value
+    ]
+    return ("it was made with " + ", ".join(differences)) if differences else ""
