@@ -38,7 +38,7 @@ UV_LOCK := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 
 COVERAGE := --cov=infra --cov=offline --cov=ops --cov=processor --cov=orchestrator \
             --cov-report=term:skip-covered
 
-.PHONY: demo test fast fmt lint typecheck unit preview bench-processor setup setup-apps \
+.PHONY: demo test fast fmt lint typecheck unit preview bench-processor bench-fleet setup setup-apps \
         setup-program lock clean
 
 setup: $(VENV)/.installed node_modules/.installed
@@ -116,6 +116,10 @@ preview: $(VENV)/.program
 
 bench-processor: $(VENV)/.installed
 	$(PY) scripts/bench_processor.py
+
+# The orchestrator at 1,000 and 10,000 bags against the fake Batch service (docs/scale.md): ~20 s.
+bench-fleet: $(VENV)/.installed
+	$(PY) scripts/bench_fleet.py
 
 clean:
 	rm -rf $(VENV) node_modules $(DEMO_DIR) .bench .pytest_cache .ruff_cache .coverage

@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from orchestrator.freshness import PROCESSOR_VERSION
+
 
 def _name(bag: Path) -> str:
     return bag.stem if bag.suffix in (".bag", ".db3", ".mcap") else bag.name
@@ -33,7 +35,7 @@ def _options(args: list[str]) -> dict[str, object]:
         "format": fmt,
         "topics": sorted(set(topics)) or None,
         "column_names": "dotted",
-        "processor_version": "0.2.0",
+        "processor_version": PROCESSOR_VERSION,
     }
 
 

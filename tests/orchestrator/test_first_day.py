@@ -95,7 +95,7 @@ def test_an_output_of_another_processor_version_is_extracted_again(
 
     assert local(raw, out) == 0
 
-    assert "processor 0.1.9 (this run: 0.2.0)" in capsys.readouterr().out
+    assert f"processor 0.1.9 (this run: {freshness.PROCESSOR_VERSION})" in capsys.readouterr().out
     assert manifest(result)["options"]["processor_version"] == processor.__version__
 
 

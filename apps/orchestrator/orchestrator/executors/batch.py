@@ -1,10 +1,10 @@
 """The batch executor: one Batch job per run, container tasks on the execution pool.
 
 Request budget, whatever the number of tasks: one job lookup, one job create,
-one task add per 100 tasks, then one task-count request per poll; a listing of
-the failed tasks when the failed count grows, and a reactivation per retried
-task; at the end one paged task listing (1,000 per page), a stderr download for
-each of the first few failed tasks, and the job's termination.
+one task add per 100 tasks (built and sent 1,000 at a time), then one task-count
+request per poll; a listing of the failed tasks when the failed count grows, and a
+reactivation per retried task; at the end one paged task listing (1,000 per page),
+a stderr download for each of the first few failed tasks, and the job's termination.
 """
 
 from __future__ import annotations
@@ -36,7 +36,13 @@ _TASK_FIELDS = ["id", "state", "executionInfo"]
 # learn.microsoft.com/rest/api/batchservice/odata-filters-in-batch#list-tasks
 _FAILED_TASKS = "executionInfo/result eq 'failure'"
 _MAX_STDERR_DOWNLOADS = 20
+# learn.microsoft.com/azure/batch/large-number-tasks: parallel add-task-collection requests raise
+# submission throughput; it advises fewer than 100 at once. 4 keeps 2 cores busy (bench-fleet).
 _ADD_TASK_THREADS = 4
+# Task models are built this many at a time: one SDK model weighs about 8 KB, so 10,000 at once
+# cost 79 MB of RSS (scripts/bench_fleet.py, docs/scale.md). A multiple of the 100 tasks per
+# request (learn.microsoft.com/rest/api/batchservice/task/add-collection), 10 requests per slice.
+ADD_TASK_SLICE = 1000
 # How long the job outlives its orchestrator: see Lease.
 DEFAULT_LEASE = datetime.timedelta(minutes=15)
 
@@ -196,11 +202,15 @@ class BatchExecutor:
         log.info("adding %d tasks to job %s", len(tasks), job_id)
         # The SDK sends 100 tasks per request (the service's limit) and treats
         # TaskExists as added, so a retried request never duplicates a task.
-        self._client.create_tasks(
-            job_id,
-            [container_task(task, self._tasks, job_id) for task in tasks],
-            max_concurrency=_ADD_TASK_THREADS,
-        )
+        for start in range(0, len(tasks), ADD_TASK_SLICE):
+            self._client.create_tasks(
+                job_id,
+                [
+                    container_task(task, self._tasks, job_id)
+                    for task in tasks[start : start + ADD_TASK_SLICE]
+                ],
+                max_concurrency=_ADD_TASK_THREADS,
+            )
 
     def _wait(
         self,
