@@ -61,10 +61,15 @@ def _linked_service(name: str) -> adf.LinkedServiceReferenceArgs:
     )
 
 
-# The seed pipeline's one activity: Binary in, Binary out.
+# The seed pipeline's one activity: Binary in, Binary out. It retries because it runs seconds
+# after the factory's system-assigned identity (new on every fresh stack) gets its role on the
+# lake, and "it can sometimes take up to 30 minutes for changes to take effect when you assign
+# roles" (learn.microsoft.com/azure/role-based-access-control/troubleshooting): 5 x 5 minutes,
+# inside the seed's wait (infra/dynamic/sample_seed.py, timeout_seconds).
 COPY_SAMPLE = adf.CopyActivityArgs(
     name="copy-sample",
     type="Copy",
+    policy=adf.ActivityPolicyArgs(retry=5, retry_interval_in_seconds=300),
     inputs=[_dataset_ref(SOURCE_DATASET)],
     outputs=[_dataset_ref(DESTINATION_DATASET)],
     source=adf.BinarySourceArgs(

@@ -147,7 +147,7 @@ class SampleSeedArgs:
     staging_blob_url: pulumi.Input[str]
     destination: pulumi.Input[str]  # what the pipeline writes: <data lake>/<container>/raw/<bag>
     source_path: str  # the bag in this checkout
-    timeout_seconds: int = 1800
+    timeout_seconds: int = 2400  # the copy's retries (sample_data.COPY_SAMPLE) and its runs
     poll_interval_seconds: float = 10.0
 
 

@@ -44,6 +44,9 @@ ROLE = "azure-native:authorization:RoleAssignment"
 FACTORY = "azure-native:datafactory:Factory"
 LINKED_SERVICE = "azure-native:datafactory:LinkedService"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
+# Built-in roles that may write blobs: Storage Blob Data Contributor and Owner
+# (learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage).
+_LAKE_WRITERS = ("ba92f5b4-2d11-453d-a403-e96b0029c9fe", "b7e6dc6d-f1e8-4753-8033-0f276bb0955b")
 # Built-in roles with Microsoft.KeyVault/vaults/secrets/delete as a data action
 # (learn.microsoft.com/azure/role-based-access-control/built-in-roles/security).
 KEY_VAULT_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
@@ -410,6 +413,16 @@ def _firewalled_storage_takes_only_the_factorys_system_identity(
         rules = (account.inputs.get("networkRuleSet") or {}) if account else {}
         if account is None or rules.get("defaultAction") != "Deny":
             continue
+        if "AzureServices" not in str(rules.get("bypass") or ""):
+            sub.refuse(
+                "run",
+                service.name,
+                "AuthorizationFailure",
+                f"{account.name} denies by default and does not bypass trusted Azure services",
+                "learn.microsoft.com/azure/storage/common/storage-network-security"
+                "#grant-access-to-trusted-azure-services",
+            )
+            continue
         if properties.get("credential"):
             sub.refuse(
                 "run",
@@ -430,8 +443,11 @@ def _firewalled_storage_takes_only_the_factorys_system_identity(
         )
         identity = (factory.state.get("identity") or {}) if factory else {}
         principal = identity.get("principalId")
+        # The copy writes the sample: a read-only role is not enough (second Azure review).
         held = any(
-            a.inputs["principalId"] == principal and str(a.inputs["scope"]).startswith(account.id)
+            a.inputs["principalId"] == principal
+            and str(a.inputs["scope"]).startswith(account.id)
+            and str(a.inputs["roleDefinitionId"]).endswith(_LAKE_WRITERS)
             for a in recording.of_type(ROLE)
         )
         if "SystemAssigned" not in str(identity.get("type", "")) or not held:

@@ -147,6 +147,11 @@ def test_a_default_dev_up_seeds_the_sample_bag_into_raw(recordings: dict[str, Re
     assert seed.inputs["pipeline_name"] == pipeline.state["name"]
     [copy] = pipeline.inputs["activities"]
     assert copy["type"] == "Copy"
+    # The factory's system-assigned identity is new on every fresh stack, and its role can take
+    # up to 30 minutes to apply: the copy retries for about that long within the seed's budget.
+    policy = copy["policy"]
+    waits = policy["retry"] * policy["retryIntervalInSeconds"]
+    assert 1200 <= waits < seed.inputs["timeout_seconds"]
     datasets = {d.inputs["datasetName"]: d.inputs["properties"] for d in dev.of_type(DATASET)}
     source = datasets[copy["inputs"][0]["referenceName"]]
     sink = datasets[copy["outputs"][0]["referenceName"]]

@@ -6,8 +6,16 @@ from __future__ import annotations
 
 import pytest
 
+from infra.components.access import ROLE_IDS
 from offline import stack_names
-from tests.infra.azure_rules import FACTORY, LINKED_SERVICE, PLAN_RULES, Subscription
+from tests.infra.azure_rules import (
+    FACTORY,
+    LINKED_SERVICE,
+    PLAN_RULES,
+    ROLE,
+    STORAGE_ACCOUNT,
+    Subscription,
+)
 
 
 @pytest.mark.parametrize("stack", stack_names())
@@ -40,3 +48,36 @@ def test_a_user_assigned_credential_on_the_lake_is_refused(azure: Subscription) 
     for rule in PLAN_RULES:
         rule(azure, state, {})
     assert [r.code for r in azure.refusals] == ["AuthorizationFailure"]
+
+
+def _rules_after(azure: Subscription, change: str) -> list[str]:
+    """The plan rules played against dev's state with one thing changed (second Azure review)."""
+    azure.up("dev")
+    state = azure.state
+    assert state is not None
+    if change == "no bypass":
+        lake_account = next(
+            a
+            for a in state.of_type(STORAGE_ACCOUNT)
+            if (a.inputs.get("networkRuleSet") or {}).get("defaultAction") == "Deny"
+        )
+        lake_account.inputs["networkRuleSet"]["bypass"] = "None"
+    else:  # the factory's grant on the lake becomes read-only
+        principal = state.one(FACTORY).state["identity"]["principalId"]
+        for grant in state.of_type(ROLE):
+            if grant.inputs["principalId"] == principal:
+                grant.inputs["roleDefinitionId"] = str(grant.inputs["roleDefinitionId"]).replace(
+                    ROLE_IDS["Storage Blob Data Contributor"],
+                    ROLE_IDS["Storage Blob Data Reader"],
+                )
+    for rule in PLAN_RULES:
+        rule(azure, state, {})
+    return [r.code for r in azure.refusals]
+
+
+def test_a_lake_that_does_not_bypass_azure_services_is_refused(azure: Subscription) -> None:
+    assert _rules_after(azure, "no bypass") == ["AuthorizationFailure"]
+
+
+def test_a_read_only_grant_cannot_write_the_sample(azure: Subscription) -> None:
+    assert _rules_after(azure, "reader") == ["AuthorizationPermissionMismatch"]

@@ -85,7 +85,13 @@ def test_merge_skips_a_topic_no_shard_could_decode(
 
 
 @pytest.mark.parametrize(
-    ("code", "what"), [(errno.ENOSPC, "no space left"), (errno.EDQUOT, "disk quota exceeded")]
+    ("code", "what"),
+    [
+        (errno.ENOSPC, "no space left"),
+        (errno.EDQUOT, "disk quota exceeded"),
+        (errno.EFBIG, "file too large"),  # a file-size limit (ulimit -f): second hostile review
+        (errno.EROFS, "read-only file system"),
+    ],
 )
 def test_a_full_disk_is_one_line_and_exit_2(
     code: int,

@@ -28,7 +28,10 @@ def within(root: Path, relative: str) -> Path:
     return root.joinpath(*(check_component(part) for part in relative.removesuffix("/").split("/")))
 
 
-_NO_ROOM = (errno.ENOSPC, errno.EDQUOT)  # the disk or the user's quota is full: errno(3)
+# Where the output cannot go, whatever the bag: the disk or the user's quota is full, a file-size
+# limit (ulimit -f) is hit, or the file system is read-only (errno(3)). Retrying cannot help, so
+# these are one line and exit 2. EIO is left out on purpose: on NFS it can pass, and a retry may.
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS)
 
 
 @contextmanager
@@ -59,8 +62,8 @@ def staged_folder(target: Path) -> Iterator[Path]:
             raise
         raise BagError(
             f"{target.parent}: {err.strerror or os.strerror(err.errno)} while writing the "
-            "output; nothing was marked complete. Free space (or quota) there or choose "
-            "another OUTDIR"
+            "output; nothing was marked complete. Free space (or quota) there, lift the "
+            "file-size limit, or choose another OUTDIR"
         ) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
