@@ -4,6 +4,8 @@ linked service that reaches firewalled storage with a user-assigned identity."""
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import pytest
 
 from infra.components.access import ROLE_IDS
@@ -66,7 +68,8 @@ def _rules_after(azure: Subscription, change: str) -> list[str]:
         principal = state.one(FACTORY).state["identity"]["principalId"]
         for grant in state.of_type(ROLE):
             if grant.inputs["principalId"] == principal:
-                grant.inputs["roleDefinitionId"] = str(grant.inputs["roleDefinitionId"]).replace(
+                inputs = cast("dict[str, Any]", grant.inputs)  # the fake's state, mutable
+                inputs["roleDefinitionId"] = str(inputs["roleDefinitionId"]).replace(
                     ROLE_IDS["Storage Blob Data Contributor"],
                     ROLE_IDS["Storage Blob Data Reader"],
                 )
