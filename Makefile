@@ -84,8 +84,12 @@ demo: $(VENV)/.apps
 	rm -rf $(DEMO_DIR)
 	mkdir -p $(DEMO_DIR)/raw
 	cd tests/data/bags && cp -r $(DEMO_BAGS) ../../../$(DEMO_DIR)/raw/
-	$(PY) -m orchestrator extract --executor local --input $(DEMO_DIR)/raw --output $(DEMO_DIR)/extracted
+	$(PY) -m orchestrator extract --executor local --input $(DEMO_DIR)/raw --output $(DEMO_DIR)/extracted \
+	    --lake $(DEMO_DIR)/lake
 	@echo "Camera frames to open: $(DEMO_DIR)/extracted/camera-drive/camera.image_raw.compressed.files/*.jpg and camera.image_raw.files/*.png"
+	$(PY) -m ops query --lake $(DEMO_DIR)/lake \
+	    "SELECT path, status, messages, round(duration_s, 1) AS seconds, len(topics) AS topics FROM bags ORDER BY path"
+	@echo "Fleet report to open: $(DEMO_DIR)/lake/reports/index.html"
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -115,7 +119,7 @@ preview: $(VENV)/.program
 	@$(PY) -m offline.preview --stack $(STACK) $(if $(JSON),--json,)
 
 bench-processor: $(VENV)/.installed
-	$(PY) scripts/bench_processor.py
+	$(PY) scripts/bench_processor.py --size $(or $(SIZE),120s)
 
 # The orchestrator at 1,000 and 10,000 bags against the fake Batch service (docs/scale.md): ~20 s.
 bench-fleet: $(VENV)/.installed

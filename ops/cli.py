@@ -13,7 +13,7 @@ from typing import Any, TextIO
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError
 
-from ops import config_reference
+from ops import config_reference, query
 from ops.azure_errors import CredentialSetupError, Scope, explain
 from ops.stack_outputs import STACK_OUTPUTS_ENV, StackOutputsError, load_stack_outputs
 
@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_following_options(_add_run(commands))
     _add_config_reference(commands)
+    query.add_parser(commands)
     return parser
 
 
@@ -170,6 +171,8 @@ def main(
     args = build_parser().parse_args(argv)
     if args.command == "config-reference":
         return config_reference.main(args.project, args.readme, check=args.check, stream=err)
+    if args.command == "query":
+        return query.run(args, out)
 
     try:
         outputs = load_stack_outputs(args.stack_outputs, stdin=stdin)

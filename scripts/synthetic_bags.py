@@ -1,4 +1,5 @@
-"""Synthetic drives: a ROS 1 bag (or ROS 2 bag) with IMU 200 Hz, GNSS 10 Hz and camera 10 Hz.
+"""Synthetic drives: a ROS 1 bag (or ROS 2 bag) with IMU 200 Hz, GNSS 10 Hz, camera 10 Hz,
+a busy /tf (tf2_msgs/TFMessage at 100 Hz, 5 transforms each) and odometry at 50 Hz.
 
 Used by the processor's benchmark (sized in megabytes) and by tests that need camera
 frames, which none of the real test bags carry. Content is deterministic for a seed.
@@ -24,15 +25,25 @@ from PIL import Image
 from rosbags.rosbag1 import Writer as Writer1
 from rosbags.rosbag2 import StoragePlugin
 from rosbags.rosbag2 import Writer as Writer2
-from rosbags.typesys import Stores, get_typestore
+from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
-IMU_HZ, GNSS_HZ, CAMERA_HZ = 200, 10, 10
+IMU_HZ, GNSS_HZ, CAMERA_HZ, TF_HZ, ODOM_HZ = 200, 10, 10, 100, 50
 START_NS = 1_700_000_000 * 10**9
 TOPICS = {
     "/imu/data": "sensor_msgs/msg/Imu",
     "/gnss/fix": "sensor_msgs/msg/NavSatFix",
     "/camera/image/compressed": "sensor_msgs/msg/CompressedImage",
+    "/tf": "tf2_msgs/msg/TFMessage",
+    "/odom": "nav_msgs/msg/Odometry",
 }
+# A robot's frames: names of one length and of several, one not ASCII (JSON escapes it).
+TF_FRAMES = [
+    ("odom", "base_link"),
+    ("base_link", "imu_link"),
+    ("base_link", "gnss"),
+    ("base_link", "camera"),
+    ("camera", "optical_é"),
+]
 RAW_CAMERA = ("/camera/image_raw", "sensor_msgs/msg/Image")
 
 
@@ -57,6 +68,14 @@ def _frames(count: int, width: int, height: int, seed: int) -> list[bytes]:
         Image.fromarray(pixels, "RGB").save(buffer, format="JPEG", quality=85)
         frames.append(buffer.getvalue())
     return frames
+
+
+def ros1_store() -> Any:
+    """rosbags' Noetic store, plus tf2_msgs/TFMessage (not in it; the definition is ROS's)."""
+    store = get_typestore(Stores.ROS1_NOETIC)
+    definition = "geometry_msgs/TransformStamped[] transforms"
+    store.register(get_types_from_msg(definition, "tf2_msgs/msg/TFMessage"))
+    return store
 
 
 def drive_messages(
@@ -118,6 +137,10 @@ def drive_messages(
                     position_covariance_type=2,
                 ),
             )
+        if index % (IMU_HZ // TF_HZ) == 0:
+            yield "/tf", t, _transforms(store, header, phase)
+        if index % (IMU_HZ // ODOM_HZ) == 0:
+            yield "/odom", t, _odometry(store, header, phase)
         if index % (IMU_HZ // CAMERA_HZ) == 0:
             frame = frames[(index // (IMU_HZ // CAMERA_HZ)) % len(frames)]
             yield (
@@ -147,10 +170,61 @@ def drive_messages(
                 )
 
 
+def _transforms(store: Any, header: Any, phase: float) -> Any:
+    """A TFMessage of every frame of TF_FRAMES, moving with the drive."""
+    types = store.types
+    vector, quaternion = types["geometry_msgs/msg/Vector3"], types["geometry_msgs/msg/Quaternion"]
+    stamped, transform = (
+        types["geometry_msgs/msg/TransformStamped"],
+        types["geometry_msgs/msg/Transform"],
+    )
+    return types["tf2_msgs/msg/TFMessage"](
+        transforms=[
+            stamped(
+                header=header(parent),
+                child_frame_id=child,
+                transform=transform(
+                    translation=vector(x=phase * (number + 1), y=0.1 * number, z=0.0),
+                    rotation=quaternion(
+                        x=0.0, y=0.0, z=math.sin(phase / (number + 2)), w=math.cos(phase / 7)
+                    ),
+                ),
+            )
+            for number, (parent, child) in enumerate(TF_FRAMES)
+        ]
+    )
+
+
+def _odometry(store: Any, header: Any, phase: float) -> Any:
+    """An Odometry message: pose and twist, each with its 6x6 covariance."""
+    types = store.types
+    vector, quaternion = types["geometry_msgs/msg/Vector3"], types["geometry_msgs/msg/Quaternion"]
+    covariance = np.diag(np.linspace(0.01, 0.06, 6)).reshape(36) * (1 + phase / 100)
+    return types["nav_msgs/msg/Odometry"](
+        header=header("odom"),
+        child_frame_id="base_link",
+        pose=types["geometry_msgs/msg/PoseWithCovariance"](
+            pose=types["geometry_msgs/msg/Pose"](
+                position=types["geometry_msgs/msg/Point"](x=phase, y=phase / 3, z=0.0),
+                orientation=quaternion(x=0.0, y=0.0, z=math.sin(phase / 20), w=1.0),
+            ),
+            covariance=covariance,
+        ),
+        twist=types["geometry_msgs/msg/TwistWithCovariance"](
+            twist=types["geometry_msgs/msg/Twist"](
+                linear=vector(x=1.0, y=0.0, z=0.0), angular=vector(x=0.0, y=0.0, z=0.05)
+            ),
+            covariance=covariance[::-1].copy(),
+        ),
+    )
+
+
 def seconds_for(megabytes: float, frame_size: tuple[int, int]) -> float:
     """Drive length that makes a bag of about `megabytes` (camera frames dominate)."""
     frame = len(_frames(1, *frame_size, seed=0)[0])
-    per_second = CAMERA_HZ * (frame + 120) + IMU_HZ * 360 + GNSS_HZ * 130
+    per_second = (
+        CAMERA_HZ * (frame + 120) + IMU_HZ * 360 + GNSS_HZ * 130 + TF_HZ * 560 + ODOM_HZ * 760
+    )
     return max(megabytes * 1e6 / per_second, 1.0)
 
 
@@ -175,7 +249,7 @@ def write_drive(
     drive = Drive(path, seconds=seconds)
     messages = None
     if kind == "ros1":
-        store = get_typestore(Stores.ROS1_NOETIC)
+        store = ros1_store()
         writer1 = Writer1(path)
         if compression:
             writer1.set_compression(Writer1.CompressionFormat[compression.upper()])
@@ -209,7 +283,7 @@ def write_drive(
 def write_split_imu(path: Path, *, megabytes: float, topics: int, seed: int = 7) -> Drive:
     """A ROS 1 bag of about `megabytes` of IMU messages, 1 ms apart, dealt round-robin over
     `topics` topics (`/imu/0`, `/imu/1`, ...): the same messages whatever `topics` is."""
-    store = get_typestore(Stores.ROS1_NOETIC)
+    store = ros1_store()
     msgtype = TOPICS["/imu/data"]
     raws = [
         store.serialize_ros1(message, msgtype)

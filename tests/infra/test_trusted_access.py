@@ -68,7 +68,7 @@ def _rules_after(azure: Subscription, change: str) -> list[str]:
         principal = state.one(FACTORY).state["identity"]["principalId"]
         for grant in state.of_type(ROLE):
             if grant.inputs["principalId"] == principal:
-                inputs = cast("dict[str, Any]", grant.inputs)  # the fake's state, mutable
+                inputs = cast(dict[str, Any], grant.inputs)  # a dict in the recording
                 inputs["roleDefinitionId"] = str(inputs["roleDefinitionId"]).replace(
                     ROLE_IDS["Storage Blob Data Contributor"],
                     ROLE_IDS["Storage Blob Data Reader"],

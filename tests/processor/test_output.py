@@ -144,6 +144,8 @@ def test_camera_frames_are_images(
         "/camera/image_raw": 10,
         "/gnss/fix": 10,
         "/imu/data": 200,
+        "/odom": 50,
+        "/tf": 100,
     }
 
 

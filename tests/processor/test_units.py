@@ -58,7 +58,13 @@ def test_synthetic_ros2_drives_extract_completely(
     assert run_cli(capsys, "extract", drive.path, tmp_path / "out")[0] == 0
     document = manifest(tmp_path / "out" / "drive")
     assert {t["topic"]: t["messages"] for t in document["topics"]} == drive.counts
-    assert drive.counts == {"/imu/data": 200, "/gnss/fix": 10, "/camera/image/compressed": 10}
+    assert drive.counts == {
+        "/imu/data": 200,
+        "/gnss/fix": 10,
+        "/tf": 100,
+        "/odom": 50,
+        "/camera/image/compressed": 10,
+    }
 
 
 def test_payloads_become_files_with_their_exact_bytes(

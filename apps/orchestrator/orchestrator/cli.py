@@ -24,12 +24,15 @@ from orchestrator.executors import (
 )
 from orchestrator.ids import job_id_for_manual_run, job_id_for_run
 from orchestrator.manifest import is_complete
+from orchestrator.outcome import BagResult
 from orchestrator.plan import FORMATS, GIB, Plan, PlanError, PlanOptions, build_plan
 from orchestrator.report import bag_results, counts_under, failure_notes, summary_table
 from orchestrator.stopping import Stopped, stop_on_signals
 
 if TYPE_CHECKING:  # azure-core comes with the [batch] extra; local runs need none
     from azure.core.credentials import TokenCredential
+
+    from orchestrator.lakehouse import LakeResult
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # a bag failed or the run timed out
@@ -85,6 +88,11 @@ def _parser() -> argparse.ArgumentParser:
         type=float,
         default=5.0,
         help="batch: first wait between task-count polls, backing off to 60 (default: 5)",
+    )
+    extract.add_argument(
+        "--lake",
+        help="after the run, commit its rows into the Delta tables under this folder "
+        "(docs/lakehouse.md)",
     )
     extract.add_argument("--verbose", action="store_true", help="debug logs, SDK requests included")
     commands.add_parser(
@@ -232,6 +240,7 @@ def extract(
             settings is not None,
             time.monotonic() - started,
             timeout_seconds / 60,
+            args.lake,
         )
 
 
@@ -393,6 +402,7 @@ def _report(
     for_adf: bool,
     seconds: float,
     timeout_minutes: float,
+    lake: str | None = None,
 ) -> int:
     """Print the summary and, for ADF, write outputs.json.
 
@@ -407,6 +417,11 @@ def _report(
     telemetry.record_bags(plan, results, execution.outcomes)
     print(summary_table(results, seconds), flush=True)
     notes = failure_notes(results)
+    committed = _commit_lake(results, request, lake, plan.job_id) if lake else None
+    if committed:
+        notes.extend(
+            f"lake: {bag} not committed: {why}" for bag, why in committed.conflicts.items()
+        )
     for note in notes:
         print(note, file=sys.stderr, flush=True)
     if execution.timed_out:
@@ -427,10 +442,28 @@ def _report(
         )
         if execution.ended:
             document.update(succeeded=False, error=execution.ended, message=execution.ended)
+        if committed:
+            document["lake"] = committed.as_json()
         adf.write_outputs(Path(adf.OUTPUTS_FILE), document)
         return EXIT_OK
     failed = execution.timed_out or bool(execution.ended) or any(not r.ok for r in results)
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _commit_lake(
+    results: Sequence[BagResult], request: Request, lake: str, run_id: str
+) -> LakeResult:
+    """All of the run's tasks have finished: one Delta commit per table (docs/lakehouse.md)."""
+    from orchestrator.lakehouse import commit_run
+    from orchestrator.lakehouse.delta import Target
+
+    committed = commit_run(results, request.data_root, Target(lake), run_id)
+    print(
+        f"lake {lake}: {committed.bags} bags committed into {len(committed.tables)} tables; "
+        f"fleet report {committed.report}",
+        flush=True,
+    )
+    return committed
 
 
 def main(

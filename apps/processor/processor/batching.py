@@ -14,6 +14,7 @@ from processor.flatten import Layout
 from processor.tables import TableWriter, rows_per_batch
 
 _MAX_BYTES = 8 << 20  # held per batch (its raw messages are joined once to be decoded)
+_LIST_ROWS = 1024
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,11 @@ class BatchedTable:
         self._decoder = decoder
         self._budget = budget
         self._max_rows = rows_per_batch(len(layout.columns))  # as row batches are bounded
+        if decoder.has_lists:
+            # A list column's cells are long (a /tf row is 1.1 kB of JSON): row batches of
+            # such tables are bounded by their values (tables._batch_rows) to about a
+            # thousand rows. 8 192 /tf rows cost 60 MB more peak RSS (bench-processor).
+            self._max_rows = min(self._max_rows, _LIST_ROWS)
         self.held = 0
         """Bytes counted against the budget: the buffered messages and their objects."""
         self.failures: list[DecodeFailure] = []

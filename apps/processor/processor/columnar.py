@@ -12,11 +12,21 @@ else returns None and the caller decodes that batch message by message with rosb
 which also produces the exact error. Values come out as rosbags reads them: the numpy
 type of each field is taken from rosbags' own struct formats, strings are decoded with
 Python's strict UTF-8 decoder, and tests compare the two paths column by column.
+
+Variable-length fields (a /tf message's sequence of transforms, a scan's ranges) are
+batched the same way when every message of the batch has the same shape: the offsets
+are read from the first message, and the batch is decoded only if every other message
+has the same length and the same sequence counts and string lengths at those offsets
+(then by induction every field sits at the same offset in every message). Such a list
+column becomes Arrow list arrays for Parquet, and for CSV the JSON text
+processor.plain writes: the same keys, `repr` of each float (as `json.dumps` writes
+it), and batches with a non-finite float go to rosbags, whose path spells them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,13 +65,33 @@ def _leaf(base: str) -> _Leaf | None:
     return None if unpack is None else _Leaf(base, np.dtype(unpack.__self__.format))
 
 
+@dataclass(frozen=True)
+class _Sequence:
+    """A list column: a sequence of numbers, strings, or messages made of those only."""
+
+    leaves: tuple[_Leaf, ...]
+    paths: tuple[str, ...]
+    """Each leaf's dotted field path inside an element ('' for an element that is a leaf)."""
+    maximum: int
+    """The typestore's longest sequence: a longer count is rosbags' error to report."""
+
+
+_COUNT = _Leaf("uint32", np.dtype("<u4"))
+_Item = _Leaf | _Sequence
+_Place = int | tuple[int, list[list[int]]]
+"""Where an item is in every message: a leaf's offset, or a sequence's count offset and
+each element's leaf offsets."""
+
+
 class ColumnarDecoder:
     """Decodes batches of one message type (ROS 1 or CDR wire format) into Arrow arrays."""
 
-    def __init__(self, leaves: list[_Leaf], types: list[pa.DataType], *, cdr: bool) -> None:
-        self._leaves = leaves
+    def __init__(self, items: list[_Item], types: list[pa.DataType], *, cdr: bool) -> None:
+        self._items = items
         self._types = types
         self._cdr = cdr
+        self.has_lists = any(isinstance(item, _Sequence) for item in items)
+        """Some columns are lists (each cell long: JSON text in CSV)."""
 
     def decode(self, raws: Sequence[bytes | memoryview]) -> list[pa.Array] | None:
         """One Arrow array per column (after the time column), or None: use rosbags."""
@@ -76,61 +106,92 @@ class ColumnarDecoder:
         """`decode` for `count` messages of `length` bytes each, joined in `data`."""
         if count == 0:
             return []
-        offsets = self._offsets(bytes(data[:length]))
-        if offsets is None:
+        places = self._offsets(bytes(data[:length]))
+        if places is None:
             return None
         block = np.frombuffer(data, np.uint8, count * length).reshape(count, length)
         if self._cdr and not (np.all(block[:, 0] == 0) and np.all(block[:, 1] == 1)):
             return None  # big-endian or unknown encapsulation: rosbags handles it
         arrays: list[pa.Array] = []
-        for leaf, arrow_type, offset in zip(self._leaves, self._types, offsets, strict=True):
-            if leaf.dtype is None:
-                array = self._strings(block, offset)
-                if array is None:
-                    return None
-                arrays.append(array)
+        for item, arrow_type, place in zip(self._items, self._types, places, strict=True):
+            if isinstance(item, _Sequence):
+                assert isinstance(place, tuple)
+                array = self._sequence(block, item, place, arrow_type)
+            elif item.dtype is None:
+                assert isinstance(place, int)
+                strings = self._strings(block, place, str)
+                array = None if strings is None else pa.array(strings, type=pa.string())
             else:
-                arrays.append(self._numbers(block, leaf, offset, arrow_type))
+                assert isinstance(place, int)
+                array = pa.array(self._numbers(block, item, [place]).reshape(-1), type=arrow_type)
+            if array is None:
+                return None
+            arrays.append(array)
         return arrays
 
-    def _offsets(self, first: bytes) -> list[int] | None:
-        """Where each field starts in `first` (a string: its length prefix), or None if
+    def _offsets(self, first: bytes) -> list[_Place] | None:
+        """Where each item starts in `first` (a string: its length prefix), or None if
         the message does not have the size its fields say."""
         start = 4 if self._cdr else 0  # CDR: offsets count from after the encapsulation header
-        pos = 0
-        offsets = []
-        for leaf in self._leaves:
-            size = leaf.size
-            if self._cdr:
-                pos = (pos + size - 1) & -size  # natural alignment, as rosbags aligns
-            if start + pos + size > len(first):
-                return None
-            offsets.append(start + pos)
-            if leaf.dtype is None:
-                chars = int.from_bytes(first[start + pos : start + pos + 4], "little")
-                if self._cdr and chars < 1:
+        cursor = [start, 0]  # where positions count from, and the position
+        places: list[_Place] = []
+        for item in self._items:
+            if isinstance(item, _Leaf):
+                offset = self._place(first, cursor, item)
+                if offset is None:
                     return None
-                size += chars
-            pos += size
-        end = start + pos
-        if end > len(first):
-            return None
+                places.append(offset)
+                continue
+            counted = self._place(first, cursor, _COUNT)
+            if counted is None:
+                return None
+            elements = int.from_bytes(first[counted : counted + 4], "little")
+            if elements > item.maximum or elements > len(first):  # each takes a byte at least
+                return None
+            offsets = []
+            for _ in range(elements):
+                element = [self._place(first, cursor, leaf) for leaf in item.leaves]
+                if None in element:
+                    return None
+                offsets.append([offset for offset in element if offset is not None])
+            places.append((counted, offsets))
+        end = start + cursor[1]
         if self._cdr:
-            return offsets if len(first) <= end + 3 else None  # rosbags allows 3 padding bytes
-        return offsets if len(first) == end else None
+            return places if len(first) <= end + 3 else None  # rosbags allows 3 padding bytes
+        return places if len(first) == end else None
+
+    def _place(self, first: bytes, cursor: list[int], leaf: _Leaf) -> int | None:
+        """The offset of `leaf` at the cursor (moved past it), or None past the end."""
+        start, pos = cursor
+        size = leaf.size
+        if self._cdr:
+            pos = (pos + size - 1) & -size  # natural alignment, as rosbags aligns
+        if start + pos + size > len(first):
+            return None
+        if leaf.dtype is None:
+            chars = int.from_bytes(first[start + pos : start + pos + 4], "little")
+            if self._cdr and chars < 1:
+                return None
+            size += chars
+        cursor[1] = pos + size
+        return start + pos
 
     def _numbers(
-        self, block: np.ndarray[Any, Any], leaf: _Leaf, offset: int, arrow_type: pa.DataType
-    ) -> pa.Array:
+        self, block: np.ndarray[Any, Any], leaf: _Leaf, offsets: list[int]
+    ) -> np.ndarray[Any, Any]:
+        """The leaf's values at `offsets` of every message: one row per message."""
         dtype = leaf.dtype
         assert dtype is not None
-        values = np.ascontiguousarray(block[:, offset : offset + dtype.itemsize]).view(dtype)
-        values = values.reshape(-1)
+        at = np.asarray(offsets, dtype=np.intp)[:, None] + np.arange(dtype.itemsize)
+        values = np.ascontiguousarray(block[:, at]).view(dtype).reshape(len(block), len(offsets))
         if leaf.base == "bool":
-            return pa.array(values != 0, type=arrow_type)
-        return pa.array(values.astype(dtype.newbyteorder("="), copy=False), type=arrow_type)
+            return values != 0
+        return values.astype(dtype.newbyteorder("="), copy=False)
 
-    def _strings(self, block: np.ndarray[Any, Any], offset: int) -> pa.Array | None:
+    def _strings(
+        self, block: np.ndarray[Any, Any], offset: int, encode: Any
+    ) -> np.ndarray[Any, Any] | None:
+        """The string at `offset` of every message, each passed through `encode`."""
         chars = int.from_bytes(block[0, offset : offset + 4].tobytes(), "little")
         prefixes = np.ascontiguousarray(block[:, offset : offset + 4]).view("<u4").reshape(-1)
         if not np.all(prefixes == chars):
@@ -139,15 +200,119 @@ class ColumnarDecoder:
         if self._cdr and not np.all(block[:, offset + 4 + text] == 0):
             return None
         if text == 0:
-            return pa.array([""] * len(block), type=pa.string())
+            return np.full(len(block), encode(""), dtype=object)
         data = np.ascontiguousarray(block[:, offset + 4 : offset + 4 + text])
         unique, inverse = np.unique(data.view(f"V{text}").reshape(-1), return_inverse=True)
         try:
-            decoded = [value.tobytes().decode() for value in unique]
+            decoded = [encode(value.tobytes().decode()) for value in unique]
         except UnicodeDecodeError:
             return None
         # Indexing in numpy, not Array.take: that would import pyarrow.compute (30 ms).
-        return pa.array(np.array(decoded, dtype=object)[inverse.reshape(-1)], type=pa.string())
+        return np.array(decoded, dtype=object)[inverse.reshape(-1)]
+
+    def _string_columns(
+        self, block: np.ndarray[Any, Any], offsets: list[int], encode: Any
+    ) -> np.ndarray[Any, Any] | None:
+        """The strings at `offsets` of every message: one row per message."""
+        columns = []
+        for offset in offsets:
+            strings = self._strings(block, offset, encode)
+            if strings is None:
+                return None
+            columns.append(strings)
+        if not columns:
+            return np.empty((len(block), 0), dtype=object)
+        return np.stack(columns, axis=1)
+
+    def _sequence(
+        self,
+        block: np.ndarray[Any, Any],
+        item: _Sequence,
+        place: tuple[int, list[list[int]]],
+        arrow_type: pa.DataType,
+    ) -> pa.Array | None:
+        """A list column: Arrow lists, or (a string column) the JSON text of each list."""
+        counted, offsets = place
+        counts = np.ascontiguousarray(block[:, counted : counted + 4]).view("<u4").reshape(-1)
+        if not np.all(counts == len(offsets)):
+            return None  # other counts: fields move; rosbags handles it
+        as_json = pa.types.is_string(arrow_type)
+        columns = []  # per leaf, its values: one row per message, one column per element
+        for index, leaf in enumerate(item.leaves):
+            where = [element[index] for element in offsets]
+            if leaf.dtype is not None:
+                values = self._numbers(block, leaf, where)
+                if as_json and values.dtype.kind == "f" and not np.all(np.isfinite(values)):
+                    return None
+                columns.append(values)
+                continue
+            texts = self._string_columns(block, where, json.dumps if as_json else str)
+            if texts is None:
+                return None
+            columns.append(texts)
+        if as_json:
+            return _json_lists(item, columns, len(offsets))
+        flat = iter([values.reshape(-1) for values in columns])
+        elements = _assemble(arrow_type.value_type, flat)
+        bounds = np.arange(len(block) + 1, dtype=np.int32) * len(offsets)
+        return pa.ListArray.from_arrays(pa.array(bounds), elements, type=arrow_type)
+
+
+def _assemble(arrow_type: pa.DataType, leaves: Iterator[np.ndarray[Any, Any]]) -> pa.Array:
+    """An element array of `arrow_type` from its leaves' values, in field order."""
+    if not pa.types.is_struct(arrow_type):
+        return pa.array(next(leaves), type=arrow_type)
+    fields = list(arrow_type)
+    children = [_assemble(field.type, leaves) for field in fields]
+    return pa.StructArray.from_arrays(children, fields=fields)
+
+
+_JSON_ROWS = 1024  # rows formatted at a time: their Python floats and texts stay small
+
+
+def _json_lists(item: _Sequence, columns: list[np.ndarray[Any, Any]], elements: int) -> pa.Array:
+    """Each message's list as processor.plain's JSON text (keys, spacing and numbers alike)."""
+    formats = []
+    for leaf in item.leaves:
+        base = leaf.base
+        formats.append("%s" if leaf.dtype is None or base == "bool" else "%d")
+        if base.startswith("float"):
+            formats[-1] = "%r"  # json.dumps writes floats as their repr
+    element = _element_template(item.paths, formats)
+    template = "[" + ",".join([element] * elements) + "]"
+    rows = len(columns[0])
+    chunks = []
+    for first in range(0, rows, _JSON_ROWS):
+        ordered = []
+        for index in range(elements):
+            for leaf, values in zip(item.leaves, columns, strict=True):
+                column = values[first : first + _JSON_ROWS, index]
+                if leaf.base == "bool":
+                    column = np.where(column, "true", "false")
+                ordered.append(column.tolist())
+        if ordered:
+            texts = [template % values for values in zip(*ordered, strict=True)]
+        else:  # every list empty
+            texts = [template] * len(columns[0][first : first + _JSON_ROWS])
+        chunks.append(pa.array(texts, type=pa.string()))
+    return pa.concat_arrays(chunks) if chunks else pa.array([], type=pa.string())
+
+
+def _element_template(paths: Sequence[str], formats: Sequence[str]) -> str:
+    """One element's JSON with a %-format per leaf, as json.dumps lays the element out."""
+    if paths == ("",):
+        return formats[0]
+    tree: dict[str, Any] = {}
+    for index, path in enumerate(paths):
+        *parents, key = path.split(".")
+        node = tree
+        for parent in parents:
+            node = node.setdefault(parent, {})
+        node[key] = f"\0{index}\0"
+    text = json.dumps(tree, separators=(",", ":")).replace("%", "%%")
+    for index, fmt in enumerate(formats):
+        text = text.replace(f'"\\u0000{index}\\u0000"', fmt, 1)
+    return text
 
 
 def columnar_decoder(
@@ -157,32 +322,34 @@ def columnar_decoder(
 
     `types` are the table's Arrow column types (the time columns first).
     """
-    leaves: list[_Leaf] = []
+    items: list[_Item] = []
     names: list[str] = []
-    if not _walk(store, layout.msgtype, "", leaves, names, ros1=not cdr):
+    if not _walk(store, layout.msgtype, "", items, names, ros1=not cdr):
         return None
     if names != [column.path for column in layout.fields]:
         return None  # the table's columns are not these fields one by one
-    if any(column.role != "value" for column in layout.fields):
-        return None
-    return ColumnarDecoder(leaves, list(types[len(TIME_COLUMNS) :]), cdr=cdr)
+    for column, item in zip(layout.fields, items, strict=True):
+        if column.role != ("list" if isinstance(item, _Sequence) else "value"):
+            return None
+    return ColumnarDecoder(items, list(types[len(TIME_COLUMNS) :]), cdr=cdr)
 
 
 def _walk(
     store: Typestore,
     msgtype: str,
     prefix: str,
-    leaves: list[_Leaf],
+    items: list[_Item],
     names: list[str],
     *,
     ros1: bool,
+    in_sequence: bool = False,
 ) -> bool:
-    """Collect the leaf fields of `msgtype` in column order; False if one has no fixed size."""
+    """Collect the items of `msgtype` in column order; False if one cannot be batched."""
     fields: list[tuple[str, FieldDesc]] = list(store.fielddefs[msgtype][1])
     for name, desc in fields:
         wire = ros1_desc(msgtype, name, desc) if ros1 else desc
         if name == _UNSUPPORTED_FIELD or not _collect(
-            store, wire, prefix + name, leaves, names, ros1=ros1
+            store, wire, prefix + name, items, names, ros1=ros1, in_sequence=in_sequence
         ):
             return False
     return True
@@ -192,24 +359,46 @@ def _collect(
     store: Typestore,
     desc: FieldDesc,
     column: str,
-    leaves: list[_Leaf],
+    items: list[_Item],
     names: list[str],
     *,
     ros1: bool,
+    in_sequence: bool,
 ) -> bool:
     kind, detail = desc
     if kind == Nodetype.BASE:
         if (leaf := _leaf(detail[0])) is None:
             return False
-        leaves.append(leaf)
+        items.append(leaf)
         names.append(column)
         return True
     if kind == Nodetype.NAME:
-        return _walk(store, detail, f"{column}.", leaves, names, ros1=ros1)
+        return _walk(store, detail, f"{column}.", items, names, ros1=ros1, in_sequence=in_sequence)
+    if in_sequence:
+        return False  # arrays inside a sequence's elements: left to rosbags
     if kind == Nodetype.ARRAY and detail[1] <= MAX_EXPANDED_ARRAY:
         element, length = detail
         return all(
-            _collect(store, element, f"{column}.{index}", leaves, names, ros1=ros1)
+            _collect(
+                store, element, f"{column}.{index}", items, names, ros1=ros1, in_sequence=False
+            )
             for index in range(length)
         )
-    return False  # sequences and long arrays: variable size, or a list column
+    if kind == Nodetype.SEQUENCE and (sequence := _sequence(store, detail[0], ros1=ros1)):
+        items.append(sequence)
+        names.append(column)
+        return True
+    return False  # long fixed arrays: a list column
+
+
+def _sequence(store: Typestore, element: FieldDesc, *, ros1: bool) -> _Sequence | None:
+    """The items of a sequence's element, if they are leaves only."""
+    leaves: list[_Item] = []
+    paths: list[str] = []
+    if not _collect(store, element, "", leaves, paths, ros1=ros1, in_sequence=True):
+        return None
+    if not leaves:
+        return None
+    typed = [leaf for leaf in leaves if isinstance(leaf, _Leaf)]
+    maximum = getattr(store, "max_sequence_length", 2**32 - 1)
+    return _Sequence(tuple(typed), tuple(path.removeprefix(".") for path in paths), maximum)

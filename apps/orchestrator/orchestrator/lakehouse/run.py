@@ -1,0 +1,160 @@
+"""A run into the lake: read the bags' outputs, one Delta commit per table, catalog, reports."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+
+from orchestrator.lakehouse import delta, reports
+from orchestrator.lakehouse.catalog import BAGS, TOPICS, BagEntry, bags_table, topics_table
+from orchestrator.lakehouse.delta import Target
+from orchestrator.lakehouse.names import table_name
+from orchestrator.lakehouse.outputs import TopicTable, content_id, read_output
+from orchestrator.lakehouse.rows import PARTITIONS, lake_rows
+from orchestrator.lakehouse.stats import NAVSATFIX, gps_track, log_times, topic_stats
+from orchestrator.outcome import BagResult
+
+TABLES_DIR, CATALOG_DIR, REPORTS_DIR = "tables", "catalog", "reports"
+LAKE_FAILED = "lake-failed"
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class LakeResult:
+    """What the run committed, for the summary and outputs.json."""
+
+    lake: str
+    tables: dict[str, int] = field(default_factory=dict)  # table -> its version after the run
+    bags: int = 0  # bags whose rows were committed
+    conflicts: dict[str, str] = field(default_factory=dict)  # bag id -> why nothing was
+    report: str = ""
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "lake": self.lake,
+            "tables": self.tables,
+            "bags": self.bags,
+            "conflicts": self.conflicts,
+            "report": self.report,
+        }
+
+
+def _failure_reason(result: BagResult) -> str:
+    task = result.failed_task
+    if task is None:
+        return f"the bag was {result.status}: no output to commit"
+    tail = task.stderr_tail.strip().splitlines()
+    return task.reason or (tail[-1] if tail else f"exit code {task.exit_code}")
+
+
+def _entry(result: BagResult, data_root: Path) -> BagEntry:
+    output = read_output(result.bag, data_root / result.output)
+    source = data_root / result.bag
+    if not result.ok:
+        output.tables = []
+        return BagEntry(output, str(result.status), _failure_reason(result), content_id(source))
+    entry = BagEntry(output, str(result.status), content_id=content_id(source))
+    for table in output.tables:
+        data = lake_rows(output.bag_id, table)
+        name = table_name(table.msgtype)
+        entry.topics.append(topic_stats(table.topic, table.msgtype, name, log_times(data)))
+        if table.msgtype == NAVSATFIX and entry.gps is None:
+            entry.gps = gps_track(data)
+    return entry
+
+
+def _schemas(entry: BagEntry) -> dict[str, list[pa.Schema]]:
+    found: dict[str, list[pa.Schema]] = defaultdict(list)
+    for table in entry.output.tables:
+        found[table_name(table.msgtype)].append(lake_rows(entry.output.bag_id, table).schema)
+    return found
+
+
+def _accept(target: Target, entries: list[BagEntry]) -> tuple[dict[str, pa.Schema], dict[str, str]]:
+    """Each table's merged schema over the bags without a type conflict, and the conflicts."""
+    per_bag = {e.output.bag_id: _schemas(e) for e in entries if e.output.tables}
+    existing: dict[str, pa.Schema | None] = {}
+    conflicts: dict[str, str] = {}
+    while True:  # a bag rejected by one table leaves every table: merge again without it
+        merged: dict[str, pa.Schema] = {}
+        rejected = False
+        for bag_id, tables in sorted(per_bag.items()):
+            if bag_id in conflicts:
+                continue
+            for name, schemas in sorted(tables.items()):
+                if name not in existing:
+                    existing[name] = delta.existing_schema(target, f"{TABLES_DIR}/{name}")
+                try:
+                    for schema in schemas:
+                        merged[name] = delta.merge_schemas(merged.get(name, existing[name]), schema)
+                except ValueError as error:
+                    conflicts[bag_id] = f"table {name}: {error}"
+                    rejected = True
+                    break
+            if rejected:
+                break
+        if not rejected:
+            return merged, conflicts
+
+
+def _previous_tables(target: Target, bag_ids: set[str]) -> set[str]:
+    """The tables the catalog says these bags had rows in (before this run)."""
+    if delta.existing_schema(target, f"{CATALOG_DIR}/{TOPICS}") is None or not bag_ids:
+        return set()
+    rows = delta.read_rows(target, f"{CATALOG_DIR}/{TOPICS}", ["bag_id", "table"])
+    return {r["table"] for r in rows if r["bag_id"] in bag_ids}
+
+
+def _sources(entries: list[BagEntry], name: str) -> list[delta.RowSource]:
+    def reader(bag_id: str, table: TopicTable) -> delta.RowSource:
+        return lambda: lake_rows(bag_id, table)
+
+    return [
+        reader(e.output.bag_id, t)
+        for e in entries
+        for t in e.output.tables
+        if table_name(t.msgtype) == name
+    ]
+
+
+def commit_run(
+    results: Sequence[BagResult], data_root: Path, target: Target, run_id: str
+) -> LakeResult:
+    """One commit per table for the whole run, then the catalog's, then the reports."""
+    entries = [_entry(r, data_root) for r in results]
+    schemas, conflicts = _accept(target, entries)
+    for entry in entries:
+        if entry.output.bag_id in conflicts:
+            entry.status, entry.reason = LAKE_FAILED, conflicts[entry.output.bag_id]
+            entry.output.tables, entry.topics, entry.gps = [], [], None
+    replaced = {e.output.bag_id for e in entries if e.output.bag_id not in conflicts}
+    result = LakeResult(target.root, conflicts=conflicts)
+    previous = _previous_tables(target, replaced)
+    for name in sorted(schemas):
+        uri = f"{TABLES_DIR}/{name}"
+        delta.replace_bags(
+            target, uri, schemas[name], _sources(entries, name), replaced, PARTITIONS, run_id
+        )
+    for name in sorted(previous - set(schemas)):
+        delta.delete_bags(target, f"{TABLES_DIR}/{name}", replaced, run_id)
+    for name in sorted(set(schemas) | previous):
+        result.tables[name] = delta.table_version(target, f"{TABLES_DIR}/{name}")
+    ids = {e.output.bag_id for e in entries}
+    _commit_catalog(target, entries, ids, run_id)
+    result.bags = sum(1 for e in entries if e.output.tables)
+    if target.is_local:  # reports of a cloud lake: docs/lakehouse.md (not written there yet)
+        catalog = delta.read_rows(target, f"{CATALOG_DIR}/{BAGS}")
+        result.report = reports.write_reports(Path(target.root) / REPORTS_DIR, entries, catalog)
+    return result
+
+
+def _commit_catalog(target: Target, entries: list[BagEntry], ids: set[str], run_id: str) -> None:
+    for name, data in ((BAGS, bags_table(entries, run_id)), (TOPICS, topics_table(entries))):
+        uri = f"{CATALOG_DIR}/{name}"
+        schema = delta.merge_schemas(delta.existing_schema(target, uri), data.schema)
+        delta.replace_bags(target, uri, schema, [lambda d=data: d], ids, None, run_id)

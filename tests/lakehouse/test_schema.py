@@ -1,0 +1,109 @@
+"""Schema evolution and type conflicts across runs, on synthetic processor outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from deltalake import DeltaTable
+
+from orchestrator.lakehouse import commit_run
+from orchestrator.lakehouse.delta import Target, commit_count
+from orchestrator.lakehouse.names import table_name
+from orchestrator.lakehouse.rows import delta_type
+from scripts.bench_lake_commit import bench, result_for, write_bag_output
+
+
+def _rows(lake: Path, table: str = "sensor_msgs__imu") -> list[dict]:
+    return DeltaTable(str(lake / "tables" / table)).to_pyarrow_table().to_pylist()
+
+
+def _catalog(lake: Path) -> dict[str, dict]:
+    rows = DeltaTable(str(lake / "catalog" / "bags")).to_pyarrow_table().to_pylist()
+    return {r["bag_id"]: r for r in rows}
+
+
+def test_a_new_field_becomes_a_nullable_column(tmp_path: Path) -> None:
+    lake = Target(str(tmp_path / "lake"))
+    old = write_bag_output(tmp_path / "out", "old", 5)
+    commit_run([result_for("old", old)], tmp_path, lake, "run-1")
+    new = write_bag_output(tmp_path / "out", "new", 3, extra={"speed": pa.array([1.0] * 3)})
+    commit_run([result_for("new", new)], tmp_path, lake, "run-2")
+    rows = _rows(tmp_path / "lake")
+    assert sorted((r["bag_id"], r["speed"]) for r in rows)[::3] == [
+        ("raw/new.bag", 1.0),
+        ("raw/old.bag", None),
+        ("raw/old.bag", None),
+    ]
+    schema = pa.schema(
+        DeltaTable(str(tmp_path / "lake/tables/sensor_msgs__imu")).schema().to_arrow()
+    )
+    assert schema.field("speed").nullable
+
+
+def test_a_type_conflict_commits_nothing_for_the_bag_and_reports_it(tmp_path: Path) -> None:
+    lake = Target(str(tmp_path / "lake"))
+    first = write_bag_output(tmp_path / "out", "first", 4, extra={"mode": pa.array([1] * 4)})
+    commit_run([result_for("first", first)], tmp_path, lake, "run-1")
+    text = pa.array(["auto"] * 2)
+    clash = write_bag_output(tmp_path / "out", "clash", 2, extra={"mode": text})
+    fine = write_bag_output(tmp_path / "out", "fine", 2)
+    result = commit_run(
+        [result_for("clash", clash), result_for("fine", fine)], tmp_path, lake, "run-2"
+    )
+    assert list(result.conflicts) == ["raw/clash.bag"]
+    assert "'mode' is int64 in the lake but string in this bag" in result.conflicts["raw/clash.bag"]
+    for table in ("sensor_msgs__imu", "sensor_msgs__navsatfix"):  # neither of its tables
+        assert {r["bag_id"] for r in _rows(tmp_path / "lake", table)} == {
+            "raw/first.bag",
+            "raw/fine.bag",
+        }
+    catalog = _catalog(tmp_path / "lake")
+    assert catalog["raw/clash.bag"]["status"] == "lake-failed"
+    assert "type conflict" in catalog["raw/clash.bag"]["reason"]
+
+
+def test_re_extracting_replaces_a_bags_rows(tmp_path: Path) -> None:
+    lake = Target(str(tmp_path / "lake"))
+    bag = write_bag_output(tmp_path / "out", "bag", 7)
+    commit_run([result_for("bag", bag)], tmp_path, lake, "run-1")
+    commit_run([result_for("bag", bag)], tmp_path, lake, "run-2")
+    assert len(_rows(tmp_path / "lake")) == 7
+    assert _catalog(tmp_path / "lake")["raw/bag.bag"]["run_id"] == "run-2"
+
+
+def test_many_bags_are_one_commit_per_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    counts = bench(tmp_path, bags=40, rows=5)
+    assert counts == {"sensor_msgs__imu": 1, "sensor_msgs__navsatfix": 1}
+    assert "40 bags" in capsys.readouterr().out
+    assert commit_count(Target(str(tmp_path / "lake")), "catalog/bags") == 1
+
+
+@pytest.mark.parametrize(
+    ("msgtype", "name"),
+    [
+        ("sensor_msgs/msg/Imu", "sensor_msgs__imu"),
+        ("nav_msgs/Odometry", "nav_msgs__odometry"),
+    ],
+)
+def test_table_names_from_ros_types(msgtype: str, name: str) -> None:
+    assert table_name(msgtype) == name
+
+
+@pytest.mark.parametrize(
+    "hostile", ["../x/msg/Y", "a__b/msg/C", "pkg/msg/Type; DROP", "", "A/msg/B"]
+)
+def test_other_type_names_get_a_hashed_name(hostile: str) -> None:
+    name = table_name(hostile)
+    assert name.startswith("other__") and name.replace("_", "").isalnum()
+
+
+def test_unsigned_integers_widen_to_hold_every_value() -> None:
+    assert delta_type(pa.uint32()) == pa.int64()
+    assert delta_type(pa.uint64()) == pa.decimal128(20, 0)
+    assert delta_type(pa.list_(pa.struct([("a", pa.uint8())]))) == pa.list_(
+        pa.struct([("a", pa.int16())])
+    )
