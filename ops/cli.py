@@ -18,6 +18,9 @@ from ops.azure_errors import CredentialSetupError, Scope, explain
 from ops.stack_outputs import STACK_OUTPUTS_ENV, StackOutputsError, load_stack_outputs
 
 ARM_ENDPOINT_ENV = "AZURE_RESOURCE_MANAGER_ENDPOINT"
+# The pipeline's `format` values (docs/contracts.md §2; tests/test_contracts.py holds it equal to
+# the processor's, the orchestrator's and infra/components/adf_pipeline.py OUTPUT_FORMATS).
+FORMATS = ("csv", "parquet")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -84,9 +87,7 @@ def _add_run(commands: Any) -> argparse.ArgumentParser:  # commands: add_subpars
         metavar="PATH",
         help="where results go, relative to the data container (default: extractedPath)",
     )
-    run.add_argument(
-        "--format", choices=("csv", "parquet"), help="table format (default: the pipeline's)"
-    )
+    run.add_argument("--format", choices=FORMATS, help="table format (default: the pipeline's)")
     run.add_argument(
         "--parameter",
         action="append",

@@ -9,8 +9,9 @@ upload from the deployer's machine with the account key (pulumi-azure-native#201
 integration runtime reaches a storage account behind its firewall through "Allow trusted Microsoft
 services" when it authenticates with a managed identity (docs/azure-behaviour.md, "Storage").
 
-The factory and its linked services belong to infra/components/data_factory.py; they are named
-here through the args, so this component adds datasets and a pipeline beside them.
+The factory and its linked services belong to infra/components/data_factory.py and
+adf_linked_services.py; they are named here through the args, so this component adds datasets
+and a pipeline beside them.
 """
 
 from __future__ import annotations

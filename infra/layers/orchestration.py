@@ -1,5 +1,6 @@
 """The Data Factory and what it runs: the extract-bags pipeline whose Custom activity starts the
-orchestrator on the orchestrator pool, its schedule (started after deploy), the factory
+orchestrator on the orchestrator pool, its schedule (started after deploy: the DataFactory
+component holds both the trigger and its state), the factory
 identity's roles, and the sample bag copied into raw/ by the factory (no shared key and no
 firewall opening: infra/components/sample_data.py)."""
 
@@ -17,11 +18,9 @@ from infra.components.data_factory import (
     STAGING_LINKED_SERVICE,
     DataFactory,
     DataFactoryArgs,
-    ScheduleArgs,
 )
 from infra.components.sample_data import SampleData, SampleDataArgs
 from infra.config import StackConfig
-from infra.dynamic.trigger_state import TriggerState, TriggerStateArgs
 from infra.layers import moved_under
 from infra.layers.compute import BLOB_CONTRIBUTOR, Compute
 from infra.layers.data import Data
@@ -58,22 +57,6 @@ class Orchestration(pulumi.ComponentResource):
             self._sample(
                 depends_on=[self.factory, factory_access, lake_access, args.compute.deployer_access]
             )
-        schedule = args.config.schedule
-        if schedule is not None:
-            # ADF creates triggers Stopped; this starts it, and stops it before changes and
-            # destroy.
-            TriggerState(
-                "schedule-state",
-                TriggerStateArgs(
-                    subscription_id=args.subscription_id,
-                    resource_group_name=args.placement.resource_group_name,
-                    factory_name=self.factory.factory_name,
-                    trigger_name=self.factory.trigger_name.apply(lambda name: name or ""),
-                    enabled=True,
-                    revision=f"{schedule.frequency}/{schedule.interval}/{schedule.start_time}",
-                ),
-                moved_under(self),
-            )
         self.register_outputs(
             {
                 "data_factory_name": self.factory.factory_name,
@@ -84,7 +67,6 @@ class Orchestration(pulumi.ComponentResource):
     def _factory(self) -> DataFactory:
         args, foundation, data = self._args, self._args.foundation, self._args.data
         account, pools, artifacts = args.compute.account, args.compute.pools, args.compute.artifacts
-        schedule = args.config.schedule
         return DataFactory(
             "datafactory",
             DataFactoryArgs(
@@ -92,7 +74,6 @@ class Orchestration(pulumi.ComponentResource):
                 # activity tells the orchestrator the client id it signs in with, and the
                 # identity its tasks use on the execution pool (registry pulls, task logs).
                 factory_identity_id=foundation.identities.factory.id,
-                factory_identity_client_id=foundation.identities.factory.client_id,
                 orchestrator_identity_client_id=foundation.identities.orchestrator.client_id,
                 execution_identity_id=foundation.identities.execution.id,
                 resource_group_name=args.placement.resource_group_name,
@@ -118,9 +99,9 @@ class Orchestration(pulumi.ComponentResource):
                 mount_path=names.MOUNT_PATH,
                 default_input_path=names.RAW_PATH,
                 default_output_path=names.EXTRACTED_PATH,
-                schedule=ScheduleArgs(schedule.frequency, schedule.interval, schedule.start_time)
-                if schedule
-                else None,
+                # The trigger and its started state (infra/components/adf_schedule.py).
+                schedule=args.config.schedule,
+                subscription_id=args.subscription_id,
                 tags=args.placement.tags,
             ),
             moved_under(self),

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from infra.layers.orchestration import SAMPLE_BAG
 from ops.cli import build_parser
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -130,8 +131,21 @@ def test_main_deploys_dev_proves_it_with_a_pipeline_run_then_prod_after_approval
     run_at = names.index("Run extract-bags on the sample bag (must succeed)")
     assert up_at < run_at
     assert "set -o pipefail" in steps(dev)[run_at]["run"]  # tee must not hide a failed run
-    # Cleanup and closing the firewall happen whatever the run's result.
+    # The summary is published whatever the run's result.
     assert steps(dev)[-1]["if"].startswith("always()")
+
+
+def test_the_pipeline_run_uses_the_sample_bag_the_deployment_seeds() -> None:
+    dev = load("deploy.yml")["jobs"]["dev"]
+    # The Data Factory copies the sample into rawPath at `pulumi up` (infra/components/
+    # sample_data.py), so the runner needs no hole in the data lake firewall.
+    assert "network-rule" not in run_text(dev)
+    assert "az storage" not in run_text(dev)
+    assert dev["env"]["SAMPLE_BAG"] == SAMPLE_BAG.name
+    assert '--input-path "$sample"' in run_text(dev)
+    assert 'sample="$(jq -r .rawPath stack-outputs.json)$SAMPLE_BAG"' in run_text(dev)
+    dev_stack = yaml.safe_load((REPO_ROOT / "Pulumi.dev.yaml").read_text(encoding="utf-8"))
+    assert dev_stack["config"].get("rosbag-batch:uploadSampleBag", True) is True
 
 
 def test_the_ops_command_in_the_workflow_parses_with_the_real_cli() -> None:

@@ -196,6 +196,18 @@ def _batch_executor(
     )
 
 
+@dataclass(frozen=True)
+class Settled:
+    """What the command line and activity.json settle before any bag is looked for."""
+
+    settings: adf.ActivitySettings | None  # None: not run by ADF (no activity.json)
+    executor_kind: str  # "batch" | "local"
+    options: PlanOptions
+    request: Request
+    timeout_seconds: float
+    credential: TokenCredential | None  # the batch executor's; None for local runs
+
+
 def extract(
     args: argparse.Namespace,
     record: RunRecord,
@@ -204,6 +216,38 @@ def extract(
     batch_client_options: Mapping[str, Any] | None = None,
 ) -> int:
     started = time.monotonic()
+    run = _settle(args, record, credential)
+    settings, request, timeout_seconds = run.settings, run.request, run.timeout_seconds
+    record.job_id, record.output_path = request.job_id, str(request.output_path)
+    bags = find_bags(request.data_root, request.input_path, exclude=request.output_path)
+    plan = build_plan(
+        request.job_id,
+        request.input_path,
+        request.output_path,
+        bags,
+        run.options,
+        completed=_completed(request.data_root, request.output_path, bags, run.options),
+    )
+    _print_plan(plan)
+    executor = _executor(args, run, batch_client_options or {})
+    with telemetry.span("extract", job_id=plan.job_id, bags=len(plan.bags), tasks=len(plan.tasks)):
+        execution = executor.run(plan, _progress_printer())
+        # Inside the run's span: each bag's span is its child.
+        return _report(
+            plan,
+            execution,
+            request,
+            settings is not None,
+            time.monotonic() - started,
+            timeout_seconds / 60,
+            args.lake,
+        )
+
+
+def _settle(
+    args: argparse.Namespace, record: RunRecord, credential: TokenCredential | None
+) -> Settled:
+    """Settings from the command line over activity.json, checked; telemetry switched on."""
     activity_file = args.activity or (
         Path(adf.ACTIVITY_FILE) if Path(adf.ACTIVITY_FILE).is_file() else None
     )
@@ -245,48 +289,29 @@ def extract(
                 settings.key_vault_uri, settings.app_insights_secret_name, credential
             )
     telemetry.enable_azure_monitor(connection_string)
+    return Settled(settings, executor_kind, options, request, timeout_seconds, credential)
 
-    record.job_id, record.output_path = request.job_id, str(request.output_path)
-    bags = find_bags(request.data_root, request.input_path, exclude=request.output_path)
-    plan = build_plan(
-        request.job_id,
-        request.input_path,
-        request.output_path,
-        bags,
-        options,
-        completed=_completed(request.data_root, request.output_path, bags, options),
-    )
-    _print_plan(plan)
-    executor: Executor
-    if executor_kind == "batch" and settings is not None and credential is not None:
-        executor = _batch_executor(
-            settings,
-            timeout_seconds,
-            credential,
-            batch_client_options or {},
+
+def _executor(
+    args: argparse.Namespace, run: Settled, batch_client_options: Mapping[str, Any]
+) -> Executor:
+    if run.executor_kind == "batch" and run.settings is not None and run.credential is not None:
+        return _batch_executor(
+            run.settings,
+            run.timeout_seconds,
+            run.credential,
+            batch_client_options,
             args.poll_seconds,
         )
-    else:
-        from orchestrator.executors.local import LocalExecutor
+    from orchestrator.executors.local import LocalExecutor
 
-        executor = LocalExecutor(
-            request.data_root,
-            request.data_root / request.output_path / "_logs" / request.job_id,
-            workers=args.workers,
-            timeout_seconds=timeout_seconds,
-        )
-    with telemetry.span("extract", job_id=plan.job_id, bags=len(plan.bags), tasks=len(plan.tasks)):
-        execution = executor.run(plan, _progress_printer())
-        # Inside the run's span: each bag's span is its child.
-        return _report(
-            plan,
-            execution,
-            request,
-            settings is not None,
-            time.monotonic() - started,
-            timeout_seconds / 60,
-            args.lake,
-        )
+    request = run.request
+    return LocalExecutor(
+        request.data_root,
+        request.data_root / request.output_path / "_logs" / request.job_id,
+        workers=args.workers,
+        timeout_seconds=run.timeout_seconds,
+    )
 
 
 def _timeout_seconds(minutes: float | None, settings: adf.ActivitySettings | None) -> float:

@@ -96,6 +96,20 @@ def find_bags(
     if _is_ros2_folder(absolute):
         return [Bag(_relative(absolute, data_root), _folder_size(absolute), PurePosixPath())]
 
+    bags = _walk(data_root, absolute, skipped)
+    if not bags:
+        raise InputError(
+            f"no bags found under {absolute}: expected .bag files, ROS 2 bag folders "
+            "(with metadata.yaml) or .db3/.mcap files"
+        )
+    bags.sort()
+    _reject_output_clashes(bags)
+    return bags
+
+
+def _walk(data_root: Path, absolute: Path, skipped: Path | None) -> list[Bag]:
+    """The bags below the folder `absolute`, in walk order; `skipped` (the output) is not
+    searched."""
     bags: list[Bag] = []
     for folder, subfolders, files in os.walk(absolute, onerror=_unreadable):
         here = Path(folder)
@@ -123,13 +137,6 @@ def find_bags(
                         _relative(here, absolute),
                     )
                 )
-    if not bags:
-        raise InputError(
-            f"no bags found under {absolute}: expected .bag files, ROS 2 bag folders "
-            "(with metadata.yaml) or .db3/.mcap files"
-        )
-    bags.sort()
-    _reject_output_clashes(bags)
     return bags
 
 

@@ -27,8 +27,9 @@ log = logging.getLogger(__name__)
 
 
 def is_complete(result_dir: Path) -> bool:
-    """The processor marks a finished output folder with `_SUCCESS`, written last."""
-    return (result_dir / SUCCESS_MARKER).is_file()
+    """A finished output folder, as the processor means it (processor/output.py is_complete):
+    its manifest and the `_SUCCESS` marker written after it (tests/test_contracts.py)."""
+    return (result_dir / SUCCESS_MARKER).is_file() and (result_dir / MANIFEST).is_file()
 
 
 def _int(value: Any) -> int:

@@ -20,7 +20,7 @@ from processor.options import Options, slashed
 from processor.output import within
 from processor.progress import Progress
 from processor.sidefiles import SideFiles
-from processor.tables import SUFFIX, TableWriter, open_table
+from processor.tables import SUFFIX, TableWriter
 
 _PROGRESS_EVERY = 2048  # messages between clock reads; a power of two, tested with a mask
 MAX_LOG_TIME = 2**63 - 1
@@ -292,7 +292,7 @@ def _open(stream: Stream, result: TopicResult, out: _Output) -> _Table:
     fmt = out.options.format
     name = result.stem + SUFFIX[fmt]
     path = within(out.folder, name)
-    writer = open_table(fmt, path, layout, stream.typestore, out.background, out.budget)
+    writer = TableWriter(fmt, path, layout, stream.typestore, out.background, out.budget)
     result.files.append(name)
     result.columns = {c.name: c.path for c in layout.fields if c.name != c.path}
     sink = None

@@ -21,9 +21,10 @@ from processor.background import BackgroundWriter
 from processor.budget import Budget
 from processor.csvtext import CsvWriter
 from processor.flatten import TIME_COLUMNS, Column, FieldDesc, Layout
+from processor.options import FORMATS
 from processor.ros1 import ros1_desc
 
-SUFFIX = {"csv": ".csv", "parquet": ".parquet"}
+SUFFIX = {output_format: f".{output_format}" for output_format in FORMATS}
 _MAX_BATCH_ROWS = 8_192
 _TIMESTAMP = pa.timestamp("ns", tz="UTC")
 _BATCH_VALUES = 1_000_000
@@ -169,17 +170,6 @@ def _row_bytes(row: tuple[Any, ...]) -> int:
 def rows_per_batch(values_per_row: int) -> int:
     """At most 8 192 rows and about a million values, and at least 64 rows."""
     return max(64, min(_MAX_BATCH_ROWS, _BATCH_VALUES // max(values_per_row, 1)))
-
-
-def open_table(
-    fmt: str,
-    path: Path,
-    layout: Layout,
-    store: Typestore,
-    background: BackgroundWriter,
-    budget: Budget,
-) -> TableWriter:
-    return TableWriter(fmt, path, layout, store, background, budget)
 
 
 _ARROW_BASE = {
