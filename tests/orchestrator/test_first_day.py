@@ -245,3 +245,25 @@ def test_after_a_timeout_batch_bags_that_never_ran_are_not_started(
     assert document["bags"]["not started"] + document["bags"]["failed"] == 5
     never = [entry for entry in document["results"] if entry["status"] == "not started"]
     assert never and all("before any task" in entry["reason"] for entry in never)
+
+
+def test_a_fleet_run_extracts_the_listed_topics_each_bag_has(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Newcomer finding: `--topics` over mixed bags failed every bag lacking one of them."""
+    raw = copy_bags(tmp_path / "raw", ["turtlesim.bag", SMALL_BAG])
+    out = tmp_path / "out"
+
+    assert local(raw, out, "--topics", "/turtle1/pose", "/no/such") == 0
+
+    printed = capsys.readouterr()
+    turtle = manifest(out / "turtlesim")
+    assert [entry["topic"] for entry in turtle["topics"]] == ["/turtle1/pose"]
+    assert turtle["absent_topics"] == ["/no/such"]
+    assert turtle["status"] == "complete"
+    assert manifest(out / "magnetic-temperature")["topics"] == []
+    text = printed.out + printed.err
+    assert "FAILED" not in text and " failed " not in text.split("seconds")[-1]
+    assert f"raw/{SMALL_BAG}: none of the listed topics is in the bag" in text
+    assert "/no/such is in no bag of this run (a typo?); the bags have: " in text
+    assert "/turtle1/pose" in text.split("the bags have: ")[1]
