@@ -45,6 +45,17 @@ class UsageError(ValueError):
     """Bad input or settings, reported in one line naming the problem and the fix."""
 
 
+def _positive_int(text: str) -> int:
+    """argparse type of a count: exit 2 with `--workers: '0' is not a positive whole number`."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m orchestrator",
@@ -68,7 +79,9 @@ def _parser() -> argparse.ArgumentParser:
     extract.add_argument(
         "--timeout", type=float, metavar="MINUTES", help="stop the run after this long"
     )
-    extract.add_argument("--workers", type=int, help="local: parallel processes (default: cores)")
+    extract.add_argument(
+        "--workers", type=_positive_int, help="local: parallel processes (default: cores)"
+    )
     extract.add_argument(
         "--shard-size-gb", type=float, default=4.0, help="split bags larger than this (default: 4)"
     )
@@ -228,6 +241,8 @@ def extract(
         run.options,
         completed=_completed(request.data_root, request.output_path, bags, run.options),
     )
+    if run.executor_kind == "local":
+        _make_output_folder(request.data_root / request.output_path, args.output)
     _print_plan(plan)
     executor = _executor(args, run, batch_client_options or {})
     with telemetry.span("extract", job_id=plan.job_id, bags=len(plan.bags), tasks=len(plan.tasks)):
@@ -312,6 +327,18 @@ def _executor(
         workers=args.workers,
         timeout_seconds=run.timeout_seconds,
     )
+
+
+def _make_output_folder(folder: Path, given: str | None) -> None:
+    """Local runs: the output folder is made before any task starts, so that a folder that cannot
+    be made (`/proc/x`, below a file, no permission) is a one-line usage error."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(
+            f"--output {given or folder}: cannot create this folder ({error.strerror}): "
+            "choose a folder you can write to"
+        ) from None
 
 
 def _timeout_seconds(minutes: float | None, settings: adf.ActivitySettings | None) -> float:

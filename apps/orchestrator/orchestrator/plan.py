@@ -106,8 +106,10 @@ class PlanOptions:
             raise PlanError(
                 f"format {self.output_format!r} is not supported: use one of {', '.join(FORMATS)}"
             )
-        if self.shard_size_bytes <= 0 or self.max_shards < 1:
-            raise PlanError("--shard-size-gb must be positive and max shards at least 1")
+        if self.shard_size_bytes <= 0:
+            raise PlanError("--shard-size-gb must be a positive number of GiB (default: 4)")
+        if self.max_shards < 1:
+            raise PlanError("max shards must be at least 1")
         if self.max_retries < 0:
             raise PlanError("max retries must be 0 or more")
 
