@@ -267,3 +267,41 @@ def test_a_fleet_run_extracts_the_listed_topics_each_bag_has(
     assert f"raw/{SMALL_BAG}: none of the listed topics is in the bag" in text
     assert "/no/such is in no bag of this run (a typo?); the bags have: " in text
     assert "/turtle1/pose" in text.split("the bags have: ")[1]
+
+
+def test_column_names_underscore_reaches_the_processor_and_its_freshness(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Newcomer finding: the orchestrator had no --column-names (README: Spark-friendly names)."""
+    raw, out = copy_bags(tmp_path / "raw", [SMALL_BAG]), tmp_path / "out"
+    assert local(raw, out) == 0
+    capsys.readouterr()
+
+    assert local(raw, out, "--column-names", "underscore") == 0
+
+    printed = capsys.readouterr().out
+    assert "it was made with column names dotted (this run: underscore)" in printed
+    result = out / "magnetic-temperature"
+    assert manifest(result)["options"]["column_names"] == "underscore"
+    header = next(result.glob("*.csv")).read_text(encoding="utf-8").splitlines()[0]
+    assert "header_stamp_sec" in header and "header.stamp.sec" not in header
+
+    assert local(raw, out, "--column-names", "underscore") == 0
+    assert "underscore column names" in capsys.readouterr().out  # left as it is
+
+
+def test_the_orchestrator_offers_the_processors_column_names() -> None:
+    from orchestrator.plan import COLUMN_NAMES
+    from processor.options import COLUMN_NAMES as PROCESSOR_COLUMN_NAMES
+
+    assert COLUMN_NAMES == PROCESSOR_COLUMN_NAMES
+
+
+def test_column_names_are_passed_to_every_extract() -> None:
+    options = PlanOptions(column_names="underscore", shard_size_bytes=1)
+    bags = find_bags(Path(__file__).parent.parent / "data" / "bags", PurePosixPath(SMALL_BAG))
+    tasks = build_plan("job", PurePosixPath("raw"), PurePosixPath("out"), bags, options).tasks
+    extracts = [task for task in tasks if task.args[0] == "extract"]
+    assert extracts and all(
+        task.args[task.args.index("--column-names") + 1] == "underscore" for task in extracts
+    )

@@ -17,6 +17,9 @@ from urllib.parse import quote
 from orchestrator.discovery import Bag
 from orchestrator.ids import task_id
 
+# The processor's --column-names (processor/options.py COLUMN_NAMES): `header.stamp.sec`, or
+# `header_stamp_sec` that Spark SQL reads unquoted.
+COLUMN_NAMES = ("dotted", "underscore")
 FORMATS = ("csv", "parquet")
 GIB = 1024**3
 
@@ -97,6 +100,7 @@ class PlanOptions:
     max_retries: int = 2  # transient failures, retried by the orchestrator (executors/retries.py)
     force: bool = False  # re-extract bags whose output is already complete
     topics: tuple[str, ...] = field(default_factory=tuple)
+    column_names: str = "dotted"
     # The data root's URL (adf.ActivitySettings.data_lake_url): each bag's URL is this plus its
     # path, passed to the processor as --source-url for manifest.json. '' passes none.
     source_root_url: str = ""
@@ -105,6 +109,11 @@ class PlanOptions:
         if self.output_format not in FORMATS:
             raise PlanError(
                 f"format {self.output_format!r} is not supported: use one of {', '.join(FORMATS)}"
+            )
+        if self.column_names not in COLUMN_NAMES:
+            raise PlanError(
+                f"column names {self.column_names!r} are not supported: use one of "
+                f"{', '.join(COLUMN_NAMES)}"
             )
         if self.shard_size_bytes <= 0:
             raise PlanError("--shard-size-gb must be a positive number of GiB (default: 4)")
@@ -161,6 +170,8 @@ def _tasks_for_bag(
 ) -> list[TaskSpec]:
     source, target = DataPath(bag.path), DataPath(out_dir)
     extract_args: tuple[Arg, ...] = ("extract", source, target, "--format", options.output_format)
+    if options.column_names != "dotted":  # the processor's default: command lines stay as they were
+        extract_args += ("--column-names", options.column_names)
     if options.source_root_url:
         url = f"{options.source_root_url.rstrip('/')}/{quote(str(bag.path))}"
         extract_args += ("--source-url", url)
