@@ -254,3 +254,25 @@ def test_an_unknown_topic_fails_unless_missing_topics_skip(
     assert document["absent_topics"] == ["/no/such"]
     assert "/turtle1/pose" in document["bag_topics"]
     assert document["status"] == "complete"
+
+
+def test_a_ros2_folder_missing_its_storage_file_names_it_plainly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Newcomer finding: `Some database files are missing: ['r2/cdr_test_0.db3']`."""
+    folder = tmp_path / "r2"
+    folder.mkdir()
+    metadata = (BAGS_DIR / "ros2-sqlite3-custom" / "metadata.yaml").read_text(encoding="utf-8")
+    (folder / "metadata.yaml").write_text(metadata, encoding="utf-8")
+    status, _, err = run_cli(capsys, "extract", folder, tmp_path / "out")
+    assert status == 2
+    assert "[" not in err and "'" not in err
+    assert "storage file(s) missing: cdr_test_0.db3" in err
+
+
+def test_extract_help_describes_outdir(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        run_cli(capsys, "extract", "--help")
+    help_text = capsys.readouterr().out
+    outdir_line = next(line for line in help_text.splitlines() if line.strip().startswith("OUTDIR"))
+    assert "<bag name>" in outdir_line

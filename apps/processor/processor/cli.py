@@ -54,7 +54,14 @@ def parser() -> argparse.ArgumentParser:
         nargs="?",
         help="ROS 1 .bag, ROS 2 bag folder, or bare .db3/.mcap",
     )
-    extract.add_argument("outdir", type=Path, metavar="OUTDIR", nargs="?")
+    extract.add_argument(
+        "outdir",
+        type=Path,
+        metavar="OUTDIR",
+        nargs="?",
+        help="folder that receives <bag name>/ (made if missing; an existing <bag name>/ is "
+        "replaced whole)",
+    )
     extract.add_argument(
         "--topics",
         nargs="+",
