@@ -305,3 +305,28 @@ def test_column_names_are_passed_to_every_extract() -> None:
     assert extracts and all(
         task.args[task.args.index("--column-names") + 1] == "underscore" for task in extracts
     )
+
+
+REPO_ROOT = Path(__file__).parent.parent.parent
+
+
+def test_the_readme_gives_the_command_that_reruns_the_demo_and_skips_its_bags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Newcomer finding: the README said a second run redoes nothing, but `make demo` starts
+    with `rm -rf demo-output`. The README's command is the demo's orchestrator run."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    prefix = ".venv/bin/python -m orchestrator extract "
+    [command] = [line for line in readme.splitlines() if line.startswith(prefix)]
+    recipe = (REPO_ROOT / "Makefile").read_text(encoding="utf-8").split("\ndemo:")[1]
+    demo = " ".join(recipe.split("$(PY) -m orchestrator extract ")[1].split("\n")[0:2])
+    demo = demo.replace("\\", " ").replace("$(DEMO_DIR)", "demo-output")
+    assert command.removeprefix(prefix).split() == demo.split()
+
+    monkeypatch.chdir(tmp_path)
+    copy_bags(tmp_path / "demo-output" / "raw", [SMALL_BAG])
+    argv = command.removeprefix(".venv/bin/python -m orchestrator ").split()
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "all 1 bag already extracted with these options" in capsys.readouterr().out
