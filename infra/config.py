@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
+from datetime import datetime
 from typing import Any, TypeVar
 
 import pulumi
@@ -321,6 +322,12 @@ class StackConfig:
                 f"{self.schedule_start_time!r} is not a UTC time; expected ISO 8601 like "
                 "2026-01-01T02:00:00Z (required when scheduleFrequency is set)",
             )
+        elif not _is_calendar_time(self.schedule_start_time):
+            yield ConfigError(
+                "scheduleStartTime",
+                f"{self.schedule_start_time!r} is not a date and time (no such day or hour); "
+                "expected ISO 8601 like 2026-01-01T02:00:00Z",
+            )
 
 
 # --------------------------------------------------------------------------------------------
@@ -344,6 +351,15 @@ def _boolean(key: str, text: str) -> bool:
     if lowered not in ("true", "false"):
         raise ConfigError(key, f"{text!r} is not a boolean; expected true or false")
     return lowered == "true"
+
+
+def _is_calendar_time(text: str) -> bool:
+    """`2026-02-30T02:00Z` has the shape but no such day: ADF would refuse it mid-deploy."""
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 def _unknown_key(key: str) -> str:

@@ -32,6 +32,7 @@ def declare_schedule(
     factory_name: pulumi.Output[str],
     pipeline_name: pulumi.Input[str],
     parent: pulumi.Resource,
+    former_parent: pulumi.Resource | None,
 ) -> adf.Trigger:
     trigger = adf.Trigger(
         f"{name}-schedule",
@@ -56,10 +57,16 @@ def declare_schedule(
             enabled=True,
             revision=f"{schedule.frequency}/{schedule.interval}/{schedule.start_time}",
         ),
-        # It was declared at the stack's root before it moved here (tests/infra/
-        # test_state_continuity.py): the alias keeps a deployed stack's state resource.
+        # It was declared at the stack's root (08a325b), then under the Orchestration layer
+        # (`former_parent`, until the Data Factory split): the aliases keep a deployed stack's
+        # state resource, whose delete would stop the trigger (tests/infra/
+        # test_state_continuity.py holds both).
         pulumi.ResourceOptions(
-            parent=parent, aliases=[pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE)]
+            parent=parent,
+            aliases=[
+                pulumi.Alias(parent=pulumi.ROOT_STACK_RESOURCE),
+                *([pulumi.Alias(parent=former_parent)] if former_parent is not None else []),
+            ],
         ),
     )
     return trigger

@@ -211,7 +211,12 @@ class DataFactory(pulumi.ComponentResource):
         pipeline = declare_pipeline(name, args, factory.name, batch_linked_service, self)
         trigger_name: pulumi.Output[str | None] = pulumi.Output.from_input(None)
         if args.schedule is not None:
-            trigger = declare_schedule(name, args, args.schedule, factory.name, pipeline.name, self)
+            # Before the split the schedule's state was the child of DataFactory's own parent
+            # (the Orchestration layer): declare_schedule aliases it there too.
+            former_parent = opts.parent if opts is not None else None
+            trigger = declare_schedule(
+                name, args, args.schedule, factory.name, pipeline.name, self, former_parent
+            )
             trigger_name = trigger.name
 
         self.factory_name = factory.name

@@ -96,6 +96,12 @@ def test_stack_file_values_override_schema_defaults() -> None:
         ({"protectDataLake": "yes"}, "protectDataLake", "true or false"),
         ({"scheduleFrequency": "Fortnight"}, "scheduleFrequency", "Minute, Hour"),
         ({"scheduleFrequency": "Day"}, "scheduleStartTime", "ISO 8601"),
+        # The regex alone let impossible dates through to ADF, mid-`pulumi up` (review of 11).
+        (
+            {"scheduleFrequency": "Day", "scheduleStartTime": "2026-02-30T02:00:00Z"},
+            "scheduleStartTime",
+            "not a date and time",
+        ),
         ({"imageBuilder": "kaniko"}, "imageBuilder", "acr, docker"),
         ({"deployerPrincipalType": "Robot"}, "deployerPrincipalType", "User, ServicePrincipal"),
     ],

@@ -3,10 +3,11 @@
 `pulumi up` matches the program's resources to the state by URN, and a URN names every ancestor
 component: moving a component under a new parent changes its URN and its descendants', and
 without an alias the engine deletes the old resource and creates a new one (the data lake with
-its data). tests/infra/data/urns-<stack>.txt hold the engine URNs the program on main declared
-(commit 08a325b; regenerate after an intended change with `python -m tests.infra.
-test_state_continuity <stack>`): each must still be the URN, or a former URN through aliases,
-of exactly one resource the program declares now.
+its data). tests/infra/data/urns-<stack>.txt hold the engine URNs the program on main declared,
+at each layout a stack may have been deployed with: 08a325b (before the layers) and 3cc76b8^1
+(the layers, before the Data Factory split). Add the new URNs after an intended change with
+`python -m tests.infra.test_state_continuity <stack>` (sorted, unique): each must still be the
+URN, or a former URN through aliases, of exactly one resource the program declares now.
 """
 
 from __future__ import annotations
