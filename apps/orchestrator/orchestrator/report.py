@@ -136,8 +136,8 @@ def topic_notes(results: Iterable[BagResult]) -> list[str]:
     results = list(results)
     informed = [r for r in results if r.counts.known and r.counts.absent_topics is not None]
     notes = [
-        f"{r.bag}: none of the listed topics is in the bag ({_names(r.counts.bag_topics)}): "
-        "nothing extracted"
+        f"{r.bag}: none of the listed topics is in the bag (it has "
+        f"{_names(r.counts.bag_topics)}): nothing extracted"
         for r in informed
         if r.counts.absent_topics and not r.counts.topics and not r.counts.skipped
     ]
