@@ -85,6 +85,13 @@ def load_stack_outputs(
         text, source = env[STACK_OUTPUTS_ENV], f"${STACK_OUTPUTS_ENV}"
     else:
         raise StackOutputsError(f"no stack outputs given: {HOW_TO_GET_OUTPUTS}")
+    if not text.strip():
+        # What `pulumi stack output --json > FILE` leaves when pulumi is missing or failed.
+        raise StackOutputsError(
+            f"the stack outputs: {source} is empty: check that `pulumi stack output --json` "
+            "succeeded (pulumi installed and logged in, the stack selected); "
+            f"{HOW_TO_GET_OUTPUTS}"
+        )
     try:
         outputs = json.loads(text)
     except json.JSONDecodeError as error:

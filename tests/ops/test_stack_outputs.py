@@ -53,7 +53,8 @@ def test_an_explicit_file_wins_over_the_environment(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ("", "not JSON"),
+        ("", r"is empty: check that `pulumi stack output --json` succeeded"),
+        ("  \n", r"is empty: check that `pulumi stack output --json` succeeded"),
         ("[secret]", "not JSON"),
         ('["dataFactoryName"]', "not a JSON object"),
         (json.dumps({"subscriptionId": "x"}), "lack location, resourceGroupName, dataFactoryName"),

@@ -73,7 +73,18 @@ def test_self_check_reports_python_and_sdk_versions() -> None:
         (["extract", "--input", "nowhere", "--output", "out"], "does not exist"),
         (["extract", "--input", "in/a.bag", "--output", "."], "must not contain --input"),
         (["extract", "--input", "in", "--output", "out", "--executor", "batch"], "activity.json"),
-        (["extract", "--input", "in", "--output", "out", "--shard-size-gb", "0"], "shard-size"),
+        (
+            ["extract", "--input", "in", "--output", "out", "--shard-size-gb", "0"],
+            "--shard-size-gb must be a positive number of GiB",
+        ),
+        (
+            ["extract", "--input", "in", "--output", "/proc/x"],
+            "--output /proc/x: cannot create this folder",
+        ),
+        (
+            ["extract", "--input", "in", "--output", "in/a.bag/out"],
+            "--output in/a.bag/out: cannot create this folder",
+        ),
         (["extract", "--input", "in", "--output", "out", "--timeout", "0"], "--timeout must"),
     ],
 )
@@ -88,6 +99,30 @@ def test_usage_errors_exit_2_with_the_fix(
     touch_bags(tmp_path / "in", ["a.bag"])
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_output_that_cannot_be_made_is_one_line_before_any_task(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    touch_bags(tmp_path / "in", ["a.bag"])
+    assert main(["extract", "--input", "in", "--output", "/proc/x"]) == 2
+    printed = capsys.readouterr()
+    assert printed.err.strip().splitlines() == [
+        "error: --output /proc/x: cannot create this folder (No such file or directory): "
+        "choose a folder you can write to"
+    ]
+    assert "task" not in printed.out
+
+
+@pytest.mark.parametrize("workers", ["0", "-5", "two"])
+def test_workers_must_be_a_positive_whole_number(
+    workers: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["extract", "--input", "in", "--output", "out", "--workers", workers])
+    assert exit_.value.code == 2
+    assert f"--workers: {workers!r} is not a positive whole number" in capsys.readouterr().err
 
 
 def test_batch_run_refuses_a_node_without_the_mount(

@@ -245,3 +245,88 @@ def test_after_a_timeout_batch_bags_that_never_ran_are_not_started(
     assert document["bags"]["not started"] + document["bags"]["failed"] == 5
     never = [entry for entry in document["results"] if entry["status"] == "not started"]
     assert never and all("before any task" in entry["reason"] for entry in never)
+
+
+def test_a_fleet_run_extracts_the_listed_topics_each_bag_has(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Newcomer finding: `--topics` over mixed bags failed every bag lacking one of them."""
+    raw = copy_bags(tmp_path / "raw", ["turtlesim.bag", SMALL_BAG])
+    out = tmp_path / "out"
+
+    assert local(raw, out, "--topics", "/turtle1/pose", "/no/such") == 0
+
+    printed = capsys.readouterr()
+    turtle = manifest(out / "turtlesim")
+    assert [entry["topic"] for entry in turtle["topics"]] == ["/turtle1/pose"]
+    assert turtle["absent_topics"] == ["/no/such"]
+    assert turtle["status"] == "complete"
+    assert manifest(out / "magnetic-temperature")["topics"] == []
+    text = printed.out + printed.err
+    assert "FAILED" not in text and " failed " not in text.split("seconds")[-1]
+    assert f"raw/{SMALL_BAG}: none of the listed topics is in the bag (it has /" in text
+    assert "/no/such is in no bag of this run (a typo?); the bags have: " in text
+    assert "/turtle1/pose" in text.split("the bags have: ")[1]
+
+
+def test_column_names_underscore_reaches_the_processor_and_its_freshness(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Newcomer finding: the orchestrator had no --column-names (README: Spark-friendly names)."""
+    raw, out = copy_bags(tmp_path / "raw", [SMALL_BAG]), tmp_path / "out"
+    assert local(raw, out) == 0
+    capsys.readouterr()
+
+    assert local(raw, out, "--column-names", "underscore") == 0
+
+    printed = capsys.readouterr().out
+    assert "it was made with column names dotted (this run: underscore)" in printed
+    result = out / "magnetic-temperature"
+    assert manifest(result)["options"]["column_names"] == "underscore"
+    header = next(result.glob("*.csv")).read_text(encoding="utf-8").splitlines()[0]
+    assert "header_stamp_sec" in header and "header.stamp.sec" not in header
+
+    assert local(raw, out, "--column-names", "underscore") == 0
+    assert "underscore column names" in capsys.readouterr().out  # left as it is
+
+
+def test_the_orchestrator_offers_the_processors_column_names() -> None:
+    from orchestrator.plan import COLUMN_NAMES
+    from processor.options import COLUMN_NAMES as PROCESSOR_COLUMN_NAMES
+
+    assert COLUMN_NAMES == PROCESSOR_COLUMN_NAMES
+
+
+def test_column_names_are_passed_to_every_extract() -> None:
+    options = PlanOptions(column_names="underscore", shard_size_bytes=1)
+    bags = find_bags(Path(__file__).parent.parent / "data" / "bags", PurePosixPath(SMALL_BAG))
+    tasks = build_plan("job", PurePosixPath("raw"), PurePosixPath("out"), bags, options).tasks
+    extracts = [task for task in tasks if task.args[0] == "extract"]
+    assert extracts and all(
+        task.args[task.args.index("--column-names") + 1] == "underscore" for task in extracts
+    )
+
+
+REPO_ROOT = Path(__file__).parent.parent.parent
+
+
+def test_the_readme_gives_the_command_that_reruns_the_demo_and_skips_its_bags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Newcomer finding: the README said a second run redoes nothing, but `make demo` starts
+    with `rm -rf demo-output`. The README's command is the demo's orchestrator run."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    prefix = ".venv/bin/python -m orchestrator extract "
+    [command] = [line for line in readme.splitlines() if line.startswith(prefix)]
+    recipe = (REPO_ROOT / "Makefile").read_text(encoding="utf-8").split("\ndemo:")[1]
+    demo = " ".join(recipe.split("$(PY) -m orchestrator extract ")[1].split("\n")[0:2])
+    demo = demo.replace("\\", " ").replace("$(DEMO_DIR)", "demo-output")
+    assert command.removeprefix(prefix).split() == demo.split()
+
+    monkeypatch.chdir(tmp_path)
+    copy_bags(tmp_path / "demo-output" / "raw", [SMALL_BAG])
+    argv = command.removeprefix(".venv/bin/python -m orchestrator ").split()
+    assert main(argv) == 0
+    capsys.readouterr()
+    assert main(argv) == 0
+    assert "all 1 bag already extracted with these options" in capsys.readouterr().out

@@ -76,7 +76,14 @@ def test_bags_already_extracted_get_no_task_unless_forced() -> None:
 def test_topics_are_passed_to_every_extract() -> None:
     options = PlanOptions(topics=("/imu/data", "/odom"))
     [task] = build_plan("job", RAW, OUT, [bag("raw/a.bag", 1)], options).tasks
-    assert task.processor_args("/d")[-3:] == ["--topics", "/imu/data", "/odom"]
+    # Each bag of a fleet extracts the listed topics it has (report.py topic_notes).
+    assert task.processor_args("/d")[-5:] == [
+        "--topics",
+        "/imu/data",
+        "/odom",
+        "--missing-topics",
+        "skip",
+    ]
 
 
 @pytest.mark.parametrize(

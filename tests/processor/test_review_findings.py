@@ -222,3 +222,57 @@ def test_renamed_columns_are_recorded_and_never_take_a_fields_name(
     for field in ("a_0", "log_time_ns__2", "p_q"):  # a field's own name is never taken
         assert field in row and mapping.get(field, field) == field
     assert mapping["log_time_ns~2"] == "log_time_ns"
+
+
+BAGS_DIR = Path(__file__).parent.parent / "data" / "bags"
+
+
+def test_an_unknown_topic_fails_unless_missing_topics_skip(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One bag by hand: a mistyped topic is an error naming the bag's topics. The orchestrator
+    passes `--missing-topics skip`: each bag of a fleet extracts the listed topics it has."""
+    bag = BAGS_DIR / "turtlesim.bag"
+    status, _, err = run_cli(capsys, "extract", bag, tmp_path / "a", "--topics", "/no/such")
+    assert status == 2
+    assert "topic(s) /no/such not in the bag (available: " in err and "/turtle1/pose" in err
+
+    status, _, _ = run_cli(
+        capsys,
+        "extract",
+        bag,
+        tmp_path / "b",
+        "--topics",
+        "/no/such",
+        "turtle1/pose",
+        "--missing-topics",
+        "skip",
+    )
+    assert status == 0
+    document = manifest(tmp_path / "b" / "turtlesim")
+    assert [entry["topic"] for entry in document["topics"]] == ["/turtle1/pose"]
+    assert document["absent_topics"] == ["/no/such"]
+    assert "/turtle1/pose" in document["bag_topics"]
+    assert document["status"] == "complete"
+
+
+def test_a_ros2_folder_missing_its_storage_file_names_it_plainly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Newcomer finding: `Some database files are missing: ['r2/cdr_test_0.db3']`."""
+    folder = tmp_path / "r2"
+    folder.mkdir()
+    metadata = (BAGS_DIR / "ros2-sqlite3-custom" / "metadata.yaml").read_text(encoding="utf-8")
+    (folder / "metadata.yaml").write_text(metadata, encoding="utf-8")
+    status, _, err = run_cli(capsys, "extract", folder, tmp_path / "out")
+    assert status == 2
+    assert "[" not in err and "'" not in err
+    assert "storage file(s) missing: cdr_test_0.db3" in err
+
+
+def test_extract_help_describes_outdir(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        run_cli(capsys, "extract", "--help")
+    help_text = capsys.readouterr().out
+    outdir_line = next(line for line in help_text.splitlines() if line.strip().startswith("OUTDIR"))
+    assert "<bag name>" in outdir_line

@@ -25,7 +25,7 @@ from orchestrator.executors import (
 from orchestrator.ids import job_id_for_manual_run, job_id_for_run
 from orchestrator.manifest import is_complete
 from orchestrator.outcome import BagResult
-from orchestrator.plan import FORMATS, GIB, Plan, PlanError, PlanOptions, build_plan
+from orchestrator.plan import COLUMN_NAMES, FORMATS, GIB, Plan, PlanError, PlanOptions, build_plan
 from orchestrator.report import bag_results, counts_under, failure_notes, summary_table
 from orchestrator.stopping import Stopped, stop_on_signals
 
@@ -45,7 +45,19 @@ class UsageError(ValueError):
     """Bad input or settings, reported in one line naming the problem and the fix."""
 
 
+def _positive_int(text: str) -> int:
+    """argparse type of a count: exit 2 with `--workers: '0' is not a positive whole number`."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
+    # Over 60 lines: one declarative table of the commands and their options.
     parser = argparse.ArgumentParser(
         prog="python -m orchestrator",
         description="Extract ROS bags with the processor, on Azure Batch or locally.",
@@ -68,7 +80,9 @@ def _parser() -> argparse.ArgumentParser:
     extract.add_argument(
         "--timeout", type=float, metavar="MINUTES", help="stop the run after this long"
     )
-    extract.add_argument("--workers", type=int, help="local: parallel processes (default: cores)")
+    extract.add_argument(
+        "--workers", type=_positive_int, help="local: parallel processes (default: cores)"
+    )
     extract.add_argument(
         "--shard-size-gb", type=float, default=4.0, help="split bags larger than this (default: 4)"
     )
@@ -77,6 +91,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     extract.add_argument(
         "--topics", nargs="+", default=[], metavar="TOPIC", help="only these topics"
+    )
+    extract.add_argument(
+        "--column-names",
+        choices=COLUMN_NAMES,
+        default="dotted",
+        help="nested fields as header.stamp.sec (default) or header_stamp_sec (no quoting "
+        "in Spark SQL)",
     )
     extract.add_argument(
         "--activity",
@@ -228,6 +249,8 @@ def extract(
         run.options,
         completed=_completed(request.data_root, request.output_path, bags, run.options),
     )
+    if run.executor_kind == "local":
+        _make_output_folder(request.data_root / request.output_path, args.output)
     _print_plan(plan)
     executor = _executor(args, run, batch_client_options or {})
     with telemetry.span("extract", job_id=plan.job_id, bags=len(plan.bags), tasks=len(plan.tasks)):
@@ -264,6 +287,7 @@ def _settle(
         shard_size_bytes=int(args.shard_size_gb * GIB),
         force=args.force,
         topics=tuple(args.topics),
+        column_names=args.column_names,
         source_root_url=settings.data_lake_url if settings and executor_kind == "batch" else "",
     )
     timeout_seconds = _timeout_seconds(args.timeout, settings)
@@ -314,6 +338,18 @@ def _executor(
     )
 
 
+def _make_output_folder(folder: Path, given: str | None) -> None:
+    """Local runs: the output folder is made before any task starts, so that a folder that cannot
+    be made (`/proc/x`, below a file, no permission) is a one-line usage error."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UsageError(
+            f"--output {given or folder}: cannot create this folder ({error.strerror}): "
+            "choose a folder you can write to"
+        ) from None
+
+
 def _timeout_seconds(minutes: float | None, settings: adf.ActivitySettings | None) -> float:
     if minutes is None:
         return settings.timeout_seconds if settings else DEFAULT_TIMEOUT_MINUTES * 60
@@ -353,7 +389,7 @@ def _completed(
 ) -> set[PurePosixPath]:
     """Result folders complete AND made with this run's options; the others are extracted
     again, and the run says why (freshness.py)."""
-    wanted = freshness.wanted_options(options.output_format, options.topics)
+    wanted = freshness.wanted_options(options.output_format, options.topics, options.column_names)
     done: set[PurePosixPath] = set()
     stale: list[str] = []
     for bag in bags:

@@ -20,17 +20,18 @@ from orchestrator.manifest import MANIFEST
 # the orchestrator package are built together (infra/components/artifacts.py).
 # tests/orchestrator/test_freshness.py fails when it drifts from processor.__version__.
 PROCESSOR_VERSION = "0.3.0"
-COLUMN_NAMES = "dotted"  # the processor's default; the orchestrator asks for no other yet
 
 
-def wanted_options(output_format: str, topics: Sequence[str]) -> dict[str, Any]:
+def wanted_options(
+    output_format: str, topics: Sequence[str], column_names: str = "dotted"
+) -> dict[str, Any]:
     """The `options` record the processor writes for this run's tasks (processor/manifest.py
     `options_record`): topics with a leading slash, sorted, unique; None for every topic."""
     selected = sorted({topic if topic.startswith("/") else f"/{topic}" for topic in topics})
     return {
         "format": output_format,
         "topics": selected or None,
-        "column_names": COLUMN_NAMES,
+        "column_names": column_names,
         "processor_version": PROCESSOR_VERSION,
     }
 

@@ -72,7 +72,16 @@ def read_counts(result_dir: Path) -> OutputCounts:
         messages=_messages(manifest, topics),
         files=sum(_files(topic) for topic in topics),
         skipped=_skipped(manifest),
+        absent_topics=_names(manifest.get("absent_topics")),
+        bag_topics=_names(manifest.get("bag_topics")) or (),
     )
+
+
+def _names(listed: Any) -> tuple[str, ...] | None:
+    """Topic names from the bag: untrusted text, cut short and made one line."""
+    if not isinstance(listed, list):
+        return None
+    return tuple(_one_line(name, 200) for name in listed)
 
 
 def _skipped(manifest: dict[str, Any]) -> tuple[tuple[str, str], ...]:

@@ -50,6 +50,10 @@ class OutputCounts:
     known: bool = True  # False: the manifest could not be read (in time)
     # (topic, why) of each topic the processor skipped, as its manifest lists them.
     skipped: tuple[tuple[str, str], ...] = ()
+    # The --topics topics the bag lacks, and every topic it has; None: not recorded (a
+    # processor before 0.3.0 or no manifest).
+    absent_topics: tuple[str, ...] | None = None
+    bag_topics: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

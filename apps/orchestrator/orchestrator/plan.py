@@ -17,6 +17,9 @@ from urllib.parse import quote
 from orchestrator.discovery import Bag
 from orchestrator.ids import task_id
 
+# The processor's --column-names (processor/options.py COLUMN_NAMES): `header.stamp.sec`, or
+# `header_stamp_sec` that Spark SQL reads unquoted.
+COLUMN_NAMES = ("dotted", "underscore")
 FORMATS = ("csv", "parquet")
 GIB = 1024**3
 
@@ -97,6 +100,7 @@ class PlanOptions:
     max_retries: int = 2  # transient failures, retried by the orchestrator (executors/retries.py)
     force: bool = False  # re-extract bags whose output is already complete
     topics: tuple[str, ...] = field(default_factory=tuple)
+    column_names: str = "dotted"
     # The data root's URL (adf.ActivitySettings.data_lake_url): each bag's URL is this plus its
     # path, passed to the processor as --source-url for manifest.json. '' passes none.
     source_root_url: str = ""
@@ -106,8 +110,15 @@ class PlanOptions:
             raise PlanError(
                 f"format {self.output_format!r} is not supported: use one of {', '.join(FORMATS)}"
             )
-        if self.shard_size_bytes <= 0 or self.max_shards < 1:
-            raise PlanError("--shard-size-gb must be positive and max shards at least 1")
+        if self.column_names not in COLUMN_NAMES:
+            raise PlanError(
+                f"column names {self.column_names!r} are not supported: use one of "
+                f"{', '.join(COLUMN_NAMES)}"
+            )
+        if self.shard_size_bytes <= 0:
+            raise PlanError("--shard-size-gb must be a positive number of GiB (default: 4)")
+        if self.max_shards < 1:
+            raise PlanError("max shards must be at least 1")
         if self.max_retries < 0:
             raise PlanError("max retries must be 0 or more")
 
@@ -159,11 +170,15 @@ def _tasks_for_bag(
 ) -> list[TaskSpec]:
     source, target = DataPath(bag.path), DataPath(out_dir)
     extract_args: tuple[Arg, ...] = ("extract", source, target, "--format", options.output_format)
+    if options.column_names != "dotted":  # the processor's default: command lines stay as they were
+        extract_args += ("--column-names", options.column_names)
     if options.source_root_url:
         url = f"{options.source_root_url.rstrip('/')}/{quote(str(bag.path))}"
         extract_args += ("--source-url", url)
     if options.topics:
-        extract_args += ("--topics", *options.topics)
+        # A fleet's bags differ: each extracts the listed topics it has, and the report names
+        # the bags with none of them and the topics in no bag (report.py topic_notes).
+        extract_args += ("--topics", *options.topics, "--missing-topics", "skip")
     key = str(bag.path)
     if shards == 1:
         return [

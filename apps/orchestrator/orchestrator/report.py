@@ -20,6 +20,7 @@ from orchestrator.plan import BagPlan, Plan
 CountsReader = Callable[[Sequence[PurePosixPath]], Mapping[PurePosixPath, OutputCounts]]
 STDERR_LINES_SHOWN = 5
 SKIPPED_SHOWN = 10  # skipped topics named per bag; the manifest lists them all
+TOPICS_SHOWN = 30  # a bag's or the run's topics named in a note about --topics
 # How long the report may spend reading manifests, whatever the number of bags: the report must
 # reach ADF well before the activity's timeout (docs/data-factory.md).
 COUNTS_BUDGET_SECONDS = 120.0
@@ -112,7 +113,7 @@ def summary_table(results: Iterable[BagResult], seconds: float) -> str:
 
     rule = "  ".join("-" * width for width in widths)
     table = [line(header), rule, *(line(row) for row in rows), rule, line(total)]
-    return "\n".join(table + skipped_notes(results))
+    return "\n".join(table + skipped_notes(results) + topic_notes(results))
 
 
 def skipped_notes(results: Iterable[BagResult]) -> list[str]:
@@ -127,6 +128,33 @@ def skipped_notes(results: Iterable[BagResult]) -> list[str]:
         if len(skipped) > SKIPPED_SHOWN:
             notes.append(f"  ... and {len(skipped) - SKIPPED_SHOWN} more in its manifest.json")
     return notes
+
+
+def topic_notes(results: Iterable[BagResult]) -> list[str]:
+    """With --topics: each bag that has none of them (not a failure: its output is empty),
+    and each topic that no bag of the run has, which is likely a typo."""
+    results = list(results)
+    informed = [r for r in results if r.counts.known and r.counts.absent_topics is not None]
+    notes = [
+        f"{r.bag}: none of the listed topics is in the bag (it has "
+        f"{_names(r.counts.bag_topics)}): nothing extracted"
+        for r in informed
+        if r.counts.absent_topics and not r.counts.topics and not r.counts.skipped
+    ]
+    if not informed:
+        return notes
+    absent_everywhere = set.intersection(*(set(r.counts.absent_topics or ()) for r in informed))
+    available = sorted({topic for r in informed for topic in r.counts.bag_topics})
+    notes.extend(
+        f"--topics {topic} is in no bag of this run (a typo?); the bags have: {_names(available)}"
+        for topic in sorted(absent_everywhere)
+    )
+    return notes
+
+
+def _names(topics: Sequence[str]) -> str:
+    shown = ", ".join(topics[:TOPICS_SHOWN]) or "no topics"
+    return shown + (f", ... ({len(topics)} in all)" if len(topics) > TOPICS_SHOWN else "")
 
 
 def skipped_summary(skipped: Sequence[tuple[str, str]]) -> str:

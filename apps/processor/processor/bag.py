@@ -8,12 +8,13 @@ and two recordings that disagree on a type's definition are each decoded faithfu
 
 from __future__ import annotations
 
+import ast
 import heapq
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 from rosbags.interfaces import Connection, MessageDefinitionFormat
@@ -145,6 +146,23 @@ def _sniff(path: Path) -> str | None:
     return next((kind for magic, kind in _MAGIC.items() if head.startswith(magic)), None)
 
 
+# rosbags/rosbag2/reader.py: f'Some database files are missing: {[str(x) ...]!r}' (a list repr).
+_MISSING_FILES = re.compile(r"Some database files are missing: (\[.*\])")
+
+
+def _plain_missing_files(why: str) -> str:
+    """rosbags names a ROS 2 folder's missing storage files as a Python list: name them plainly."""
+    match = _MISSING_FILES.fullmatch(why)
+    if not match:
+        return why
+    try:
+        listed = ast.literal_eval(match[1])
+    except (ValueError, SyntaxError):
+        return why
+    names = ", ".join(PurePath(str(name)).name for name in listed)
+    return f"storage file(s) missing: {names}; metadata.yaml lists them: copy the whole bag folder"
+
+
 def _open_reader(reader: Reader1 | Reader2, path: Path, stack: ExitStack) -> None:
     try:
         reader.open()
@@ -202,7 +220,9 @@ def _open_ros2_folder(path: Path, stack: ExitStack) -> Bag:
         reader.open()
     except Exception as err:
         if not files:
-            raise BagError(f"{path}: not a readable ROS 2 bag ({reason(err)})") from None
+            raise BagError(
+                f"{path}: not a readable ROS 2 bag ({_plain_missing_files(reason(err))})"
+            ) from None
         note = f"metadata.yaml unusable ({reason(err)}): read the storage files directly"
         bag = _open_ros2_files(path, files, stack, notes=[*notes, note])
         bag.metadata_counts = _metadata_counts(path / "metadata.yaml")

@@ -43,8 +43,8 @@ def parser() -> argparse.ArgumentParser:
         "extract",
         help="write OUTDIR/<bag name>/ from BAG",
         usage="python -m processor extract BAG OUTDIR [--topics T [T ...]] "
-        "[--format {csv,parquet}] [--column-names {dotted,underscore}] [--shard I/N] "
-        "[--source-url URL]",
+        "[--missing-topics {fail,skip}] [--format {csv,parquet}] "
+        "[--column-names {dotted,underscore}] [--shard I/N] [--source-url URL]",
     )
     # Optional here only so that `--topics /a BAG OUTDIR` works: see _positionals.
     extract.add_argument(
@@ -54,12 +54,26 @@ def parser() -> argparse.ArgumentParser:
         nargs="?",
         help="ROS 1 .bag, ROS 2 bag folder, or bare .db3/.mcap",
     )
-    extract.add_argument("outdir", type=Path, metavar="OUTDIR", nargs="?")
+    extract.add_argument(
+        "outdir",
+        type=Path,
+        metavar="OUTDIR",
+        nargs="?",
+        help="folder that receives <bag name>/ (made if missing; an existing <bag name>/ is "
+        "replaced whole)",
+    )
     extract.add_argument(
         "--topics",
         nargs="+",
         metavar="T",
         help="only these topics (leading slash optional); default all",
+    )
+    extract.add_argument(
+        "--missing-topics",
+        choices=("fail", "skip"),
+        default="fail",
+        help="a --topics topic the bag lacks: fail (default, exit 2 naming the bag's topics) "
+        "or skip it (manifest.json absent_topics; what the orchestrator passes for a fleet)",
     )
     extract.add_argument("--format", choices=FORMATS, default="csv", help="default: csv")
     extract.add_argument(
@@ -138,6 +152,7 @@ def _run(args: argparse.Namespace) -> int:
                 args.outdir,
                 options=options,
                 selection=args.topics,
+                strict_topics=args.missing_topics == "fail",
                 shard=args.shard,
                 source_url=args.source_url,
             )

@@ -57,18 +57,24 @@ class TopicResult:
             self.bad_examples.append({"log_time_ns": log_time, "reason": reason})
 
 
-def select_streams(bag: Bag, topics: Sequence[str] | None) -> list[Stream]:
+def select_streams(bag: Bag, topics: Sequence[str] | None, *, strict: bool = True) -> list[Stream]:
     """The streams of the requested topics, or all of them. A topic is given with or without
-    its leading slash, and selects the bag's topics of either spelling (`rel` and `/rel`)."""
+    its leading slash, and selects the bag's topics of either spelling (`rel` and `/rel`).
+    `strict`: a requested topic the bag lacks is an error (`--missing-topics fail`)."""
     if not topics:
         return list(bag.streams)
     wanted = {slashed(t) for t in topics}
-    if missing := sorted(wanted - {slashed(s.topic) for s in bag.streams}):
+    if strict and (missing := absent_topics(bag, topics)):
         available = ", ".join(sorted({s.topic for s in bag.streams})) or "none"
         raise BagError(
             f"{bag.path}: topic(s) {', '.join(missing)} not in the bag (available: {available})"
         )
     return [s for s in bag.streams if slashed(s.topic) in wanted]
+
+
+def absent_topics(bag: Bag, topics: Sequence[str] | None) -> list[str]:
+    """The requested topics (leading slash) that the bag does not have, sorted."""
+    return sorted({slashed(t) for t in topics or ()} - {slashed(s.topic) for s in bag.streams})
 
 
 @dataclass

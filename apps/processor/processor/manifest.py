@@ -7,7 +7,7 @@ from typing import Any
 
 from processor import __version__
 from processor.bag import Bag
-from processor.extract import TopicResult, as_manifest_topics
+from processor.extract import TopicResult, absent_topics, as_manifest_topics
 from processor.options import Options, slashed
 
 
@@ -55,6 +55,10 @@ def build(
         "start_ns": bag.start_ns,
         "end_ns": bag.end_ns,
         "selection": selection,
+        # Requested topics this bag lacks (`--missing-topics skip`), and every topic it has:
+        # what the orchestrator needs to tell a bag without them from a mistyped topic.
+        "absent_topics": absent_topics(bag, options.topics),
+        "bag_topics": sorted({s.topic for s in bag.streams}),
         "topics": entries,
         "skipped": skipped,
         "notes": list(bag.notes),

@@ -56,14 +56,16 @@ def extract(
     *,
     options: Options,
     selection: Sequence[str] | None = None,
+    strict_topics: bool = True,
     shard: tuple[int, int] | None = None,
     source_url: str | None = None,
 ) -> int:
-    """`selection`: the topics as given on the command line (kept in the manifest)."""
+    """`selection`: the topics as given on the command line (kept in the manifest).
+    `strict_topics`: a selected topic the bag lacks is an error, else it is skipped."""
     with open_bag(bag_path) as bag:
         target = outdir / bag.name
         _refuse_overwriting_input(bag, target)
-        streams = select_streams(bag, options.topics)
+        streams = select_streams(bag, options.topics, strict=strict_topics)
         index, count = shard or (1, 1)
         start, stop = shard_range(bag, index, count)
         label = f"processor {bag.name}" + (f" shard {index}/{count}" if shard else "")
@@ -140,7 +142,8 @@ def merge(bag_path: Path, outdir: Path, *, count: int) -> int:
                 complete_range=True,
             )
             document["shards"] = count
-            streams = select_streams(bag, options.topics)
+            # The parts were extracted already: a topic they skipped is skipped here too.
+            streams = select_streams(bag, options.topics, strict=False)
             _write_info(folder, bag, results, streams, document)
             finish(folder, document)
         shutil.rmtree(shards_folder(outdir, bag.name), ignore_errors=True)
