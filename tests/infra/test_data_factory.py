@@ -583,3 +583,11 @@ def test_bad_args_declare_nothing(project_dir: Path) -> None:
 )
 def test_activity_timeout_parsing(text: str, minutes: float) -> None:
     assert parse_activity_timeout(text).total_seconds() / 60 == minutes
+
+
+def test_a_factory_without_a_system_principal_fails_naming_the_cause() -> None:
+    """Before: an empty principal id went on to a role assignment ARM refuses (Azure review)."""
+    from infra.components.data_factory import _system_principal
+
+    with pytest.raises(ValueError, match="system-assigned principal id"):
+        _system_principal(None)
