@@ -183,22 +183,16 @@ def _read_batches(path: Path, schema: pa.Schema, fmt: str, rows: int) -> Iterato
         return
     import pyarrow.csv as pcsv
 
-    text = {f.name: pa.string() for f in schema if not _csv_readable(f.type)}
-    reader = pcsv.open_csv(
+    # Every CSV column is a number, a boolean, a timestamp or a string (lists are JSON text).
+    yield from pcsv.open_csv(
         path,
         read_options=pcsv.ReadOptions(block_size=8 << 20),
         convert_options=pcsv.ConvertOptions(
-            column_types={f.name: text.get(f.name, f.type) for f in schema},
+            column_types={f.name: f.type for f in schema},
             strings_can_be_null=False,
             quoted_strings_can_be_null=False,
         ),
     )
-    for batch in reader:
-        yield batch.cast(schema) if text else batch
-
-
-def _csv_readable(kind: pa.DataType) -> bool:
-    return not (pa.types.is_nested(kind) or pa.types.is_dictionary(kind))
 
 
 def _key(batch: pa.RecordBatch | pa.Table, keys: tuple[str, ...]) -> np.ndarray[Any, Any]:
