@@ -184,7 +184,7 @@ def _read_batches(path: Path, schema: pa.Schema, fmt: str, rows: int) -> Iterato
     import pyarrow.csv as pcsv
 
     # Every CSV column is a number, a boolean, a timestamp or a string (lists are JSON text).
-    yield from pcsv.open_csv(
+    reader = pcsv.open_csv(
         path,
         read_options=pcsv.ReadOptions(block_size=8 << 20),
         convert_options=pcsv.ConvertOptions(
@@ -193,6 +193,9 @@ def _read_batches(path: Path, schema: pa.Schema, fmt: str, rows: int) -> Iterato
             quoted_strings_can_be_null=False,
         ),
     )
+    for block in reader:
+        for start in range(0, block.num_rows, rows):
+            yield block.slice(start, rows)
 
 
 def _key(batch: pa.RecordBatch | pa.Table, keys: tuple[str, ...]) -> np.ndarray[Any, Any]:
