@@ -211,7 +211,6 @@ class _Joined:
     """A joined topic's rows (memory-mapped) and its keys in sorted order."""
 
     table: pa.Table
-    keys: tuple[str, ...]
     sorted_keys: np.ndarray[Any, Any]
     order: np.ndarray[Any, Any]
     """Row number of each sorted key (a stable sort: equal keys keep the table's order)."""
@@ -228,7 +227,7 @@ def _load(topic: _Topic, folder: Path, copy: Path, fmt: str) -> _Joined:
     table = pa.ipc.open_file(pa.memory_map(str(copy), "r")).read_all()
     keys = _key(table, topic.keys) if table.num_rows else np.empty(0, np.int64)
     order = np.argsort(keys, kind="stable")
-    return _Joined(table, topic.keys, keys[order], order)
+    return _Joined(table, keys[order], order)
 
 
 def match(
@@ -238,11 +237,19 @@ def match(
     method: str,
     tolerance_ns: int,
 ) -> np.ndarray[Any, Any]:
-    """For each of `times`, the row (in table order) of its match, or -1.
+    """For each of `times`, the row (in table order) of its match, or -1 (see `positions`)."""
+    found = positions(sorted_keys, times, method, tolerance_ns)
+    return np.where(found >= 0, order[np.maximum(found, 0)], _NO_MATCH) if len(order) else found
+
+
+def positions(
+    sorted_keys: np.ndarray[Any, Any], times: np.ndarray[Any, Any], method: str, tolerance_ns: int
+) -> np.ndarray[Any, Any]:
+    """For each of `times`, where its match is among `sorted_keys`, or -1.
 
     `last-before`: the greatest key at or before the time. `nearest`: the key closest to it,
     the earlier one when two are as close. Several rows with the matched key: the last of
-    them in the table (the latest recorded). Within `tolerance_ns`, inclusive.
+    them (in a stable sort, the latest recorded). Within `tolerance_ns`, inclusive.
     """
     count = len(sorted_keys)
     if count == 0:
@@ -264,8 +271,7 @@ def match(
         take_after = gap_after < gap_before
         chosen = np.where(take_after, at_after, at_before)
         gap = np.where(take_after, gap_after, gap_before)
-    found = gap <= tolerance_ns
-    return np.where(found, order[chosen], _NO_MATCH)
+    return np.where(gap <= tolerance_ns, chosen, _NO_MATCH)
 
 
 def write(folder: Path, plan: Plan, options: Options) -> dict[str, Any]:
@@ -338,17 +344,14 @@ def _wide(
     times = _key(batch, ref.keys)
     arrays: list[pa.Array | pa.ChunkedArray] = list(batch.columns)
     for state in joined:
-        rows = match(
-            state.sorted_keys, state.order, times, plan.options.method, plan.options.tolerance_ns
-        )
-        found = rows != _NO_MATCH
+        at = positions(state.sorted_keys, times, plan.options.method, plan.options.tolerance_ns)
+        found = at != _NO_MATCH
         state.matched += int(found.sum())
-        indices = pa.array(rows, type=pa.int64(), mask=~found)
-        taken = state.table.take(indices)
+        rows = state.order[np.maximum(at, 0)] if len(state.order) else at
+        taken = state.table.take(pa.array(rows, type=pa.int64(), mask=~found))
         offsets = np.zeros(len(times), np.int64)
         if found.any():
-            keys = _key(taken.filter(pa.array(found)), state.keys)
-            offsets[found] = keys - times[found]
+            offsets[found] = state.sorted_keys[at[found]] - times[found]
             largest = int(np.abs(offsets[found]).max())
             previous = state.largest_offset_ns
             state.largest_offset_ns = largest if previous is None else max(previous, largest)
