@@ -89,7 +89,7 @@ def extract(
                 complete_range=not shard,
             )
             if synchronized is not None and not shard:  # shards: after their merge
-                document["sync"] = sync.write(folder, synchronized, options)
+                document["sync"] = _synchronize(folder, synchronized, options, results, label)
             if shard:
                 document["shard"] = {
                     "index": index,
@@ -148,7 +148,8 @@ def merge(bag_path: Path, outdir: Path, *, count: int) -> int:
             # The parts were extracted already: a topic they skipped is skipped here too.
             streams = select_streams(bag, options.topics, strict=False)
             if (synchronized := sync.plan(bag, streams, options, strict=False)) is not None:
-                document["sync"] = sync.write(folder, synchronized, options)
+                label = f"processor {bag.name}"
+                document["sync"] = _synchronize(folder, synchronized, options, results, label)
             _write_info(folder, bag, results, streams, document)
             finish(folder, document)
         shutil.rmtree(shards_folder(outdir, bag.name), ignore_errors=True)
@@ -201,6 +202,16 @@ def _write_info(
     )
     write_json(folder / "info.json", info)
     (folder / "info.txt").write_text(info_text(info), encoding="utf-8")
+
+
+def _synchronize(
+    folder: Path, plan: sync.Plan, options: Options, results: list[TopicResult], label: str
+) -> dict[str, Any]:
+    """The synchronized table, with progress lines over the reference topic's time range."""
+    reference = next((r for r in results if plan.reference and r.stem == plan.reference.stem), None)
+    first = reference.first_ns if reference and reference.first_ns is not None else 0
+    last = reference.last_ns if reference and reference.last_ns is not None else first
+    return sync.write(folder, plan, options, Progress(f"{label} sync", first, last))
 
 
 def _sync_lines(label: str, document: dict[str, Any]) -> list[str]:

@@ -33,6 +33,7 @@ from processor.extract import absent_topics, planned_tables
 from processor.flatten import TIME_COLUMN, TIME_COLUMNS, TIMESTAMP_COLUMN, Layout
 from processor.options import Options, SyncOptions, slashed
 from processor.output import within
+from processor.progress import Progress
 from processor.tables import SUFFIX, rows_per_batch, table_schema
 
 FOLDER = "sync"
@@ -274,9 +275,11 @@ def positions(
     return np.where(gap <= tolerance_ns, chosen, _NO_MATCH)
 
 
-def write(folder: Path, plan: Plan, options: Options) -> dict[str, Any]:
+def write(
+    folder: Path, plan: Plan, options: Options, progress: Progress | None = None
+) -> dict[str, Any]:
     """Write the synchronized table into `folder` (beside the topics' tables); its manifest
-    entry (`sync`)."""
+    entry (`sync`). `progress` hears of every batch of reference rows (count, log time)."""
     fmt = options.format
     entry: dict[str, Any] = {
         **plan.options.record(),
@@ -310,6 +313,8 @@ def write(folder: Path, plan: Plan, options: Options) -> dict[str, Any]:
             for batch in _read_batches(source, ref.schema, fmt, rows_per_batch(len(names))):
                 entry["rows"] += batch.num_rows
                 writer.write(_wide(batch, ref, plan, joined, schema))
+                if progress is not None and batch.num_rows:
+                    progress.update(entry["rows"], batch.column(0)[-1].as_py())
         finally:
             writer.close()
         entry["joined"] = [
