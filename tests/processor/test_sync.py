@@ -326,6 +326,8 @@ def test_the_manifest_records_the_options_the_columns_and_the_matches(
     assert document["options"]["sync"] == wanted
     entry = document["sync"]
     assert entry["files"] == ["sync/ref.csv"] and entry["rows"] == 6
+    assert [p.name for p in (folder / "sync").iterdir()] == ["ref.csv"]
+    assert not [p.name for p in folder.iterdir() if p.name.startswith(".")]  # no scratch left
     assert entry["joined"] == [
         {
             "topic": "/other",
@@ -520,3 +522,32 @@ def test_prefix_and_match_units() -> None:
     assert match(sorted_keys, order, times, "nearest", 5).tolist() == [3, 3, 1, 1, -1]
     assert match(sorted_keys, order, times, "last-before", 5).tolist() == [-1, 3, 1, 1, -1]
     assert match(sorted_keys[:0], order[:0], times, "nearest", 5).tolist() == [-1] * 5
+
+
+def test_topics_that_cannot_be_synchronized_are_exit_2_before_extracting(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    undecodable = BAGS / "empty-definition.bag"
+    status, err, folder = sync_run(
+        capsys, undecodable, tmp_path, "--sync", "/led_array_status", "--with", "/led_array_status2"
+    )
+    assert status == 2 and "not in the bag" in err
+    bag = tmp_path / "two.bag"
+    with Writer1(bag) as writer:
+        ref = writer.add_connection("/ref", POINT, typestore=NOETIC)
+        twice = writer.add_connection("/twice", POINT, typestore=NOETIC)
+        text = writer.add_connection("/twice", STRING, typestore=NOETIC)
+        writer.write(ref, BASE, NOETIC.serialize_ros1(point(NOETIC, 0, 0.0), POINT))
+        writer.write(twice, BASE, NOETIC.serialize_ros1(point(NOETIC, 0, 0.0), POINT))
+        writer.write(text, BASE, NOETIC.serialize_ros1(NOETIC.types[STRING](data="x"), STRING))
+    status, err, folder = sync_run(
+        capsys, bag, tmp_path / "two", "--sync", "/ref", "--with", "/twice"
+    )
+    assert status == 2 and not folder.exists()
+    assert "cannot synchronize /twice: it has 2 tables (twice, twice~2" in err
+    status, err, folder = sync_run(
+        capsys, undecodable, tmp_path / "u", "--sync", "/led_array_status", "--with", "/x",
+        "--missing-topics", "skip",
+    )  # fmt: skip
+    assert status == 2 and not folder.exists()
+    assert "cannot synchronize /led_array_status: its messages cannot be decoded (" in err
