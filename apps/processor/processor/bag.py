@@ -30,6 +30,10 @@ from processor.errors import BagError, TopicDecodeError, reason
 from processor.wal import has_wal, merged_copy, readable_folder, scratch_folder, wal_file
 
 Decoder = Callable[[bytes], Any]
+_StoreCache = dict[tuple[str, str, str], tuple[Typestore | None, str, "Decoder | None"]]
+"""Per (type, stored definition, digest): its typestore, where that came from, and the one
+decoder that every connection of that definition shares (so a batch of messages from
+several publishers of a topic is seen as one: processor.batching)."""
 
 ROS2_STORAGE_SUFFIXES = (".db3", ".mcap")
 _IDL_SEPARATOR = "=" * 80 + "\n"
@@ -185,7 +189,7 @@ def _open_ros1(path: Path, stack: ExitStack) -> Bag:
         )
         or "none"
     )
-    cache: dict[tuple[str, str, str], tuple[Typestore | None, str]] = {}
+    cache: _StoreCache = {}
     streams = [
         _stream(conn, is2=False, fallback=Stores.ROS1_NOETIC, cache=cache)
         for conn in reader.connections
@@ -298,7 +302,7 @@ def _ros2_bag(path: Path, readers: list[Reader2], notes: list[str]) -> Bag:
     fallback = Stores.LATEST
     if distro and f"ros2_{distro}" in {s.value for s in Stores}:
         fallback = Stores(f"ros2_{distro}")
-    cache: dict[tuple[str, str, str], tuple[Typestore | None, str]] = {}
+    cache: _StoreCache = {}
     streams = [
         _stream(c, is2=True, fallback=fallback, cache=cache) for r in readers for c in r.connections
     ]
@@ -343,7 +347,7 @@ def _stream(
     *,
     is2: bool,
     fallback: Stores,
-    cache: dict[tuple[str, str, str], tuple[Typestore | None, str]],
+    cache: _StoreCache,
 ) -> Stream:
     msgtype = normalize_msgtype(conn.msgtype)
     topic = conn.topic  # as stored: `rel` and `/rel` are two topics (docs/processor.md, Names)
@@ -351,15 +355,14 @@ def _stream(
     skip_reason: str | None = None
     if key not in cache:
         try:
-            cache[key] = _typestore(conn, msgtype, is2=is2, fallback=fallback)
+            store, found = _typestore(conn, msgtype, is2=is2, fallback=fallback)
+            decoder = _cdr_decoder(store, msgtype) if is2 else _ros1_decoder(store, msgtype)
+            cache[key] = (store, found, decoder)
         except DefinitionError as err:
-            cache[key] = (None, str(err))
-    typestore, source = cache[key]
-    decode: Decoder | None = None
+            cache[key] = (None, str(err), None)
+    typestore, source, decode = cache[key]
     if typestore is None:
         skip_reason, source = source, "none"
-    else:
-        decode = _cdr_decoder(typestore, msgtype) if is2 else _ros1_decoder(typestore, msgtype)
     return Stream(
         conn, topic, msgtype, conn.msgcount, decode, typestore, skip_reason, source, cdr=is2
     )

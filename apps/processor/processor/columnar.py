@@ -129,6 +129,32 @@ class ColumnarDecoder:
             arrays.append(array)
         return arrays
 
+    def same_shape(self, data: bytes | bytearray, count: int, length: int) -> Any:
+        """Which of `count` messages of `length` bytes (joined in `data`) have the first
+        one's shape: its sequence counts and string lengths at its offsets (then, by
+        induction, every field at its offset). A numpy mask, or None if the first message
+        does not have the size its fields say."""
+        places = self._offsets(bytes(data[:length]))
+        if places is None:
+            return None
+        prefixes: list[int] = []
+        for item, place in zip(self._items, places, strict=True):
+            if isinstance(item, _Sequence):
+                assert isinstance(place, tuple)
+                counted, offsets = place
+                prefixes.append(counted)
+                strings = [i for i, leaf in enumerate(item.leaves) if leaf.dtype is None]
+                prefixes.extend(element[i] for element in offsets for i in strings)
+            elif item.dtype is None:
+                assert isinstance(place, int)
+                prefixes.append(place)
+        if not prefixes:
+            return np.ones(count, dtype=bool)
+        block = np.frombuffer(data, np.uint8, count * length).reshape(count, length)
+        at = np.asarray(prefixes, dtype=np.intp)[:, None] + np.arange(4)
+        values = np.ascontiguousarray(block[:, at]).view("<u4").reshape(count, len(prefixes))
+        return np.all(values == values[0], axis=1)
+
     def _offsets(self, first: bytes) -> list[_Place] | None:
         """Where each item starts in `first` (a string: its length prefix), or None if
         the message does not have the size its fields say."""

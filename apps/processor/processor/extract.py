@@ -305,7 +305,9 @@ def _open(stream: Stream, result: TopicResult, out: _Output) -> _Table:
     if layout.has_side_files:
         sink = SideFiles(out.folder, side_folder(result.stem), out.background)
     decoder = columnar_decoder(layout, stream.typestore, writer.schema.types, cdr=stream.cdr)
-    batched = None if decoder is None else BatchedTable(writer, layout, decoder, out.budget)
+    batched = None
+    if decoder is not None and stream.decode is not None:
+        batched = BatchedTable(writer, layout, decoder, out.budget, stream.decode)
     return _Table(result, layout, writer, sink, batched)
 
 

@@ -89,10 +89,15 @@ class TableWriter:
         self._rows.extend(rows)
         self._flush()
 
-    def write_columns(self, times: list[int], columns: list[pa.Array]) -> None:
-        """Write a batch given as its log times and message columns, after any buffered rows."""
+    def write_columns(self, times: Any, columns: list[pa.Array]) -> None:
+        """Write a batch given as its log times (a list or an int64 numpy array) and message
+        columns, after any buffered rows."""
         self._flush()
         self._submit([pa.array(times, type=pa.int64()), *columns])
+
+    def row_columns(self, rows: list[tuple[Any, ...]]) -> list[pa.Array]:
+        """The columns of `rows` (the log time first), as `write_rows` would write them."""
+        return rows_to_arrays(rows, self._widths, self._row_types)
 
     def _flush(self) -> None:
         if self._rows:
