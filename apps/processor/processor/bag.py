@@ -15,19 +15,22 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rosbags.interfaces import Connection, MessageDefinitionFormat
 from rosbags.rosbag1 import Reader as Reader1
 from rosbags.rosbag1.reader import decompressors as ros1_decompressors
-from rosbags.rosbag2 import Reader as Reader2
 from rosbags.typesys import Stores, get_types_from_idl, get_types_from_msg, get_typestore
 from rosbags.typesys.msg import normalize_msgtype
 from rosbags.typesys.store import Typestore
-from ruamel.yaml import YAML
 
 from processor.errors import BagError, TopicDecodeError, reason
 from processor.wal import has_wal, merged_copy, readable_folder, scratch_folder, wal_file
+
+if TYPE_CHECKING:
+    # Imported where a ROS 2 bag is opened: 40 ms of every ROS 1 run's start-up otherwise
+    # (python -X importtime), as ruamel.yaml is only for a metadata.yaml rosbags refuses.
+    from rosbags.rosbag2 import Reader as Reader2
 
 Decoder = Callable[[bytes], Any]
 _StoreCache = dict[tuple[str, str, str], tuple[Typestore | None, str, "Decoder | None"]]
@@ -219,6 +222,8 @@ def _open_ros2_folder(path: Path, stack: ExitStack) -> Bag:
     notes: list[str] = []
     source = readable_folder(path, stack, notes)  # the folder, or its WAL-merged view
     files = sorted(p for p in source.iterdir() if p.suffix in ROS2_STORAGE_SUFFIXES)
+    from rosbags.rosbag2 import Reader as Reader2  # lazily: see TYPE_CHECKING above
+
     reader = Reader2(source)
     try:
         reader.open()
@@ -249,6 +254,8 @@ def _open_ros2_folder(path: Path, stack: ExitStack) -> Bag:
 def _metadata_counts(metadata: Path) -> dict[str, tuple[str, int]]:
     """Per-topic (type, message count) from metadata.yaml; empty if it cannot be read."""
     try:
+        from ruamel.yaml import YAML  # lazily: see TYPE_CHECKING above
+
         document = YAML(typ="safe").load(metadata.read_text(encoding="utf-8"))
         entries = document["rosbag2_bagfile_information"]["topics_with_message_count"]
         counts = {}
@@ -290,6 +297,8 @@ def _open_ros2_files(path: Path, files: list[Path], stack: ExitStack, notes: lis
         merged = [merged_copy(f, scratch) if wal_file(f) else (f, None) for f in files]
         files = [file for file, _ in merged]
         notes = [*notes, *(note for _, note in merged if note)]
+    from rosbags.rosbag2 import Reader as Reader2  # lazily: see TYPE_CHECKING above
+
     for file in files:
         reader = Reader2(file)
         _open_reader(reader, file, stack)

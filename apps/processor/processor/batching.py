@@ -22,9 +22,6 @@ _MAX_BYTES = 8 << 20  # held per batch (its raw messages are joined once to be d
 _LIST_ROWS = 1024
 _MIN_GROUP = 16  # messages of one shape below which a group is not worth batching
 _MAX_SHAPES = 4  # shapes tried per length in a batch (each joins what is left once more)
-# pyarrow._compute is what pyarrow.compute re-exports, without building a Python wrapper
-# for every kernel (processor.csvtext).
-compute: Any = importlib.import_module("pyarrow._compute")
 
 
 @dataclass(frozen=True)
@@ -209,4 +206,7 @@ class BatchedTable:
 
 
 def _take(array: pa.Array, indexes: pa.Array) -> pa.Array:
+    # pyarrow._compute is what pyarrow.compute re-exports, without building a Python
+    # wrapper for every kernel (30 ms of start-up: processor.csvtext); imported when needed.
+    compute: Any = importlib.import_module("pyarrow._compute")
     return compute.call_function("take", [array, indexes])

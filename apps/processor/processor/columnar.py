@@ -277,7 +277,9 @@ class ColumnarDecoder:
                 return None
             columns.append(texts)
         if as_json:
-            return _json_lists(item, columns, len(offsets))
+            from processor.jsontext import json_lists  # CSV only: Parquet runs need none of it
+
+            return json_lists(item.paths, columns, len(block))
         flat = iter([values.reshape(-1) for values in columns])
         elements = _assemble(arrow_type.value_type, flat)
         bounds = np.arange(len(block) + 1, dtype=np.int32) * len(offsets)
@@ -291,54 +293,6 @@ def _assemble(arrow_type: pa.DataType, leaves: Iterator[np.ndarray[Any, Any]]) -
     fields = list(arrow_type)
     children = [_assemble(field.type, leaves) for field in fields]
     return pa.StructArray.from_arrays(children, fields=fields)
-
-
-_JSON_ROWS = 1024  # rows formatted at a time: their Python floats and texts stay small
-
-
-def _json_lists(item: _Sequence, columns: list[np.ndarray[Any, Any]], elements: int) -> pa.Array:
-    """Each message's list as processor.plain's JSON text (keys, spacing and numbers alike)."""
-    formats = []
-    for leaf in item.leaves:
-        base = leaf.base
-        formats.append("%s" if leaf.dtype is None or base == "bool" else "%d")
-        if base.startswith("float"):
-            formats[-1] = "%r"  # json.dumps writes floats as their repr
-    element = _element_template(item.paths, formats)
-    template = "[" + ",".join([element] * elements) + "]"
-    rows = len(columns[0])
-    chunks = []
-    for first in range(0, rows, _JSON_ROWS):
-        ordered = []
-        for index in range(elements):
-            for leaf, values in zip(item.leaves, columns, strict=True):
-                column = values[first : first + _JSON_ROWS, index]
-                if leaf.base == "bool":
-                    column = np.where(column, "true", "false")
-                ordered.append(column.tolist())
-        if ordered:
-            texts = [template % values for values in zip(*ordered, strict=True)]
-        else:  # every list empty
-            texts = [template] * len(columns[0][first : first + _JSON_ROWS])
-        chunks.append(pa.array(texts, type=pa.string()))
-    return pa.concat_arrays(chunks) if chunks else pa.array([], type=pa.string())
-
-
-def _element_template(paths: Sequence[str], formats: Sequence[str]) -> str:
-    """One element's JSON with a %-format per leaf, as json.dumps lays the element out."""
-    if paths == ("",):
-        return formats[0]
-    tree: dict[str, Any] = {}
-    for index, path in enumerate(paths):
-        *parents, key = path.split(".")
-        node = tree
-        for parent in parents:
-            node = node.setdefault(parent, {})
-        node[key] = f"\0{index}\0"
-    text = json.dumps(tree, separators=(",", ":")).replace("%", "%%")
-    for index, fmt in enumerate(formats):
-        text = text.replace(f'"\\u0000{index}\\u0000"', fmt, 1)
-    return text
 
 
 def columnar_decoder(
