@@ -9,24 +9,37 @@ from processor import __version__
 from processor.bag import Bag
 from processor.extract import TopicResult, absent_topics, as_manifest_topics
 from processor.options import Options, slashed
+from processor.timeslice import Window
 
 
 def options_record(options: Options) -> dict[str, Any]:
     """Everything that shapes the output, comparable as a whole: an output whose `options`
-    differ from a run's (or has none: before 0.2.0) is not that run's output."""
-    return {
+    differ from a run's (or has none: before 0.2.0) is not that run's output.
+    `start` and `end` (the slice, as given) are there only when given: an unsliced output's
+    record is what it was before slices existed."""
+    record: dict[str, Any] = {
         "format": options.format,
         "topics": list(options.topics) if options.topics is not None else None,
         "column_names": options.column_names,
         "processor_version": __version__,
     }
+    if options.sliced:
+        record["start"] = options.start
+        record["end"] = options.end
+    return record
 
 
 def options_of(document: dict[str, Any]) -> Options:
     """The options a manifest (of a shard part) was written with."""
     record = document["options"]
     topics = record["topics"]
-    return Options(record["format"], tuple(topics) if topics else None, record["column_names"])
+    return Options(
+        record["format"],
+        tuple(topics) if topics else None,
+        record["column_names"],
+        start=record.get("start"),
+        end=record.get("end"),
+    )
 
 
 def build(
@@ -37,12 +50,14 @@ def build(
     selection: list[str] | None,
     source_url: str | None,
     complete_range: bool,
+    window: Window | None = None,
 ) -> dict[str, Any]:
+    """`window`: the slice's log-time range, when `--start`/`--end` was given."""
     entries, skipped = as_manifest_topics(results)
     bad = sum(r.bad for r in results)
     if complete_range:
         skipped.extend(_shortfall(bag, results, options))
-    return {
+    document = {
         "bag": bag.name,
         "source": str(bag.path),
         "source_url": source_url,
@@ -64,6 +79,27 @@ def build(
         "notes": list(bag.notes),
         "processor_version": __version__,
     }
+    if window is not None:
+        document["slice"] = slice_record(options, window)
+    return document
+
+
+def slice_record(options: Options, window: Window) -> dict[str, Any]:
+    """The slice as given and as the bag's log time (`end_ns` excluded; None: open)."""
+    return {
+        "start": options.start,
+        "end": options.end,
+        "start_ns": window.start_ns,
+        "end_ns": window.end_ns,
+    }
+
+
+def window_of(document: dict[str, Any]) -> Window | None:
+    """The slice a manifest (of a shard part) was written for; None if it has none."""
+    record = document.get("slice")
+    if not isinstance(record, dict):
+        return None
+    return Window(record["start_ns"], record["end_ns"])
 
 
 def _shortfall(bag: Bag, results: list[TopicResult], options: Options) -> list[dict[str, Any]]:

@@ -30,6 +30,15 @@ class Options:
     """Normalized (normalized_topics); None: every topic."""
     column_names: str = "dotted"
     """`dotted` (`header.stamp.sec`) or `underscore` (`header_stamp_sec`)."""
+    start: str | None = None
+    """`--start` as given (processor.timeslice); None: from the bag's first message."""
+    end: str | None = None
+    """`--end` as given (processor.timeslice, exclusive); None: to the bag's last message."""
+
+    @property
+    def sliced(self) -> bool:
+        """Only part of the bag's log time is extracted (`--start`/`--end`)."""
+        return self.start is not None or self.end is not None
 
     @property
     def separator(self) -> str:
