@@ -468,3 +468,23 @@ def test_a_slice_reads_a_fraction_of_the_bag(drive: Path, tmp_path: Path) -> Non
 
 def _files(bag: Path) -> Iterator[Path]:
     return iter(sorted(bag.iterdir())) if bag.is_dir() else iter([bag])
+
+
+def test_the_benchmark_slices_the_middle_of_the_bag() -> None:
+    """scripts/bench_processor.py times `seconds` around the middle, relative to the start."""
+    from scripts.bench_processor import Measurement, _slice_ratio, slice_flags
+
+    bag = BAGS / "jackal-imu-odom.bag"
+    with AnyReader([bag]) as reader:
+        duration = (reader.end_time - reader.start_time) / S
+    flags = slice_flags(bag, 10)
+    begin, end = float(flags[1]), float(flags[3])
+    assert flags[0::2] == ["--start", "--end"]
+    assert flags[1].startswith("+")
+    assert end - begin == pytest.approx(10, abs=1e-3)
+    assert begin == pytest.approx((duration - 10) / 2, abs=2e-3)
+    full = Measurement("processor (csv)", 40.0, 10.0, 200.0, ok=True)
+    part = Measurement("processor 10 s slice (csv)", 2.0, 0.8, 150.0, ok=True)
+    assert _slice_ratio(full, part).startswith(
+        "processor 10 s slice (csv) / processor (csv): 0.050"
+    )
