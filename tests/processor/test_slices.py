@@ -353,6 +353,7 @@ def test_time_spellings(text: str, ns: int, relative: bool) -> None:
         (["--start", "+100"], "lies outside the bag"),
         (["--end", "10"], "--end 10 lies outside the bag"),  # ns since the epoch, not seconds
         (["--start", "1970-01-01T00:00:00Z", "--end", "1970-01-02T00:00:00Z"], "outside the bag"),
+        (["--end", "1969-12-31T23:59:59Z"], "is before 1970"),
     ],
 )
 def test_bad_slices_are_one_line_exit_2(
@@ -452,7 +453,8 @@ def test_a_slice_reads_a_fraction_of_the_bag(drive: Path, tmp_path: Path) -> Non
     each topic's messages (`count(messages.id) ... GROUP BY topics.id`, a scan of the table's
     pages, which hold every message under about 4 KB whole), which no slice can skip."""
     csv = Options("csv")
-    _reading(drive, tmp_path / "warm", csv)  # imports and caches: not what is compared
+    # Imports and caches on every topic's path first: they are not what is compared.
+    _reading(drive, tmp_path / "warm", Options("csv", start="+1", end="+2"))
     before = _bytes_read()
     with open_bag(drive):
         pass
@@ -488,3 +490,36 @@ def test_the_benchmark_slices_the_middle_of_the_bag() -> None:
     assert _slice_ratio(full, part).startswith(
         "processor 10 s slice (csv) / processor (csv): 0.050"
     )
+
+
+def test_a_bag_without_messages_gives_its_empty_output_whatever_the_slice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bag = tmp_path / "silent.bag"
+    with Writer1(bag) as writer:
+        writer.add_connection(
+            "/a", "std_msgs/msg/String", typestore=get_typestore(Stores.ROS1_NOETIC)
+        )
+    status, _, err = run_cli(capsys, "extract", bag, tmp_path / "out", "--start", "+5")
+    assert status == 0, err
+    document = manifest(tmp_path / "out" / "silent")
+    assert document["slice"] == {"start": "+5", "end": None, "start_ns": None, "end_ns": None}
+    assert "no message of the selected topics lies in the slice" in err
+
+
+def test_unreadable_latched_state_is_a_bad_bag(
+    latched_bag: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def damaged(*_: object) -> None:
+        raise ValueError("chunk CRC mismatch")
+
+    monkeypatch.setattr(run, "state_before", damaged)
+    status, _, err = run_cli(capsys, "extract", latched_bag, tmp_path, "--start", "+10")
+    assert status == 2
+    assert err.strip().splitlines() == [
+        f"processor: error: {latched_bag}: the bag is damaged and its latched state before "
+        "--start cannot be read (chunk CRC mismatch)"
+    ]

@@ -76,9 +76,8 @@ def extract(
         target = outdir / bag.name
         _refuse_overwriting_input(bag, target)
         streams = select_streams(bag, options.topics, strict=strict_topics)
-        window = _window(bag, first, last)
         index, count = shard or (1, 1)
-        start, stop = shard_range(bag, index, count, window)
+        window, start, stop, state = _time_range(bag, streams, first, last, index, count)
         label = f"processor {bag.name}" + (f" shard {index}/{count}" if shard else "")
         progress = Progress(
             label,
@@ -86,8 +85,6 @@ def extract(
             bag.end_ns if stop is None else stop,
         )
         folder_target = part_folder(outdir, bag.name, index, count) if shard else target
-        # Latched state belongs to the window's first shard only, so shards add up to one run.
-        state = _state(bag, streams, window) if index == 1 else []
         with staged_folder(folder_target) as folder:
             results = extract_range(bag, streams, folder, options, start, stop, progress, state)
             if not shard:
@@ -167,6 +164,21 @@ def merge(bag_path: Path, outdir: Path, *, count: int) -> int:
         shutil.rmtree(shards_folder(outdir, bag.name), ignore_errors=True)
     _say(*report.outcome(f"processor {bag.name}: merged {count} shards", document, target))
     return _status(document)
+
+
+def _time_range(
+    bag: Bag,
+    streams: Sequence[Stream],
+    first: TimePoint | None,
+    last: TimePoint | None,
+    index: int,
+    count: int,
+) -> tuple[Window, int | None, int | None, list[Message]]:
+    """The slice, shard `index` of `count` of it ([start, stop)), and the latched state
+    written before it: the slice's first shard's only, so the shards add up to one run."""
+    window = _window(bag, first, last)
+    start, stop = shard_range(bag, index, count, window)
+    return window, start, stop, _state(bag, streams, window) if index == 1 else []
 
 
 def _window(bag: Bag, first: TimePoint | None, last: TimePoint | None) -> Window:
