@@ -17,6 +17,9 @@ One run prints, for a synthetic drive of each kind (IMU 200 Hz, GNSS 10 Hz, JPEG
   bagpy (`bagreader(bag).message_by_topic(topic)` for every topic) on ROS 1, and
   Foxglove's mcap + mcap-ros2-support (`iter_decoded_messages`) on MCAP;
 - sharding: the bag as 2 shards run side by side, then `merge`, against one unsharded run;
+- a time slice (issue 13): `--start`/`--end` around the middle of the drive (10 s by
+  default), against the full extraction; the slice reads only the chunks (ROS 1, MCAP) or
+  rows (sqlite3) its range needs;
 - start-up: the processor's import time next to that of rosbags' AnyReader;
 - synchronized tables (issue 13): a Parquet run with `--sync /imu/data --with /gnss/fix /odom`
   beside the plain one, and the sync step alone (processor.sync on the extracted tables, CSV
@@ -28,7 +31,8 @@ and the fastest run of each counts (a failed run is reported instead). Before ev
 the previous output is removed and the disk synced, so no run pays for the write-back of
 the one before it. Peak memory is each process's maximum resident set size.
 Targets (issue 17): >= 1.0x the decode floor, >= 10x bagpy, >= 2x mcap-ros2-support,
-peak RSS < 200 MB on 1 GB, 2 shards with the merge <= 0.6x of one run.
+peak RSS < 200 MB on 1 GB, 2 shards with the merge <= 0.6x of one run; issue 13: a 10 s
+slice of a 1 GB bag under 1/10 of the full extraction.
 """
 
 from __future__ import annotations
@@ -290,6 +294,19 @@ def sharded(bag: Path, out: Path, shards: int) -> Measurement:
     )
 
 
+def slice_flags(bag: Path, seconds: float) -> list[str]:
+    """`--start`/`--end` for `seconds` around the middle of the bag (relative to its start)."""
+    info = subprocess.run(
+        [sys.executable, "-m", "processor", "info", str(bag), "--json"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    duration = float(json.loads(info.stdout)["duration_s"])
+    begin = max((duration - seconds) / 2, 0.0)
+    return ["--start", f"+{begin:.3f}", "--end", f"+{begin + seconds:.3f}"]
+
+
 def bench_kind(kind: str, args: argparse.Namespace) -> KindResult:
     bag = ensure_bag(kind, args.size)
     size_mb = bag_bytes(bag) / 1e6
@@ -314,20 +331,28 @@ def bench_kind(kind: str, args: argparse.Namespace) -> KindResult:
     if args.shards > 1:
         runs.append(lambda: sharded(bag, out, args.shards))
     drive = kind not in TF_KINDS  # a /tf bag has no IMU, GNSS or odometry to synchronize
+    with_sync = len(runs)
     if drive:
         runs.append(
             lambda: measure(
                 "processor + sync (parquet)", [*command, "--format", "parquet", *SYNC_FLAGS]
             )
         )
+    slice_run = len(runs)
+    if args.slice_seconds > 0:
+        sliced = [*command, *slice_flags(bag, args.slice_seconds)]
+        label = f"processor {args.slice_seconds:g} s slice (csv)"
+        runs.append(lambda: measure(label, sliced))
     rows = fastest_interleaved(runs, args.repeat, before_each=clean)
     clean()
     sync_lines = []
     if drive:
-        sync_lines = sync_step(bag, out, command, rows[0], rows[-1], rows[2], args.repeat)
+        sync_lines = sync_step(bag, out, command, rows[0], rows[with_sync], rows[2], args.repeat)
         clean()
     anchor = None if args.no_anchors else run_anchor(bag_kind(kind), bag)
     ratios = _ratios(bag_kind(kind), rows, anchor, args.shards)
+    if args.slice_seconds > 0:
+        ratios.append(_slice_ratio(rows[1], rows[slice_run]))
     if anchor is not None:
         rows.append(anchor)
     return KindResult(kind, size_mb, rows, ratios, sync_lines)
@@ -405,6 +430,15 @@ def _ratios(
     return ratios
 
 
+def _slice_ratio(full: Measurement, sliced: Measurement) -> str:
+    """The slice's wall time as a fraction of the full extraction's (issue 13)."""
+    if not (full.ok and sliced.ok):
+        failed = sliced if not sliced.ok else full
+        return f"{failed.name}: failed ({failed.detail})"
+    ratio = sliced.seconds / full.seconds
+    return f"{sliced.name} / {full.name}: {ratio:.3f}  (target < 0.1 on 1 GB)"
+
+
 def run_anchor(kind: str, bag: Path) -> Measurement | None:
     """bagpy on ROS 1, Foxglove's mcap decoder on MCAP; none for sqlite3."""
     if kind == "ros2-mcap":
@@ -455,6 +489,12 @@ def main() -> int:
     )
     parser.add_argument("--no-anchors", action="store_true", help="skip bagpy and mcap")
     parser.add_argument("--shards", type=int, default=2, help="shards run side by side (1: none)")
+    parser.add_argument(
+        "--slice-seconds",
+        type=float,
+        default=10.0,
+        help="length of the --start/--end slice timed against the full run (0: none)",
+    )
     parser.add_argument(
         "--repeat",
         type=int,

@@ -65,7 +65,8 @@ def parser() -> argparse.ArgumentParser:
         help="write OUTDIR/<bag name>/ from BAG",
         usage="python -m processor extract BAG OUTDIR [--topics T [T ...]] "
         "[--missing-topics {fail,skip}] [--format {csv,parquet}] "
-        "[--column-names {dotted,underscore}] [--shard I/N] [--source-url URL] "
+        "[--column-names {dotted,underscore}] [--start T] [--end T] [--shard I/N] "
+        "[--source-url URL] "
         "[--sync REF --with T [T ...] [--sync-tolerance SECONDS] "
         "[--sync-method {nearest,last-before}] [--sync-clock {log,header}]]",
     )
@@ -105,6 +106,18 @@ def parser() -> argparse.ArgumentParser:
         default="dotted",
         help="nested fields as header.stamp.sec (default) or header_stamp_sec (no quoting "
         "in Spark SQL)",
+    )
+    extract.add_argument(
+        "--start",
+        metavar="T",
+        help="only messages logged at or after T: nanoseconds since the epoch, ISO 8601 with "
+        "a zone (2023-11-14T22:13:20Z), or +SECONDS from the bag's start (+10.5); latched "
+        "and /tf_static state from before T is kept",
+    )
+    extract.add_argument(
+        "--end",
+        metavar="T",
+        help="only messages logged before T (excluded), spelled as for --start",
     )
     extract.add_argument(
         "--shard",
@@ -255,7 +268,12 @@ def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "extract":
             options = Options(
-                args.format, normalized_topics(args.topics), args.column_names, args.sync_options
+                args.format,
+                normalized_topics(args.topics),
+                args.column_names,
+                args.sync_options,
+                start=args.start,
+                end=args.end,
             )
             return run.extract(
                 args.bag,

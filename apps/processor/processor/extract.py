@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,9 @@ class TopicResult:
     """Each column whose name is not its field's dotted path: name -> path (manifest)."""
     notes: dict[str, int] = field(default_factory=dict)
     """Per remark on some of the messages (a frame kept as it is, ...), how many it concerns."""
+    before_start: int = 0
+    """Of `messages`, those logged before a slice's start, kept as latched state
+    (processor.latched)."""
 
     def add_bad(self, log_time: int, reason: str) -> None:
         self.bad += 1
@@ -172,8 +176,10 @@ def extract_range(
     start: int | None,
     stop: int | None,
     progress: Progress,
+    state: Sequence[tuple[Stream, int, bytes]] = (),
 ) -> list[TopicResult]:
-    """Write the tables of `streams` for messages in [start, stop) into `folder`."""
+    """Write the tables of `streams` for messages in [start, stop) into `folder`, after
+    `state`: latched messages from before `start` (processor.latched), in log-time order."""
     # Arrow's own pool (mimalloc) keeps what it freed for reuse; the C library's malloc
     # shares its free memory with Python's: 30-40 MB less peak RSS on the 1 GB drives, at
     # no measurable CPU cost (python scripts/bench_processor.py --size 1GB, issue 17).
@@ -190,7 +196,10 @@ def extract_range(
             if id(result) not in opened:
                 opened[id(result)] = _open(stream, result, out)
             tables[id(stream)] = opened[id(result)]
-        count = _stream_messages(bag, streams, tables, background, start, stop, progress)
+        for stream, _, _ in state:
+            by_stream[id(stream)].before_start += 1
+        messages = chain(state, bag.messages(streams, start, stop))
+        count = _stream_messages(bag, messages, tables, background, progress)
         _flush_batches(opened.values())
         background.drain()
     except BaseException:
@@ -214,17 +223,14 @@ def extract_range(
 
 def _stream_messages(
     bag: Bag,
-    streams: Sequence[Stream],
+    messages: Iterator[tuple[Stream, int, bytes]],
     tables: dict[int, _Table],
     background: BackgroundWriter,
-    start: int | None,
-    stop: int | None,
     progress: Progress,
 ) -> int:
     """The hot loop: every message is decoded and written, or buffered by its batched table;
     returns the message count."""
     count = 0
-    messages = bag.messages(streams, start, stop)
     while True:
         try:
             stream, log_time, raw = next(messages)
@@ -378,6 +384,8 @@ def as_manifest_topics(results: Sequence[TopicResult]) -> tuple[list[Any], list[
                     "notes": [{"note": n, "messages": c} for n, c in sorted(r.notes.items())],
                 }
             )
+            if r.before_start:  # only in a slice's output: an unsliced manifest is unchanged
+                topics[-1]["before_start"] = r.before_start
         else:
             skipped.append(
                 {

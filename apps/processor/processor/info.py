@@ -67,15 +67,17 @@ def info_document(
     *,
     problems: Sequence[str] = (),
     selected: Sequence[str] | None = None,
+    time_slice: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """info.json: the bag's metadata, per-topic counts and rates of `streams` (the topics
     extracted), what went wrong with them (`problems`, one line each), and the `--topics`
-    asked for (`selected`, None for all): counts then cover those topics only."""
+    asked for (`selected`, None for all): counts then cover those topics only; likewise
+    `time_slice` (the manifest's `slice`), present only when `--start`/`--end` was given."""
     duration_ns = max(bag.end_ns - bag.start_ns, 0)
     types: dict[str, str] = {}
     for stream in streams:
         types.setdefault(stream.msgtype, stream.definition_source)
-    return {
+    document: dict[str, Any] = {
         "path": str(bag.path),
         "kind": bag.kind,
         "version": bag.version,
@@ -104,6 +106,9 @@ def info_document(
         "problems": list(problems),
         "notes": list(bag.notes),
     }
+    if time_slice is not None:
+        document["slice"] = time_slice
+    return document
 
 
 def _size(size: int) -> str:
@@ -131,6 +136,8 @@ def info_text(document: dict[str, Any]) -> str:
         asked, of = selection["topics"], selection["of"]
         shown = " ".join(one_line(topic) for topic in asked)
         lines.append(f"selection:   {len(asked)} of {of} topics (--topics {shown})")
+    if (time_slice := document.get("slice")) is not None:
+        lines.append(f"slice:       {_slice_text(time_slice)}")
     lines.append(f"compression: {document['compression']}")
     for index, entry in enumerate(document["types"]):
         label = "types:" if index == 0 else ""
@@ -150,3 +157,16 @@ def info_text(document: dict[str, Any]) -> str:
     lines.extend(f"problem:     {one_line(line)}" for line in document.get("problems", []))
     lines.extend(f"note:        {one_line(note)}" for note in document["notes"])
     return "\n".join(lines) + "\n"
+
+
+def _slice_text(time_slice: dict[str, Any]) -> str:
+    """`--start +10 --end +20 = [1700000010000000000, 1700000020000000000) ns`."""
+    given = " ".join(
+        f"--{flag} {one_line(str(time_slice[flag]))}"
+        for flag in ("start", "end")
+        if time_slice.get(flag) is not None
+    )
+    low, high = time_slice.get("start_ns"), time_slice.get("end_ns")
+    shown = f"[{'bag start' if low is None else low}, {'bag end]' if high is None else f'{high})'}"
+    counts = " (counts cover the slice, and latched state from before it)"
+    return f"{given} = {shown} ns{counts}"

@@ -9,11 +9,14 @@ from processor import __version__
 from processor.bag import Bag
 from processor.extract import TopicResult, absent_topics, as_manifest_topics
 from processor.options import Options, SyncOptions, slashed
+from processor.timeslice import Window
 
 
 def options_record(options: Options) -> dict[str, Any]:
     """Everything that shapes the output, comparable as a whole: an output whose `options`
-    differ from a run's (or has none: before 0.2.0) is not that run's output."""
+    differ from a run's (or has none: before 0.2.0) is not that run's output.
+    `start` and `end` (the slice, as given) are there only when given: an unsliced output's
+    record is what it was before slices existed."""
     record: dict[str, Any] = {
         "format": options.format,
         "topics": list(options.topics) if options.topics is not None else None,
@@ -22,6 +25,9 @@ def options_record(options: Options) -> dict[str, Any]:
     }
     if options.sync is not None:  # only then: outputs without --sync keep their manifests
         record["sync"] = options.sync.record()
+    if options.sliced:
+        record["start"] = options.start
+        record["end"] = options.end
     return record
 
 
@@ -31,7 +37,12 @@ def options_of(document: dict[str, Any]) -> Options:
     topics = record["topics"]
     sync = SyncOptions.from_record(record["sync"]) if record.get("sync") else None
     return Options(
-        record["format"], tuple(topics) if topics else None, record["column_names"], sync
+        record["format"],
+        tuple(topics) if topics else None,
+        record["column_names"],
+        sync,
+        start=record.get("start"),
+        end=record.get("end"),
     )
 
 
@@ -43,12 +54,14 @@ def build(
     selection: list[str] | None,
     source_url: str | None,
     complete_range: bool,
+    window: Window | None = None,
 ) -> dict[str, Any]:
+    """`window`: the slice's log-time range, when `--start`/`--end` was given."""
     entries, skipped = as_manifest_topics(results)
     bad = sum(r.bad for r in results)
     if complete_range:
         skipped.extend(_shortfall(bag, results, options))
-    return {
+    document = {
         "bag": bag.name,
         "source": str(bag.path),
         "source_url": source_url,
@@ -70,6 +83,27 @@ def build(
         "notes": list(bag.notes),
         "processor_version": __version__,
     }
+    if window is not None:
+        document["slice"] = slice_record(options, window)
+    return document
+
+
+def slice_record(options: Options, window: Window) -> dict[str, Any]:
+    """The slice as given and as the bag's log time (`end_ns` excluded; None: open)."""
+    return {
+        "start": options.start,
+        "end": options.end,
+        "start_ns": window.start_ns,
+        "end_ns": window.end_ns,
+    }
+
+
+def window_of(document: dict[str, Any]) -> Window | None:
+    """The slice a manifest (of a shard part) was written for; None if it has none."""
+    record = document.get("slice")
+    if not isinstance(record, dict):
+        return None
+    return Window(record["start_ns"], record["end_ns"])
 
 
 def _shortfall(bag: Bag, results: list[TopicResult], options: Options) -> list[dict[str, Any]]:

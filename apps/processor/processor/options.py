@@ -89,6 +89,15 @@ class Options:
     """`dotted` (`header.stamp.sec`) or `underscore` (`header_stamp_sec`)."""
     sync: SyncOptions | None = None
     """`--sync`: None writes no synchronized table (and leaves the manifest as before)."""
+    start: str | None = None
+    """`--start` as given (processor.timeslice); None: from the bag's first message."""
+    end: str | None = None
+    """`--end` as given (processor.timeslice, exclusive); None: to the bag's last message."""
+
+    @property
+    def sliced(self) -> bool:
+        """Only part of the bag's log time is extracted (`--start`/`--end`)."""
+        return self.start is not None or self.end is not None
 
     @property
     def separator(self) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from processor import manifest, report, sync
 from processor.bag import Bag, Stream, open_bag
-from processor.errors import BagError, one_line
+from processor.errors import BagError, one_line, reason
 from processor.extract import (
     BAD_EXAMPLES,
     TopicResult,
@@ -20,13 +20,16 @@ from processor.extract import (
     skip_undecoded,
 )
 from processor.info import TopicStats, declared_stats, info_document, info_text
+from processor.latched import Message, state_before
 from processor.merging import concat_tables, move_side_files
 from processor.names import hidden_sibling, output_name_problem
 from processor.options import Options
 from processor.output import MANIFEST, finish, is_complete, staged_folder, within, write_json
 from processor.progress import Progress
+from processor.timeslice import TimePoint, Window, parse_window, resolve
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
+UNSLICED = Window()
 
 
 def shards_folder(outdir: Path, name: str) -> Path:
@@ -38,15 +41,21 @@ def part_folder(outdir: Path, name: str, index: int, count: int) -> Path:
     return shards_folder(outdir, name) / f"{index}-of-{count}"
 
 
-def shard_range(bag: Bag, index: int, count: int) -> tuple[int | None, int | None]:
-    """Shard `index` of `count` (1-based) covers an equal slice of the bag's log time.
+def shard_range(
+    bag: Bag, index: int, count: int, window: Window = UNSLICED
+) -> tuple[int | None, int | None]:
+    """Shard `index` of `count` (1-based) covers an equal part of the bag's log time, or of
+    the `window` (`--start`/`--end`) when one is given.
 
-    The first shard is open at the start and the last at the end, so no message falls
-    outside every shard even if the bag's declared time span is slightly off.
+    The first shard starts where the window does and the last ends where it does: open (None)
+    without one, so no message falls outside every shard even if the bag's declared time
+    span is slightly off; the shards together cover exactly what one unsharded run does.
     """
-    span = bag.end_ns - bag.start_ns
-    start = None if index == 1 else bag.start_ns + (index - 1) * span // count
-    stop = None if index == count else bag.start_ns + index * span // count
+    low = bag.start_ns if window.start_ns is None else max(window.start_ns, bag.start_ns)
+    high = bag.end_ns if window.end_ns is None else min(window.end_ns, bag.end_ns)
+    span = max(high - low, 0)
+    start = window.start_ns if index == 1 else low + (index - 1) * span // count
+    stop = window.end_ns if index == count else low + index * span // count
     return start, stop
 
 
@@ -62,13 +71,14 @@ def extract(
 ) -> int:
     """`selection`: the topics as given on the command line (kept in the manifest).
     `strict_topics`: a selected topic the bag lacks is an error, else it is skipped."""
+    first, last = parse_window(options.start, options.end)  # a typo fails before any reading
     with open_bag(bag_path) as bag:
         target = outdir / bag.name
         _refuse_overwriting_input(bag, target)
         streams = select_streams(bag, options.topics, strict=strict_topics)
         synchronized = sync.plan(bag, streams, options, strict=strict_topics)  # errors first
         index, count = shard or (1, 1)
-        start, stop = shard_range(bag, index, count)
+        window, start, stop, state = _time_range(bag, streams, first, last, index, count)
         label = f"processor {bag.name}" + (f" shard {index}/{count}" if shard else "")
         progress = Progress(
             label,
@@ -77,7 +87,7 @@ def extract(
         )
         folder_target = part_folder(outdir, bag.name, index, count) if shard else target
         with staged_folder(folder_target) as folder:
-            results = extract_range(bag, streams, folder, options, start, stop, progress)
+            results = extract_range(bag, streams, folder, options, start, stop, progress, state)
             if not shard:
                 skip_undecoded(results, folder)
             document = manifest.build(
@@ -86,7 +96,8 @@ def extract(
                 results,
                 selection=sorted(selection) if selection else None,
                 source_url=source_url,
-                complete_range=not shard,
+                complete_range=not shard and not options.sliced,
+                window=window if options.sliced else None,
             )
             if synchronized is not None and not shard:  # shards: after their merge
                 document["sync"] = _synchronize(folder, synchronized, options, results, label)
@@ -98,6 +109,7 @@ def extract(
                     "stop_ns": stop,
                 }
             else:
+                _note_empty_slice(document)
                 _write_info(folder, bag, results, streams, document)
             finish(folder, document)
     if shard:
@@ -134,6 +146,7 @@ def merge(bag_path: Path, outdir: Path, *, count: int) -> int:
                 "of every shard"
             )
         options = manifest.options_of(manifests[0])
+        window = manifest.window_of(manifests[0])
         with staged_folder(target) as folder:
             results = _combine(parts, manifests, folder, options.format, bag)
             document = manifest.build(
@@ -142,9 +155,11 @@ def merge(bag_path: Path, outdir: Path, *, count: int) -> int:
                 results,
                 selection=manifests[0]["selection"],
                 source_url=manifests[0]["source_url"],
-                complete_range=True,
+                complete_range=not options.sliced,
+                window=window,
             )
             document["shards"] = count
+            _note_empty_slice(document)
             # The parts were extracted already: a topic they skipped is skipped here too.
             streams = select_streams(bag, options.topics, strict=False)
             if (synchronized := sync.plan(bag, streams, options, strict=False)) is not None:
@@ -156,6 +171,59 @@ def merge(bag_path: Path, outdir: Path, *, count: int) -> int:
     label = f"processor {bag.name}: merged {count} shards"
     _say(*report.outcome(label, document, target), *_sync_lines(label, document))
     return _status(document)
+
+
+def _time_range(
+    bag: Bag,
+    streams: Sequence[Stream],
+    first: TimePoint | None,
+    last: TimePoint | None,
+    index: int,
+    count: int,
+) -> tuple[Window, int | None, int | None, list[Message]]:
+    """The slice, shard `index` of `count` of it ([start, stop)), and the latched state
+    written before it: the slice's first shard's only, so the shards add up to one run."""
+    window = _window(bag, first, last)
+    start, stop = shard_range(bag, index, count, window)
+    return window, start, stop, _state(bag, streams, window) if index == 1 else []
+
+
+def _window(bag: Bag, first: TimePoint | None, last: TimePoint | None) -> Window:
+    """The slice in the bag's log time. A bag without messages has no time to slice: its
+    output is empty whatever the slice, and the manifest's notes say so."""
+    if first is None and last is None:
+        return Window()
+    if bag.start_ns == bag.end_ns == 0 and not any(s.declared for s in bag.streams):
+        return Window()
+    return resolve(first, last, bag.start_ns, bag.end_ns)
+
+
+def _state(bag: Bag, streams: Sequence[Stream], window: Window) -> list[Message]:
+    """The latched messages from before the window's start (none without a start)."""
+    if window.start_ns is None or window.start_ns <= bag.start_ns:
+        return []
+    try:
+        return state_before(bag, streams, window.start_ns)
+    except Exception as err:  # rosbags raises many kinds for damaged files
+        raise BagError(
+            f"{bag.path}: the bag is damaged and its latched state before --start cannot be "
+            f"read ({reason(err)})"
+        ) from None
+
+
+def _note_empty_slice(document: dict[str, Any]) -> None:
+    """A slice inside the bag that holds no message is not an error (a gap in the
+    recording): the tables are empty, and the manifest's notes and stderr say why."""
+    if "slice" not in document:
+        return
+    within_slice = sum(
+        t["messages"] + t["bad_messages"] - t.get("before_start", 0) for t in document["topics"]
+    )
+    within_slice += sum(t["messages"] for t in document["skipped"])
+    if within_slice == 0:
+        note = "no message of the selected topics lies in the slice: its tables are empty"
+        document["notes"].append(note)
+        _say(f"processor {document['bag']}: warning: {note}")
 
 
 def info(bag_path: Path, *, as_json: bool) -> int:
@@ -199,6 +267,7 @@ def _write_info(
         streams,
         problems=report.problems(document),
         selected=document["options"]["topics"],
+        time_slice=document.get("slice"),
     )
     write_json(folder / "info.json", info)
     (folder / "info.txt").write_text(info_text(info), encoding="utf-8")
@@ -267,6 +336,7 @@ def _combine(
             result.side_files += entry.get("side_files", 0)
             result.columns.update(entry.get("columns", {}))
             result.bad += entry.get("bad_messages", 0)
+            result.before_start += entry.get("before_start", 0)
             room = BAD_EXAMPLES - len(result.bad_examples)
             result.bad_examples.extend(entry.get("bad_examples", [])[:room])
             for note in entry.get("notes", []):
