@@ -71,10 +71,16 @@ def _adoptable(source: Path, result_dir: Path) -> bool:
 
 
 def _verdict(
-    data_root: Path, result_dir: Path, bag: Bag, sid: str, wanted: dict[str, object], job_id: str
+    data_root: Path,
+    output: PurePosixPath,
+    bag: Bag,
+    sid: str,
+    wanted: dict[str, object],
+    job_id: str,
 ) -> tuple[str, str]:
     """('done' | 'quarantined' | 'todo', why) for one bag, from what is on disk now."""
-    record = ledger.read(data_root / result_dir)
+    result_dir = output / bag.output_key
+    record = ledger.read(data_root / output, bag.output_key)
     if record is not None and record.status == ledger.QUARANTINED and record.source_id == sid:
         return "quarantined", record.reason or "unreadable when last tried"
     if not is_complete(data_root / result_dir):
@@ -85,7 +91,8 @@ def _verdict(
     if record is None:
         if sid and _adoptable(data_root / bag.path, data_root / result_dir):
             ledger.write(
-                data_root / result_dir,
+                data_root / output,
+                bag.output_key,
                 ledger.Record(str(bag.path), sid, ledger.EXTRACTED, job_id=job_id),
             )
             return "done", ""
@@ -138,7 +145,7 @@ def take_bags(
         result_dir = output / bag.output_key
         sid = bag_source_id(data_root, bag)
         intake.source_ids[bag.path] = sid
-        verdict, why = _verdict(data_root, result_dir, bag, sid, wanted, job_id)
+        verdict, why = _verdict(data_root, output, bag, sid, wanted, job_id)
         if not options.force:
             if verdict == "done":
                 intake.completed.add(result_dir)
@@ -151,7 +158,7 @@ def take_bags(
                 intake,
                 claims,
                 bag,
-                partial(_verdict, data_root, result_dir, bag, sid, wanted, job_id),
+                partial(_verdict, data_root, output, bag, sid, wanted, job_id),
                 options.force,
                 result_dir,
             )
@@ -210,9 +217,11 @@ def settle(
         bag = planned.get(result.bag)
         if bag is None or bag.already_done or bag.held is not None or not bag.source_id:
             continue
+        output_dir, key = data_root / plan.output_path, bag.bag.output_key
         if result.status in (BagStatus.SUCCEEDED, BagStatus.PARTIAL):
             ledger.write(
-                data_root / result.output,
+                output_dir,
+                key,
                 ledger.Record(str(result.bag), bag.source_id, ledger.EXTRACTED, job_id=plan.job_id),
             )
         elif (
@@ -222,7 +231,8 @@ def settle(
         ):
             moved = _move(result.bag, data_root, quarantine, printer) if quarantine else ""
             ledger.write(
-                data_root / result.output,
+                output_dir,
+                key,
                 ledger.Record(
                     str(result.bag),
                     bag.source_id,

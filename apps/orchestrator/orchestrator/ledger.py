@@ -1,15 +1,14 @@
 """The ledger: what was made of each bag, so that no unchanged bag is extracted twice.
 
-One record per bag, `_LEDGER.json` in the bag's output folder (beside the processor's
-manifest.json): the source id the output was made from (orchestrator/source.py) and whether the
-bag was extracted or quarantined (the processor's exit 2: unreadable, not worth a retry until it
-changes). The processor replaces its output folder whole on every extraction
-(processor/output.py `staged_folder`), so a new output never keeps an old record: the
-orchestrator writes the record once the bag's tasks have finished, from the source id it read
-*before* they started (a bag that changed during its extraction is extracted again next time).
-With a lake, the catalog's `bags` table carries the same source id and status
-(lakehouse/catalog.py); this record is what planning reads, because it sits beside the output
-it vouches for.
+One record per bag, `<output>/_ledger/<the bag's output key>.json`: the source id its output
+was made from (orchestrator/source.py) and whether the bag was extracted or quarantined (the
+processor's exit 2: unreadable, not worth a retry until it changes). The records sit beside the
+outputs, not in them: an output folder stays exactly what the processor wrote, and a
+quarantined bag, which has no output, still has its record. The orchestrator writes a record
+once the bag's tasks have finished, with the source id it read *before* they started: a bag
+that changed during its extraction is extracted again next time, and a run that died between
+the processor's output and the record leaves the old record, whose source id no longer matches
+(the bag is extracted once more, never skipped wrongly).
 """
 
 from __future__ import annotations
@@ -18,9 +17,9 @@ import datetime
 import json
 import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-LEDGER = "_LEDGER.json"
+LEDGER_DIR = "_ledger"
 EXTRACTED, QUARANTINED = "extracted", "quarantined"
 
 
@@ -35,11 +34,17 @@ class Record:
     moved_to: str = ""  # where a quarantined bag was moved (--quarantine-to), if it was
 
 
-def read(result_dir: Path) -> Record | None:
-    """The record in `result_dir`; None when there is none or it cannot be read (the bag is
-    then treated as never extracted: at worst, once more)."""
+def record_path(output_dir: Path, output_key: PurePosixPath) -> Path:
+    """`<output>/_ledger/<output key>.json` (the output key is a relative path, checked by
+    discovery: no `..`)."""
+    return output_dir / LEDGER_DIR / f"{output_key}.json"
+
+
+def read(output_dir: Path, output_key: PurePosixPath) -> Record | None:
+    """The bag's record; None when there is none or it cannot be read (the bag is then
+    treated as never extracted: at worst, extracted once more)."""
     try:
-        loaded = json.loads((result_dir / LEDGER).read_text(encoding="utf-8"))
+        loaded = json.loads(record_path(output_dir, output_key).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     if not isinstance(loaded, dict):
@@ -60,14 +65,15 @@ def read(result_dir: Path) -> Record | None:
     return Record(**{name: value for name, value in fields.items() if value is not None})
 
 
-def write(result_dir: Path, record: Record) -> None:
+def write(output_dir: Path, output_key: PurePosixPath, record: Record) -> None:
     """Write the record whole: a temporary file renamed over the old one (readers never see
     half a record; rename is atomic on a local disk and on NFS)."""
     stamped = record
     if not record.recorded_at:
         now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         stamped = Record(**{**asdict(record), "recorded_at": now})
-    result_dir.mkdir(parents=True, exist_ok=True)
-    temporary = result_dir / f".{LEDGER}.{os.getpid()}.tmp"
+    target = record_path(output_dir, output_key)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     temporary.write_text(json.dumps(asdict(stamped), indent=1) + "\n", encoding="utf-8")
-    temporary.replace(result_dir / LEDGER)
+    temporary.replace(target)
