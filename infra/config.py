@@ -131,6 +131,11 @@ class StackConfig:
     schedule_frequency: str = ""
     schedule_interval: int = 1
     schedule_start_time: str = ""
+    # Storage event triggers: each bag is extracted as it lands in raw/ (adf_event_trigger.py).
+    event_trigger: bool = True
+    # Move unreadable bags (processor exit 2) to raw/quarantine/; they are never retried until
+    # they change either way (docs/orchestrator.md "Quarantine").
+    quarantine_bags: bool = False
 
     @property
     def orchestrator_pool(self) -> PoolSizing:

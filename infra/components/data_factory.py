@@ -13,6 +13,7 @@ from datetime import timedelta
 import pulumi
 from pulumi_azure_native import datafactory as adf
 
+from infra.components.adf_event_trigger import declare_event_triggers
 from infra.components.adf_linked_services import (
     BATCH_LINKED_SERVICE,
     CREDENTIAL_NAME,
@@ -111,6 +112,14 @@ class DataFactoryArgs:
     activity_retry_interval_seconds: int = 120
     # Days ADF keeps the activity's runtime files and stdout/stderr in the staging account.
     activity_retention_days: int = 30
+    # Storage event triggers on the data lake (infra/components/adf_event_trigger.py): the
+    # account they listen to, and the container whose raw/ they watch.
+    event_trigger: bool = False
+    data_lake_account_id: pulumi.Input[str] = ""
+    data_lake_container: str = "data"
+    # Where the orchestrator moves unreadable bags ('' leaves them in place): pipeline
+    # parameter quarantinePath, orchestrator --quarantine-to.
+    quarantine_path: str = ""
 
 
 def parse_activity_timeout(value: str) -> timedelta:
@@ -155,6 +164,18 @@ def validate_args(args: DataFactoryArgs) -> None:
             "expected 1 or more"
         )
     _validate_parameters(default_parameters(args))
+    if args.quarantine_path and (
+        args.quarantine_path.startswith("/") or ".." in args.quarantine_path.split("/")
+    ):
+        raise ValueError(
+            f"DataFactoryArgs: quarantine_path is {args.quarantine_path!r}: expected a folder "
+            "relative to the data container's root, such as raw/quarantine/"
+        )
+    if args.event_trigger and not args.data_lake_account_id:
+        raise ValueError(
+            "DataFactoryArgs: event_trigger needs data_lake_account_id, the storage account "
+            "whose blob events start the pipeline"
+        )
 
 
 def _validate_parameters(parameters: Mapping[str, str]) -> None:
@@ -218,6 +239,8 @@ class DataFactory(pulumi.ComponentResource):
                 name, args, args.schedule, factory.name, pipeline.name, self, former_parent
             )
             trigger_name = trigger.name
+        if args.event_trigger:
+            declare_event_triggers(name, args, factory.name, pipeline.name, self)
 
         self.factory_name = factory.name
         self.system_principal_id = factory.identity.apply(_system_principal)
