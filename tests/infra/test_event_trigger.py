@@ -73,7 +73,7 @@ def test_the_pipeline_passes_the_bag_and_the_quarantine_folder_to_the_orchestrat
 ) -> None:
     pipeline = recordings["dev"].one("azure-native:datafactory:Pipeline", "datafactory-pipeline")
     [activity] = [a for a in pipeline.inputs["activities"] if a["type"] == "Custom"]
-    properties = activity["typeProperties"]["extendedProperties"]
+    properties = activity["extendedProperties"]
     assert properties["bagPath"]["value"] == "@pipeline().parameters.bagPath"
     assert properties["quarantinePath"]["value"] == "@pipeline().parameters.quarantinePath"
 
