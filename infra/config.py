@@ -141,6 +141,9 @@ class StackConfig:
     # Move unreadable bags (processor exit 2) to raw/quarantine/; they are never retried until
     # they change either way (docs/orchestrator.md "Quarantine").
     quarantine_bags: bool = False
+    # ADF managed virtual network + runtime + private endpoints to the lake (dfs, blob), for
+    # downstream Copy/Data Flow on the firewalled lake (infra/components/adf_managed_vnet.py).
+    managed_vnet: bool = False
 
     @property
     def orchestrator_pool(self) -> PoolSizing:

@@ -22,6 +22,7 @@ from infra.components.adf_linked_services import (
     STAGING_LINKED_SERVICE,
     declare_linked_services,
 )
+from infra.components.adf_managed_vnet import ManagedVnet, ManagedVnetArgs
 from infra.components.adf_pipeline import (
     ACTIVITY_NAME,
     CHECK_ACTIVITY_NAME,
@@ -120,6 +121,9 @@ class DataFactoryArgs:
     # Where the orchestrator moves unreadable bags ('' leaves them in place): pipeline
     # parameter quarantinePath, orchestrator --quarantine-to.
     quarantine_path: str = ""
+    # ADF's managed virtual network, its runtime and private endpoints to the lake, for
+    # downstream Copy and Data Flow (infra/components/adf_managed_vnet.py); off by default.
+    managed_vnet: bool = False
 
 
 def parse_activity_timeout(value: str) -> timedelta:
@@ -171,10 +175,11 @@ def validate_args(args: DataFactoryArgs) -> None:
             f"DataFactoryArgs: quarantine_path is {args.quarantine_path!r}: expected a folder "
             "relative to the data container's root, such as raw/quarantine/"
         )
-    if args.event_trigger and not args.data_lake_account_id:
+    if (args.event_trigger or args.managed_vnet) and not args.data_lake_account_id:
         raise ValueError(
-            "DataFactoryArgs: event_trigger needs data_lake_account_id, the storage account "
-            "whose blob events start the pipeline"
+            "DataFactoryArgs: event_trigger and managed_vnet need data_lake_account_id, the "
+            "storage account whose blob events start the pipeline and that the private "
+            "endpoints reach"
         )
 
 
@@ -241,6 +246,18 @@ class DataFactory(pulumi.ComponentResource):
             trigger_name = trigger.name
         if args.event_trigger:
             declare_event_triggers(name, args, factory.name, pipeline.name, self)
+        if args.managed_vnet:
+            ManagedVnet(
+                f"{name}-managed-vnet",
+                ManagedVnetArgs(
+                    resource_group_name=args.resource_group_name,
+                    factory_name=factory.name,
+                    data_lake_account_id=args.data_lake_account_id,
+                    data_lake_dfs_endpoint=args.data_lake_dfs_endpoint,
+                    tags=dict(args.tags),
+                ),
+                pulumi.ResourceOptions(parent=self),
+            )
 
         self.factory_name = factory.name
         self.system_principal_id = factory.identity.apply(_system_principal)

@@ -105,6 +105,7 @@ class Orchestration(pulumi.ComponentResource):
                 data_lake_account_id=data.lake.account_id,
                 data_lake_container=names.DATA_CONTAINER,
                 quarantine_path=names.QUARANTINE_PATH if args.config.quarantine_bags else "",
+                managed_vnet=args.config.managed_vnet,
                 subscription_id=args.subscription_id,
                 tags=args.placement.tags,
             ),
