@@ -24,7 +24,7 @@ from orchestrator.executors import (
     ProgressSink,
 )
 from orchestrator.ids import job_id_for_manual_run, job_id_for_run
-from orchestrator.outcome import BagResult
+from orchestrator.outcome import BagResult, BagStatus
 from orchestrator.plan import COLUMN_NAMES, FORMATS, GIB, Plan, PlanError, PlanOptions, build_plan
 from orchestrator.report import bag_results, counts_under, failure_notes, summary_table
 from orchestrator.stopping import Stopped, stop_on_signals
@@ -544,10 +544,17 @@ def _commit_lake(
     results: Sequence[BagResult], request: Request, lake: str, run_id: str
 ) -> LakeResult:
     """All of the run's tasks have finished: one Delta commit per table (docs/lakehouse.md)."""
-    from orchestrator.lakehouse import commit_run
+    from orchestrator.lakehouse import LakeResult, commit_run
     from orchestrator.lakehouse.delta import Target
 
-    committed = commit_run(results, request.data_root, Target(lake), run_id)
+    # A held bag (quarantined, waiting, busy) has nothing new: its rows and catalog row stay
+    # as the run that made them left them (a busy bag's are the other run's to replace).
+    held = (BagStatus.QUARANTINED, BagStatus.WAITING, BagStatus.BUSY)
+    fresh = [result for result in results if result.status not in held]
+    if not fresh:
+        print(f"lake {lake}: every bag of this run is held back: nothing to commit", flush=True)
+        return LakeResult(lake)
+    committed = commit_run(fresh, request.data_root, Target(lake), run_id)
     print(
         f"lake {lake}: {committed.bags} bags committed into {len(committed.tables)} tables; "
         f"fleet report {committed.report}",
