@@ -3,6 +3,8 @@ passed to the pipeline, and the TriggerState that starts each one (on by default
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from infra.components.adf_event_trigger import BAG_PATH_EXPRESSION
@@ -13,7 +15,7 @@ TRIGGER_STATE = "pulumi-python:dynamic/rosbag:TriggerState"
 LAKE = "azure-native:storage:StorageAccount"
 
 
-def event_triggers(recording: Recording) -> dict[str, dict[str, object]]:
+def event_triggers(recording: Recording) -> dict[str, dict[str, Any]]:
     return {
         t.inputs["triggerName"]: t.inputs["properties"]
         for t in recording.of_type(TRIGGER)
