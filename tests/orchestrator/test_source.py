@@ -72,3 +72,10 @@ def test_an_event_outside_the_input_or_gone_is_a_one_line_error(tmp_path: Path) 
         find_bags(tmp_path, PurePosixPath("raw"), only=PurePosixPath("other/a.bag"))
     with pytest.raises(InputError, match="moved or deleted after the event"):
         find_bags(tmp_path, PurePosixPath("raw"), only=PurePosixPath("raw/gone.bag"))
+
+
+def test_an_event_inside_the_quarantine_folder_takes_no_bag(tmp_path: Path) -> None:
+    copy_bags(tmp_path / "raw" / "quarantine", ["gps-navsatfix.bag"])
+    quarantine = PurePosixPath("raw/quarantine")
+    event = PurePosixPath("raw/quarantine/gps-navsatfix.bag")
+    assert find_bags(tmp_path, PurePosixPath("raw"), exclude=[quarantine], only=event) == []

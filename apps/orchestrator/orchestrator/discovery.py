@@ -94,12 +94,14 @@ def find_bags(
     that path (an event's blob), keeping its output where a sweep of the input puts it. Raises
     InputError when the input does not exist or holds no bag.
     """
-    if only is not None:
-        return [_only(data_root, input_path, only)]
-    absolute = data_root / input_path
     excluded = (
         [] if exclude is None else [exclude] if isinstance(exclude, PurePosixPath) else exclude
     )
+    if only is not None:
+        if any(folder == only or folder in only.parents for folder in excluded):
+            return []  # an event in the quarantine (or output) folder: not input
+        return [_only(data_root, input_path, only)]
+    absolute = data_root / input_path
     skipped = {data_root / folder for folder in excluded}
     if not absolute.exists():
         raise InputError(
