@@ -81,56 +81,71 @@ class ManagedVnet(pulumi.ComponentResource):
             opts=child,
         )
         after_network = pulumi.ResourceOptions(parent=self, depends_on=[network])
-        runtime = adf.IntegrationRuntime(
-            f"{name}-runtime",
-            resource_group_name=args.resource_group_name,
-            factory_name=args.factory_name,
-            integration_runtime_name=RUNTIME_NAME,
-            properties=adf.ManagedIntegrationRuntimeArgs(
-                type="Managed",
-                description="Azure IR in the managed virtual network, for Copy and Data Flow.",
-                managed_virtual_network=adf.ManagedVirtualNetworkReferenceArgs(
-                    reference_name=MANAGED_VNET_NAME, type="ManagedVirtualNetworkReference"
-                ),
-                compute_properties=adf.IntegrationRuntimeComputePropertiesArgs(
-                    location="AutoResolve"
-                ),
-            ),
-            opts=after_network,
-        )
-        endpoints = [
-            adf.ManagedPrivateEndpoint(
-                f"{name}-lake-{group}",
-                resource_group_name=args.resource_group_name,
-                factory_name=args.factory_name,
-                managed_virtual_network_name=MANAGED_VNET_NAME,
-                managed_private_endpoint_name=f"data-lake-{group}",
-                properties=adf.ManagedPrivateEndpointArgs(
-                    group_id=group, private_link_resource_id=args.data_lake_account_id
-                ),
-                opts=after_network,
-            )
-            for group in ENDPOINT_GROUPS
-        ]
-        linked = adf.LinkedService(
-            f"{name}-data-lake",
-            resource_group_name=args.resource_group_name,
-            factory_name=args.factory_name,
-            linked_service_name=LINKED_SERVICE_NAME,
-            # The factory's system-assigned identity, as the `data-lake` linked service; through
-            # the managed runtime, so the lake's firewall sees the private endpoints.
-            properties=adf.AzureBlobFSLinkedServiceArgs(
-                type="AzureBlobFS",
-                url=args.data_lake_dfs_endpoint,
-                connect_via=adf.IntegrationRuntimeReferenceArgs(
-                    reference_name=RUNTIME_NAME,
-                    type=adf.IntegrationRuntimeReferenceType.INTEGRATION_RUNTIME_REFERENCE,
-                ),
-            ),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[runtime, *endpoints]),
+        runtime = _runtime(name, args, after_network)
+        endpoints = [_endpoint(name, args, group, after_network) for group in ENDPOINT_GROUPS]
+        linked = _linked_service(
+            name, args, pulumi.ResourceOptions(parent=self, depends_on=[runtime, *endpoints])
         )
         self.runtime_name = runtime.name
         self.linked_service_name = linked.name
         self.register_outputs(
             {"runtime_name": self.runtime_name, "linked_service_name": self.linked_service_name}
         )
+
+
+def _runtime(
+    name: str, args: ManagedVnetArgs, opts: pulumi.ResourceOptions
+) -> adf.IntegrationRuntime:
+    return adf.IntegrationRuntime(
+        f"{name}-runtime",
+        resource_group_name=args.resource_group_name,
+        factory_name=args.factory_name,
+        integration_runtime_name=RUNTIME_NAME,
+        properties=adf.ManagedIntegrationRuntimeArgs(
+            type="Managed",
+            description="Azure IR in the managed virtual network, for Copy and Data Flow.",
+            managed_virtual_network=adf.ManagedVirtualNetworkReferenceArgs(
+                reference_name=MANAGED_VNET_NAME, type="ManagedVirtualNetworkReference"
+            ),
+            compute_properties=adf.IntegrationRuntimeComputePropertiesArgs(location="AutoResolve"),
+        ),
+        opts=opts,
+    )
+
+
+def _endpoint(
+    name: str, args: ManagedVnetArgs, group: str, opts: pulumi.ResourceOptions
+) -> adf.ManagedPrivateEndpoint:
+    return adf.ManagedPrivateEndpoint(
+        f"{name}-lake-{group}",
+        resource_group_name=args.resource_group_name,
+        factory_name=args.factory_name,
+        managed_virtual_network_name=MANAGED_VNET_NAME,
+        managed_private_endpoint_name=f"data-lake-{group}",
+        properties=adf.ManagedPrivateEndpointArgs(
+            group_id=group, private_link_resource_id=args.data_lake_account_id
+        ),
+        opts=opts,
+    )
+
+
+def _linked_service(
+    name: str, args: ManagedVnetArgs, opts: pulumi.ResourceOptions
+) -> adf.LinkedService:
+    """ADLS Gen2 with the factory's system-assigned identity, as the `data-lake` linked service,
+    but through the managed runtime, so the lake's firewall sees the private endpoints."""
+    return adf.LinkedService(
+        f"{name}-data-lake",
+        resource_group_name=args.resource_group_name,
+        factory_name=args.factory_name,
+        linked_service_name=LINKED_SERVICE_NAME,
+        properties=adf.AzureBlobFSLinkedServiceArgs(
+            type="AzureBlobFS",
+            url=args.data_lake_dfs_endpoint,
+            connect_via=adf.IntegrationRuntimeReferenceArgs(
+                reference_name=RUNTIME_NAME,
+                type=adf.IntegrationRuntimeReferenceType.INTEGRATION_RUNTIME_REFERENCE,
+            ),
+        ),
+        opts=opts,
+    )

@@ -244,20 +244,7 @@ class DataFactory(pulumi.ComponentResource):
                 name, args, args.schedule, factory.name, pipeline.name, self, former_parent
             )
             trigger_name = trigger.name
-        if args.event_trigger:
-            declare_event_triggers(name, args, factory.name, pipeline.name, self)
-        if args.managed_vnet:
-            ManagedVnet(
-                f"{name}-managed-vnet",
-                ManagedVnetArgs(
-                    resource_group_name=args.resource_group_name,
-                    factory_name=factory.name,
-                    data_lake_account_id=args.data_lake_account_id,
-                    data_lake_dfs_endpoint=args.data_lake_dfs_endpoint,
-                    tags=dict(args.tags),
-                ),
-                pulumi.ResourceOptions(parent=self),
-            )
+        self._options(name, args, factory.name, pipeline.name)
 
         self.factory_name = factory.name
         self.system_principal_id = factory.identity.apply(_system_principal)
@@ -271,6 +258,29 @@ class DataFactory(pulumi.ComponentResource):
                 "trigger_name": self.trigger_name,
             }
         )
+
+    def _options(
+        self,
+        name: str,
+        args: DataFactoryArgs,
+        factory_name: pulumi.Output[str],
+        pipeline_name: pulumi.Output[str],
+    ) -> None:
+        """The optional parts: storage event triggers and the managed virtual network."""
+        if args.event_trigger:
+            declare_event_triggers(name, args, factory_name, pipeline_name, self)
+        if args.managed_vnet:
+            ManagedVnet(
+                f"{name}-managed-vnet",
+                ManagedVnetArgs(
+                    resource_group_name=args.resource_group_name,
+                    factory_name=factory_name,
+                    data_lake_account_id=args.data_lake_account_id,
+                    data_lake_dfs_endpoint=args.data_lake_dfs_endpoint,
+                    tags=dict(args.tags),
+                ),
+                pulumi.ResourceOptions(parent=self),
+            )
 
 
 def _system_principal(identity: adf.outputs.FactoryIdentityResponse | None) -> str:
