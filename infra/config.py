@@ -103,6 +103,8 @@ class PoolSizing:
     vm_size: str
     max_nodes: int
     task_slots_per_node: int
+    # The most Spot (low-priority) nodes autoscale may add; 0: dedicated nodes only.
+    max_spot_nodes: int = 0
 
 
 @dataclass(frozen=True)
@@ -126,11 +128,22 @@ class StackConfig:
     execution_vm_size: str = "Standard_D4s_v5"
     execution_max_nodes: int = 4
     execution_task_slots_per_node: int = 4
+    # Spot nodes for the execution pool (infra/components/batch.py autoscale_formula): used
+    # first, a preempted one replaced by a dedicated node; 0 (the default) uses none.
+    execution_max_spot_nodes: int = 0
     image_builder: str = "acr"
     deployer_principal_type: str = ""
     schedule_frequency: str = ""
     schedule_interval: int = 1
     schedule_start_time: str = ""
+    # Storage event triggers: each bag is extracted as it lands in raw/ (adf_event_trigger.py).
+    event_trigger: bool = True
+    # Move unreadable bags (processor exit 2) to raw/quarantine/; they are never retried until
+    # they change either way (docs/orchestrator.md "Quarantine").
+    quarantine_bags: bool = False
+    # ADF managed virtual network + runtime + private endpoints to the lake (dfs, blob), for
+    # downstream Copy/Data Flow on the firewalled lake (infra/components/adf_managed_vnet.py).
+    managed_vnet: bool = False
 
     @property
     def orchestrator_pool(self) -> PoolSizing:
@@ -143,7 +156,10 @@ class StackConfig:
     @property
     def execution_pool(self) -> PoolSizing:
         return PoolSizing(
-            self.execution_vm_size, self.execution_max_nodes, self.execution_task_slots_per_node
+            self.execution_vm_size,
+            self.execution_max_nodes,
+            self.execution_task_slots_per_node,
+            self.execution_max_spot_nodes,
         )
 
     @property
@@ -231,12 +247,15 @@ class StackConfig:
                 "Azure keeps)",
             )
         capacity = subnet.num_addresses - 5
-        nodes = self.orchestrator_max_nodes + self.execution_max_nodes
+        nodes = (
+            self.orchestrator_max_nodes + self.execution_max_nodes + self.execution_max_spot_nodes
+        )
         if nodes > capacity:
             yield ConfigError(
                 "subnetAddressPrefix",
                 f"{subnet} has {capacity} usable addresses but the pools may grow to {nodes} "
-                "nodes; expected a larger subnet or smaller orchestratorMaxNodes/executionMaxNodes",
+                "nodes; expected a larger subnet or smaller orchestratorMaxNodes/executionMaxNodes"
+                "/executionMaxSpotNodes",
             )
         for text in self.uploader_ip_ranges:
             yield from _problem_of(storage_ip_rule, text)
@@ -270,6 +289,12 @@ class StackConfig:
                 yield ConfigError(
                     key, f"{value} is not allowed; expected at least 1 (pools scale to 0 when idle)"
                 )
+        if self.execution_max_spot_nodes < 0:
+            yield ConfigError(
+                "executionMaxSpotNodes",
+                f"{self.execution_max_spot_nodes} is not allowed; expected 0 (no Spot nodes) or "
+                "more",
+            )
         for key, value in (
             ("orchestratorTaskSlotsPerNode", self.orchestrator_task_slots_per_node),
             ("executionTaskSlotsPerNode", self.execution_task_slots_per_node),

@@ -145,12 +145,17 @@ def cost_lines(recording: Recording) -> list[str]:
         r.inputs.get("trigger_name"): bool(r.inputs.get("enabled"))
         for r in recording.of_type(TRIGGER_STATE)
     }
-    schedules = [(trigger, schedule_text(trigger.inputs)) for trigger in recording.of_type(TRIGGER)]
+    triggers = recording.of_type(TRIGGER)
+    events = [t for t in triggers if lookup(t.inputs, "properties.type") == "BlobEventsTrigger"]
+    schedules = [(t, schedule_text(t.inputs)) for t in triggers if t not in events]
     for trigger, schedule in schedules:
         state = "started at deploy" if started.get(trigger.inputs.get("triggerName")) else "stopped"
         lines.append(f"  schedule: {schedule or 'not a schedule trigger'}, {state}")
     if not schedules:
         lines.append("  schedule: none (runs start only when someone starts them)")
+    if events:
+        # Each run costs an orchestrator activity; nodes start only for bags not done yet.
+        lines.append(f"  storage events: {len(events)} triggers, one run per bag uploaded to raw/")
     return lines
 
 

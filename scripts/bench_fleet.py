@@ -171,7 +171,7 @@ def child(ca_file: str) -> int:
     """The orchestrator's side: run it as ADF would, print the timings as one JSON line."""
     import resource
 
-    from orchestrator import cli
+    from orchestrator import cli, intake
     from orchestrator.executors.batch import BatchExecutor
 
     spent: dict[str, float] = {}
@@ -181,7 +181,7 @@ def child(ca_file: str) -> int:
     with (
         contextlib.redirect_stdout(sys.stderr),
         _timed(cli, "find_bags", spent),
-        _timed(cli, "_completed", spent),
+        _timed(intake, "take_bags", spent),
         _timed(cli, "build_plan", spent),
         _timed(BatchExecutor, "_add_tasks", spent),
     ):
@@ -199,7 +199,7 @@ def child(ca_file: str) -> int:
             batch_client_options={"connection_verify": ca_file},
         )
     total = time.perf_counter() - started
-    plan = spent.get("find_bags", 0) + spent.get("_completed", 0) + spent.get("build_plan", 0)
+    plan = spent.get("find_bags", 0) + spent.get("take_bags", 0) + spent.get("build_plan", 0)
     figures = {
         "tasks": tasks[0] if tasks else 0,
         "plan": plan,

@@ -25,6 +25,9 @@ CHECK_ACTIVITY_NAME = "check-bags"
 FAIL_ACTIVITY_NAME = "bags-failed"
 FAIL_ERROR_CODE = "ExtractionFailed"
 PIPELINE_PARAMETERS = ("inputPath", "outputPath", "format")
+# Set by a storage event trigger (adf_event_trigger.py: the blob that landed) and by the stack
+# (quarantineBags: where unreadable bags go); empty: the whole input, bags left in place.
+EVENT_PARAMETERS = ("bagPath", "quarantinePath")
 # The processor's --format choices (docs/contracts.md §2; tests/test_contracts.py keeps the
 # copies in the processor, the orchestrator and ops equal to this one).
 OUTPUT_FORMATS = ("csv", "parquet")
@@ -36,6 +39,10 @@ def default_parameters(args: DataFactoryArgs) -> dict[str, str]:
         "outputPath": args.default_output_path,
         "format": args.default_format,
     }
+
+
+def event_parameters(args: DataFactoryArgs) -> dict[str, str]:
+    return {"bagPath": "", "quarantinePath": args.quarantine_path}
 
 
 def declare_pipeline(
@@ -53,7 +60,7 @@ def declare_pipeline(
             key: adf.ParameterSpecificationArgs(
                 type=adf.ParameterType.STRING, default_value=default
             )
-            for key, default in default_parameters(args).items()
+            for key, default in {**default_parameters(args), **event_parameters(args)}.items()
         },
         activities=[orchestrator_activity(args, batch_linked_service), verdict_activity()],
         opts=pulumi.ResourceOptions(parent=parent),
@@ -146,7 +153,10 @@ def verdict_activity() -> adf.IfConditionActivityArgs:
 def extended_properties(args: DataFactoryArgs) -> dict[str, object]:
     """What the orchestrator reads from activity.json (docs/contracts.md §3, all strings)."""
     return {
-        **{key: _expression(f"@pipeline().parameters.{key}") for key in PIPELINE_PARAMETERS},
+        **{
+            key: _expression(f"@pipeline().parameters.{key}")
+            for key in (*PIPELINE_PARAMETERS, *EVENT_PARAMETERS)
+        },
         "runId": _expression("@pipeline().RunId"),
         "batchAccountEndpoint": args.batch_account_endpoint,
         "executionPoolId": args.execution_pool_id,

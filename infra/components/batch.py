@@ -65,7 +65,7 @@ def nfs_mount(source: pulumi.Input[str]) -> batch.MountConfigurationArgs:
     )
 
 
-def autoscale_formula(max_nodes: int, task_slots_per_node: int) -> str:
+def autoscale_formula(max_nodes: int, task_slots_per_node: int, max_spot_nodes: int = 0) -> str:
     """Nodes for the pending (active + running) tasks, capped; zero when there is no work.
 
     Short sample windows make the pool react to a pipeline run within one evaluation; nodes are
@@ -73,18 +73,35 @@ def autoscale_formula(max_nodes: int, task_slots_per_node: int) -> str:
     Adding slots-1 before dividing makes a truncated quotient the ceiling (how Batch rounds a
     fractional target is UNCONFIRMED, docs/azure-behaviour.md "Unconfirmed"; at worst one node
     more than needed, never one fewer).
+
+    With Spot nodes (`max_spot_nodes` > 0) the work goes to Spot first, up to that many; the
+    rest, and as many as are preempted now, go to dedicated nodes, up to `max_nodes`: a
+    preempted node's tasks are requeued (docs/azure-behaviour.md) and a dedicated node takes
+    them while Spot capacity is away. `$PreemptedNodeCount` is Batch's read-only count of the
+    pool's preempted nodes (learn.microsoft.com/azure/batch/batch-automatic-scaling, "Variables"
+    and the "Preempted nodes" sample). Without Spot the formula is the dedicated-only one,
+    unchanged.
     """
-    return "\n".join(
-        [
-            "$samples = $PendingTasks.GetSamplePercent(TimeInterval_Minute * 5);",
-            "$pending = $samples < 70 ? max(0, $PendingTasks.GetSample(1)) : max("
-            "$PendingTasks.GetSample(1), avg($PendingTasks.GetSample(TimeInterval_Minute * 5)));",
-            f"$wanted = ($pending + {task_slots_per_node - 1}) / {task_slots_per_node};",
+    lines = [
+        "$samples = $PendingTasks.GetSamplePercent(TimeInterval_Minute * 5);",
+        "$pending = $samples < 70 ? max(0, $PendingTasks.GetSample(1)) : max("
+        "$PendingTasks.GetSample(1), avg($PendingTasks.GetSample(TimeInterval_Minute * 5)));",
+        f"$wanted = ($pending + {task_slots_per_node - 1}) / {task_slots_per_node};",
+    ]
+    if max_spot_nodes <= 0:
+        lines += [
             f"$TargetDedicatedNodes = max(0, min({max_nodes}, $wanted));",
             "$TargetLowPriorityNodes = 0;",
-            "$NodeDeallocationOption = taskcompletion;",
         ]
-    )
+    else:
+        lines += [
+            f"$spot = max(0, min({max_spot_nodes}, $wanted));",
+            "$preempted = max(0, $PreemptedNodeCount.GetSample(1));",
+            "$TargetLowPriorityNodes = $spot;",
+            f"$TargetDedicatedNodes = max(0, min({max_nodes}, "
+            "$wanted - $spot + min($spot, $preempted)));",
+        ]
+    return "\n".join([*lines, "$NodeDeallocationOption = taskcompletion;"])
 
 
 @dataclass
@@ -321,7 +338,9 @@ def execution_pool(args: BatchPoolsArgs) -> PoolSpec:
 def _autoscale(sizing: PoolSizing) -> batch.ScaleSettingsArgs:
     return batch.ScaleSettingsArgs(
         auto_scale=batch.AutoScaleSettingsArgs(
-            formula=autoscale_formula(sizing.max_nodes, sizing.task_slots_per_node),
+            formula=autoscale_formula(
+                sizing.max_nodes, sizing.task_slots_per_node, sizing.max_spot_nodes
+            ),
             evaluation_interval="PT5M",  # the shortest Batch allows
         )
     )

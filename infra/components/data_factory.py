@@ -13,6 +13,7 @@ from datetime import timedelta
 import pulumi
 from pulumi_azure_native import datafactory as adf
 
+from infra.components.adf_event_trigger import declare_event_triggers
 from infra.components.adf_linked_services import (
     BATCH_LINKED_SERVICE,
     CREDENTIAL_NAME,
@@ -21,6 +22,7 @@ from infra.components.adf_linked_services import (
     STAGING_LINKED_SERVICE,
     declare_linked_services,
 )
+from infra.components.adf_managed_vnet import ManagedVnet, ManagedVnetArgs
 from infra.components.adf_pipeline import (
     ACTIVITY_NAME,
     CHECK_ACTIVITY_NAME,
@@ -111,6 +113,17 @@ class DataFactoryArgs:
     activity_retry_interval_seconds: int = 120
     # Days ADF keeps the activity's runtime files and stdout/stderr in the staging account.
     activity_retention_days: int = 30
+    # Storage event triggers on the data lake (infra/components/adf_event_trigger.py): the
+    # account they listen to, and the container whose raw/ they watch.
+    event_trigger: bool = False
+    data_lake_account_id: pulumi.Input[str] = ""
+    data_lake_container: str = "data"
+    # Where the orchestrator moves unreadable bags ('' leaves them in place): pipeline
+    # parameter quarantinePath, orchestrator --quarantine-to.
+    quarantine_path: str = ""
+    # ADF's managed virtual network, its runtime and private endpoints to the lake, for
+    # downstream Copy and Data Flow (infra/components/adf_managed_vnet.py); off by default.
+    managed_vnet: bool = False
 
 
 def parse_activity_timeout(value: str) -> timedelta:
@@ -155,6 +168,19 @@ def validate_args(args: DataFactoryArgs) -> None:
             "expected 1 or more"
         )
     _validate_parameters(default_parameters(args))
+    if args.quarantine_path and (
+        args.quarantine_path.startswith("/") or ".." in args.quarantine_path.split("/")
+    ):
+        raise ValueError(
+            f"DataFactoryArgs: quarantine_path is {args.quarantine_path!r}: expected a folder "
+            "relative to the data container's root, such as raw/quarantine/"
+        )
+    if (args.event_trigger or args.managed_vnet) and not args.data_lake_account_id:
+        raise ValueError(
+            "DataFactoryArgs: event_trigger and managed_vnet need data_lake_account_id, the "
+            "storage account whose blob events start the pipeline and that the private "
+            "endpoints reach"
+        )
 
 
 def _validate_parameters(parameters: Mapping[str, str]) -> None:
@@ -218,6 +244,7 @@ class DataFactory(pulumi.ComponentResource):
                 name, args, args.schedule, factory.name, pipeline.name, self, former_parent
             )
             trigger_name = trigger.name
+        self._options(name, args, factory.name, pipeline.name)
 
         self.factory_name = factory.name
         self.system_principal_id = factory.identity.apply(_system_principal)
@@ -231,6 +258,29 @@ class DataFactory(pulumi.ComponentResource):
                 "trigger_name": self.trigger_name,
             }
         )
+
+    def _options(
+        self,
+        name: str,
+        args: DataFactoryArgs,
+        factory_name: pulumi.Output[str],
+        pipeline_name: pulumi.Output[str],
+    ) -> None:
+        """The optional parts: storage event triggers and the managed virtual network."""
+        if args.event_trigger:
+            declare_event_triggers(name, args, factory_name, pipeline_name, self)
+        if args.managed_vnet:
+            ManagedVnet(
+                f"{name}-managed-vnet",
+                ManagedVnetArgs(
+                    resource_group_name=args.resource_group_name,
+                    factory_name=factory_name,
+                    data_lake_account_id=args.data_lake_account_id,
+                    data_lake_dfs_endpoint=args.data_lake_dfs_endpoint,
+                    tags=dict(args.tags),
+                ),
+                pulumi.ResourceOptions(parent=self),
+            )
 
 
 def _system_principal(identity: adf.outputs.FactoryIdentityResponse | None) -> str:

@@ -101,6 +101,11 @@ class Orchestration(pulumi.ComponentResource):
                 default_output_path=names.EXTRACTED_PATH,
                 # The trigger and its started state (infra/components/adf_schedule.py).
                 schedule=args.config.schedule,
+                event_trigger=args.config.event_trigger,
+                data_lake_account_id=data.lake.account_id,
+                data_lake_container=names.DATA_CONTAINER,
+                quarantine_path=names.QUARANTINE_PATH if args.config.quarantine_bags else "",
+                managed_vnet=args.config.managed_vnet,
                 subscription_id=args.subscription_id,
                 tags=args.placement.tags,
             ),

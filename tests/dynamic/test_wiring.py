@@ -87,8 +87,8 @@ def test_a_new_package_version_reaches_the_orchestrator_nodes(
 
 def test_the_schedule_trigger_is_started_after_it_exists(stacks: dict[str, Recording]) -> None:
     prod = stacks["prod"]
-    trigger = prod.one("azure-native:datafactory:Trigger")
-    state = prod.one(TRIGGER_STATE)
+    trigger = prod.one("azure-native:datafactory:Trigger", "datafactory-schedule")
+    state = prod.one(TRIGGER_STATE, "schedule-state")
     assert state.state["trigger_name"] == trigger.state["name"]
     assert state.state["enabled"] is True
     # Depending on the trigger is what lets Pulumi stop it before replacing the trigger.
@@ -96,5 +96,16 @@ def test_the_schedule_trigger_is_started_after_it_exists(stacks: dict[str, Recor
     assert trigger.options.delete_before_replace
 
 
-def test_no_schedule_means_no_trigger_state(stacks: dict[str, Recording]) -> None:
-    assert stacks["dev"].of_type(TRIGGER_STATE) == []
+def test_no_schedule_means_no_schedule_trigger_state(stacks: dict[str, Recording]) -> None:
+    # dev has only the storage event triggers' states (eventTrigger, on by default).
+    names = sorted(state.name for state in stacks["dev"].of_type(TRIGGER_STATE))
+    assert names == [f"event-state-{kind}" for kind in ("bag", "db3", "mcap", "metadata")]
+
+
+def test_each_event_trigger_is_started_after_it_exists(stacks: dict[str, Recording]) -> None:
+    dev = stacks["dev"]
+    for kind in ("bag", "db3", "mcap", "metadata"):
+        trigger = dev.one("azure-native:datafactory:Trigger", f"datafactory-on-{kind}")
+        state = dev.one(TRIGGER_STATE, f"event-state-{kind}")
+        assert state.state["trigger_name"] == trigger.state["name"]
+        assert _depends(state, trigger)

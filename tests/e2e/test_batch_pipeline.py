@@ -4,7 +4,6 @@ the fake Batch service running the real processor on real bags, outputs.json."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,21 +11,9 @@ import pytest
 from orchestrator.cli import main
 from orchestrator.ids import job_id_for_run
 from tests.orchestrator.fake_batch import FakeBatchService, FakeCredential
-from tests.orchestrator.helpers import GOOD_BAGS, copy_bags, execution_node, write_activity
+from tests.orchestrator.helpers import GOOD_BAGS, copy_bags, write_activity
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def batch(tmp_path: Path) -> Iterator[FakeBatchService]:
-    # Tasks run the real processor through the image's entry point, on an execution node whose
-    # mounts folder is not the orchestrator node's.
-    mounts = tmp_path / "fsmounts"
-    environment, _ = execution_node(tmp_path, mounts)
-    with FakeBatchService(
-        tmp_path, slots=2, node_environment=environment, foreign_paths=[mounts]
-    ) as service:
-        yield service
 
 
 def test_adf_run_extracts_real_bags_on_the_fake_batch_service(

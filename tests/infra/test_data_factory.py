@@ -263,6 +263,9 @@ def test_pipeline_parameters_and_defaults(recording: Recording) -> None:
         "inputPath": {"type": "String", "defaultValue": "raw/"},
         "outputPath": {"type": "String", "defaultValue": "extracted/"},
         "format": {"type": "String", "defaultValue": "csv"},
+        # Set by the event triggers (the blob) and quarantineBags; empty by default.
+        "bagPath": {"type": "String", "defaultValue": ""},
+        "quarantinePath": {"type": "String", "defaultValue": ""},
     }
     assert recording.outputs["pipelineName"].value == "extract-bags"
 

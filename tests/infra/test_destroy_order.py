@@ -95,8 +95,8 @@ def scheduled(
 def test_a_schedule_trigger_is_stopped_before_it_and_the_factory_are_deleted(
     scheduled: Recording,
 ) -> None:
-    [trigger] = scheduled.of_type(TRIGGER)
-    states = scheduled.of_type(TRIGGER_STATE)
+    [trigger] = [t for t in scheduled.of_type(TRIGGER) if t.name == "datafactory-schedule"]
+    states = [s for s in scheduled.of_type(TRIGGER_STATE) if s.name == "schedule-state"]
     assert states, (
         "the schedule trigger has no TriggerState resource (infra/dynamic/trigger_state.py): "
         "nothing starts it at `pulumi up`, and nothing stops it before destroy, yet ADF refuses "
@@ -117,11 +117,28 @@ def test_a_schedule_trigger_is_stopped_before_it_and_the_factory_are_deleted(
     assert trigger.options.replace_on_changes == ("*",)
 
 
-def test_no_schedule_means_no_trigger_to_stop(recordings: dict[str, Recording]) -> None:
+def test_no_schedule_means_no_schedule_trigger_to_stop(recordings: dict[str, Recording]) -> None:
     dev = recordings["dev"]
     assert load_stack_config("dev").get("rosbag-batch:scheduleFrequency", "") == ""
-    assert dev.of_type(TRIGGER) == []
-    assert dev.of_type(TRIGGER_STATE) == []
+    # Only the storage event triggers (on by default, eventTrigger).
+    assert sorted(t.name for t in dev.of_type(TRIGGER)) == [
+        "datafactory-on-bag", "datafactory-on-db3", "datafactory-on-mcap", "datafactory-on-metadata"
+    ]  # fmt: skip
+    assert "schedule-state" not in {s.name for s in dev.of_type(TRIGGER_STATE)}
+
+
+def test_every_event_trigger_is_stopped_before_it_and_the_factory_are_deleted(
+    recordings: dict[str, Recording],
+) -> None:
+    dev = recordings["dev"]
+    states = {s.name: s for s in dev.of_type(TRIGGER_STATE)}
+    for trigger in dev.of_type(TRIGGER):
+        kind = trigger.name.removeprefix("datafactory-on-")
+        state = states[f"event-state-{kind}"]
+        assert deleted_before(dev, state, trigger), trigger.name
+        assert deleted_before(dev, trigger, dev.one(FACTORY)), trigger.name
+        assert trigger.options.delete_before_replace
+        assert trigger.options.replace_on_changes == ("*",)
 
 
 def test_role_assignments_are_gone_before_the_identity_and_their_scope(rec: Recording) -> None:

@@ -61,7 +61,8 @@ def test_activity_extracts_every_bag_into_one_job(fake_batch: FakeBatchService, 
     document = outputs()
     assert document["jobId"] == JOB_ID
     assert document["bags"] == {
-        "total": 3, "succeeded": 3, "partial": 0, "failed": 0, "unchanged": 0, "not started": 0
+        "total": 3, "succeeded": 3, "partial": 0, "failed": 0, "unchanged": 0, "not started": 0,
+        "quarantined": 0, "waiting": 0, "busy": 0,
     }  # fmt: skip
     assert document["messages"] == 9
     assert document["files"] == 3  # one table per bag, as each manifest lists

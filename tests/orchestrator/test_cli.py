@@ -22,6 +22,7 @@ from orchestrator.plan import PlanOptions, build_plan
 from orchestrator.report import bag_results
 from tests.orchestrator.fake_batch import FakeBatchService, FakeCredential
 from tests.orchestrator.helpers import REPO, touch_bags, write_activity
+from tests.orchestrator.test_batch_executor import outputs, run_activity
 
 LAUNCHER = REPO / "apps" / "orchestrator" / "run-orchestrator"
 
@@ -260,3 +261,27 @@ def test_telemetry_that_fails_never_fails_the_run(caplog: pytest.LogCaptureFixtu
     )  # fmt: skip
     telemetry.record_bags(plan, [], {}, tracer=Broken(), meter=Broken())  # type: ignore[arg-type]
     assert "telemetry" in caplog.text
+
+
+def test_an_event_blob_path_drops_the_container(fake_batch: FakeBatchService, node: Path) -> None:
+    """ADF's @triggerBody().folderPath starts with the container (`data/raw/2026`): the run takes
+    that one bag, and writes it where a sweep of raw/ would, then a sweep leaves it alone."""
+    touch_bags(node / "raw", ["2026/a.bag", "b.bag"])
+    write_activity(
+        Path.cwd(),
+        batchAccountEndpoint=fake_batch.url,
+        dataLakeUrl="https://lake.blob.core.windows.net/data",
+        bagPath="data/raw/2026/a.bag",
+        runId="event-run-1",
+    )
+
+    assert run_activity(fake_batch) == 0
+
+    document = outputs()
+    assert [entry["bag"] for entry in document["results"]] == ["raw/2026/a.bag"]
+    assert (node / "extracted" / "2026" / "a" / "_SUCCESS").is_file()
+    assert not (node / "extracted" / "b").exists()
+    write_activity(Path.cwd(), batchAccountEndpoint=fake_batch.url, runId="sweep-run-1")
+    assert run_activity(fake_batch) == 0
+    statuses = {entry["bag"]: entry["status"] for entry in outputs()["results"]}
+    assert statuses == {"raw/2026/a.bag": "unchanged", "raw/b.bag": "succeeded"}

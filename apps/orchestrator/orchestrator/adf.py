@@ -45,6 +45,11 @@ class ActivitySettings:
     # https://<account>.blob.core.windows.net/<container>: the mounted container's URL, from
     # which each bag's source_url in manifest.json is made (docs/contracts.md §3).
     data_lake_url: str = ""
+    # The blob a storage event names, `<container>/<folder>/<file>` (@triggerBody().folderPath
+    # and fileName): the run takes only that bag (orchestrator --bag). Empty: the whole input.
+    bag_path: str = ""
+    # Where quarantined bags are moved (orchestrator --quarantine-to); empty: left in place.
+    quarantine_path: str = ""
 
     @property
     def timeout_seconds(self) -> float:
@@ -133,6 +138,8 @@ def _bag_entry(result: BagResult) -> dict[str, Any]:
         entry["reason"] = skipped_summary(result.counts.skipped)
     elif result.status is BagStatus.NOT_RUN:
         entry["reason"] = "the run stopped before any task of this bag began"
+    elif result.note:
+        entry["reason"] = result.note  # quarantined, waiting or busy: why
     if result.counts.skipped:
         # The budget loop below keeps the document under ADF's cap, entry by entry.
         entry["skipped"] = [

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from orchestrator import adf, freshness, telemetry
-from orchestrator.discovery import Bag, InputError, find_bags
+from orchestrator import adf, intake, telemetry
+from orchestrator.claims import CLAIMS_DIR, Claims
+from orchestrator.discovery import InputError, find_bags
 from orchestrator.executors import (
     MOUNTS_DIR_ENV,
     Execution,
@@ -23,8 +24,7 @@ from orchestrator.executors import (
     ProgressSink,
 )
 from orchestrator.ids import job_id_for_manual_run, job_id_for_run
-from orchestrator.manifest import is_complete
-from orchestrator.outcome import BagResult
+from orchestrator.outcome import BagResult, BagStatus
 from orchestrator.plan import COLUMN_NAMES, FORMATS, GIB, Plan, PlanError, PlanOptions, build_plan
 from orchestrator.report import bag_results, counts_under, failure_notes, summary_table
 from orchestrator.stopping import Stopped, stop_on_signals
@@ -38,7 +38,9 @@ EXIT_OK = 0
 EXIT_FAILED = 1  # a bag failed or the run timed out
 EXIT_USAGE = 2  # bad input or settings: nothing was started
 DEFAULT_TIMEOUT_MINUTES = 720.0
-STALE_LINES_SHOWN = 10  # bags to extract again, named one a line; the rest counted
+# A claim outlives its run's timeout by this much: the run reports and releases it after its
+# tasks end; only a run that died leaves one to expire (orchestrator/claims.py).
+CLAIM_MARGIN_SECONDS = 900.0
 
 
 class UsageError(ValueError):
@@ -87,7 +89,20 @@ def _parser() -> argparse.ArgumentParser:
         "--shard-size-gb", type=float, default=4.0, help="split bags larger than this (default: 4)"
     )
     extract.add_argument(
-        "--force", action="store_true", help="re-extract bags whose output is complete"
+        "--force",
+        action="store_true",
+        help="re-extract bags whose output is complete, and retry quarantined bags",
+    )
+    extract.add_argument(
+        "--bag",
+        help="only this bag below --input (a storage event's blob: a bag file, a ROS 2 "
+        "folder or a file in one); its output goes where a sweep of --input puts it",
+    )
+    extract.add_argument(
+        "--quarantine-to",
+        metavar="FOLDER",
+        help="move unreadable bags (processor exit 2) there, e.g. raw/quarantine; default: "
+        "leave them in place (either way they are not retried until they change)",
     )
     extract.add_argument(
         "--topics", nargs="+", default=[], metavar="TOPIC", help="only these topics"
@@ -139,6 +154,8 @@ class Request:
     input_path: PurePosixPath
     output_path: PurePosixPath
     job_id: str
+    bag_path: PurePosixPath | None = None  # only this bag (--bag)
+    quarantine_path: PurePosixPath | None = None  # where unreadable bags go (--quarantine-to)
 
 
 def _relative_to_root(path: str) -> PurePosixPath:
@@ -240,31 +257,54 @@ def extract(
     run = _settle(args, record, credential)
     settings, request, timeout_seconds = run.settings, run.request, run.timeout_seconds
     record.job_id, record.output_path = request.job_id, str(request.output_path)
-    bags = find_bags(request.data_root, request.input_path, exclude=request.output_path)
-    plan = build_plan(
-        request.job_id,
-        request.input_path,
-        request.output_path,
-        bags,
-        run.options,
-        completed=_completed(request.data_root, request.output_path, bags, run.options),
-    )
+    excluded = [request.output_path]
+    if request.quarantine_path is not None:
+        excluded.append(request.quarantine_path)
+    bags = find_bags(request.data_root, request.input_path, exclude=excluded, only=request.bag_path)
     if run.executor_kind == "local":
         _make_output_folder(request.data_root / request.output_path, args.output)
-    _print_plan(plan)
-    executor = _executor(args, run, batch_client_options or {})
-    with telemetry.span("extract", job_id=plan.job_id, bags=len(plan.bags), tasks=len(plan.tasks)):
-        execution = executor.run(plan, _progress_printer())
-        # Inside the run's span: each bag's span is its child.
-        return _report(
-            plan,
-            execution,
-            request,
-            settings is not None,
-            time.monotonic() - started,
-            timeout_seconds / 60,
-            args.lake,
+    claims = Claims(
+        request.data_root / request.output_path / CLAIMS_DIR,
+        request.job_id,
+        timeout_seconds + CLAIM_MARGIN_SECONDS,
+    )
+    try:
+        taken = intake.take_bags(
+            request.data_root, request.output_path, bags, run.options, claims, request.job_id
         )
+        intake.show(taken, bags, run.options, _say)
+        plan = build_plan(
+            request.job_id,
+            request.input_path,
+            request.output_path,
+            bags,
+            run.options,
+            completed=taken.completed,
+            held=taken.held,
+            source_ids=taken.source_ids,
+        )
+        _print_plan(plan)
+        executor = _executor(args, run, batch_client_options or {})
+        with telemetry.span(
+            "extract", job_id=plan.job_id, bags=len(plan.bags), tasks=len(plan.tasks)
+        ):
+            execution = executor.run(plan, _progress_printer())
+            # Inside the run's span: each bag's span is its child.
+            return _report(
+                plan,
+                execution,
+                request,
+                settings is not None,
+                time.monotonic() - started,
+                timeout_seconds / 60,
+                args.lake,
+            )
+    finally:
+        claims.release_all()
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
 
 
 def _settle(
@@ -295,6 +335,7 @@ def _settle(
     connection_string = telemetry.connection_string_from_env()
     if executor_kind == "local":
         request = _local_request(input_arg, output_arg, fmt)
+        request = _narrowed(request, args.bag, args.quarantine_to, local=True)
     else:
         if settings is None:
             raise UsageError(
@@ -302,6 +343,12 @@ def _settle(
                 "the pipeline, or pass --activity FILE with the same extendedProperties"
             )
         request = _batch_request(settings, input_arg, output_arg, fmt)
+        request = _narrowed(
+            request,
+            args.bag or _event_blob(settings),
+            args.quarantine_to or settings.quarantine_path or None,
+            local=False,
+        )
         if credential is None:
             from azure.identity import ManagedIdentityCredential
 
@@ -384,35 +431,41 @@ def _batch_request(
     return Request(data_root, input_path, output_path, job_id)
 
 
-def _completed(
-    data_root: Path, output: PurePosixPath, bags: Sequence[Bag], options: PlanOptions
-) -> set[PurePosixPath]:
-    """Result folders complete AND made with this run's options; the others are extracted
-    again, and the run says why (freshness.py)."""
-    wanted = freshness.wanted_options(options.output_format, options.topics, options.column_names)
-    done: set[PurePosixPath] = set()
-    stale: list[str] = []
-    for bag in bags:
-        result_dir = output / bag.output_key
-        if not is_complete(data_root / result_dir):
-            continue
-        why = freshness.mismatch(data_root / result_dir, wanted)
-        if why:
-            stale.append(f"extracting {bag.path} again: {why}")
-        else:
-            done.add(result_dir)
-    for line in stale[:STALE_LINES_SHOWN]:
-        print(line, flush=True)
-    if len(stale) > STALE_LINES_SHOWN:
-        print(f"... and {len(stale) - STALE_LINES_SHOWN} more bags made otherwise", flush=True)
-    if done and not options.force:
-        every = "all " if len(done) == len(bags) else ""
-        print(
-            f"{every}{_bags(len(done))} already extracted with these options "
-            f"({freshness.describe(wanted)}): left as they are; --force extracts them again",
-            flush=True,
-        )
-    return done
+def _event_blob(settings: adf.ActivitySettings) -> str | None:
+    """The event's blob below the container: folderPath starts with the container's name
+    (learn.microsoft.com/azure/data-factory/how-to-create-event-trigger, "folderPath")."""
+    blob = settings.bag_path.strip().lstrip("/")
+    if not blob:
+        return None
+    url = settings.data_lake_url.rstrip("/")
+    container = url.rsplit("/", 1)[-1] if url else ""
+    head, _, rest = blob.partition("/")
+    return rest if container and head == container and rest else blob
+
+
+def _narrowed(request: Request, bag: str | None, quarantine: str | None, *, local: bool) -> Request:
+    """The request with --bag and --quarantine-to placed under its data root."""
+
+    def placed(path: str, option: str) -> PurePosixPath:
+        if not local:
+            return _relative_to_root(path)
+        absolute = Path(path).resolve()
+        try:
+            return PurePosixPath(absolute.relative_to(request.data_root).as_posix())
+        except ValueError:
+            raise UsageError(
+                f"{option} {path} is not below {request.data_root} (where --input and "
+                "--output are): choose a path there"
+            ) from None
+
+    return Request(
+        request.data_root,
+        request.input_path,
+        request.output_path,
+        request.job_id,
+        placed(bag, "--bag") if bag else None,
+        placed(quarantine, "--quarantine-to") if quarantine else None,
+    )
 
 
 def _bags(count: int) -> str:
@@ -450,6 +503,7 @@ def _report(
     if execution.previously_completed:
         print(f"job {plan.job_id} had already finished: reporting its results", flush=True)
     results = bag_results(plan, execution, counts_under(request.data_root))
+    intake.settle(plan, results, request.data_root, request.quarantine_path, _say)
     telemetry.record_bags(plan, results, execution.outcomes)
     print(summary_table(results, seconds), flush=True)
     notes = failure_notes(results)
@@ -490,10 +544,17 @@ def _commit_lake(
     results: Sequence[BagResult], request: Request, lake: str, run_id: str
 ) -> LakeResult:
     """All of the run's tasks have finished: one Delta commit per table (docs/lakehouse.md)."""
-    from orchestrator.lakehouse import commit_run
+    from orchestrator.lakehouse import LakeResult, commit_run
     from orchestrator.lakehouse.delta import Target
 
-    committed = commit_run(results, request.data_root, Target(lake), run_id)
+    # A held bag (quarantined, waiting, busy) has nothing new: its rows and catalog row stay
+    # as the run that made them left them (a busy bag's are the other run's to replace).
+    held = (BagStatus.QUARANTINED, BagStatus.WAITING, BagStatus.BUSY)
+    fresh = [result for result in results if result.status not in held]
+    if not fresh:
+        print(f"lake {lake}: every bag of this run is held back: nothing to commit", flush=True)
+        return LakeResult(lake)
+    committed = commit_run(fresh, request.data_root, Target(lake), run_id)
     print(
         f"lake {lake}: {committed.bags} bags committed into {len(committed.tables)} tables; "
         f"fleet report {committed.report}",

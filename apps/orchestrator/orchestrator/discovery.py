@@ -8,12 +8,14 @@ inside a ROS 2 bag folder belong to that bag and are never listed on their own.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from orchestrator.source import ROS2_METADATA, Incomplete, ros2_files
+
 ROS1_SUFFIX = ".bag"
 ROS2_STORAGE_SUFFIXES = (".db3", ".mcap")
-ROS2_METADATA = "metadata.yaml"
 
 
 class InputError(ValueError):
@@ -29,6 +31,9 @@ class Bag:
     # Where its output goes below the output path: the bag's folder relative to
     # the input, so two `drive.bag` in different folders never share an output.
     output_subdir: PurePosixPath
+    # A ROS 2 folder not whole yet (metadata.yaml lists a file that has not arrived): why.
+    # It gets no task and is reported as waiting, not failed (docs/orchestrator.md).
+    waiting: str = ""
 
     @property
     def name(self) -> str:
@@ -47,8 +52,14 @@ def _is_ros2_folder(path: Path) -> bool:
     return (path / ROS2_METADATA).is_file()
 
 
-def _folder_size(path: Path) -> int:
-    return sum(child.stat().st_size for child in path.iterdir() if child.is_file())
+def _ros2_bag(data_root: Path, folder: Path, output_subdir: PurePosixPath) -> Bag:
+    """A ROS 2 folder: its size is that of the files its metadata lists, when all are there."""
+    relative = _relative(folder, data_root)
+    try:
+        files = ros2_files(folder)
+    except Incomplete as why:
+        return Bag(relative, 0, output_subdir, waiting=str(why))
+    return Bag(relative, sum(file.stat().st_size for file in files), output_subdir)
 
 
 def _is_bag_file(path: Path) -> bool:
@@ -71,16 +82,27 @@ def _relative(path: Path, root: Path) -> PurePosixPath:
 
 
 def find_bags(
-    data_root: Path, input_path: PurePosixPath, exclude: PurePosixPath | None = None
+    data_root: Path,
+    input_path: PurePosixPath,
+    exclude: PurePosixPath | Sequence[PurePosixPath] | None = None,
+    only: PurePosixPath | None = None,
 ) -> list[Bag]:
     """All bags at or below `data_root / input_path`, sorted by path.
 
-    `exclude` (relative to the data root) is not searched: the output folder,
-    when it lies inside the input. Raises InputError when the input does not
-    exist or holds no bag.
+    `exclude` (relative to the data root) is not searched: the output folder, when it lies
+    inside the input, and the quarantine folder. `only` narrows the search to the one bag at
+    that path (an event's blob), keeping its output where a sweep of the input puts it. Raises
+    InputError when the input does not exist or holds no bag.
     """
+    excluded = (
+        [] if exclude is None else [exclude] if isinstance(exclude, PurePosixPath) else exclude
+    )
+    if only is not None:
+        if any(folder == only or folder in only.parents for folder in excluded):
+            return []  # an event in the quarantine (or output) folder: not input
+        return [_only(data_root, input_path, only)]
     absolute = data_root / input_path
-    skipped = data_root / exclude if exclude is not None else None
+    skipped = {data_root / folder for folder in excluded}
     if not absolute.exists():
         raise InputError(
             f"input {absolute} does not exist: pass a bag file, a ROS 2 bag folder or a "
@@ -94,7 +116,7 @@ def find_bags(
             )
         return [Bag(_relative(absolute, data_root), absolute.stat().st_size, PurePosixPath())]
     if _is_ros2_folder(absolute):
-        return [Bag(_relative(absolute, data_root), _folder_size(absolute), PurePosixPath())]
+        return [_ros2_bag(data_root, absolute, PurePosixPath())]
 
     bags = _walk(data_root, absolute, skipped)
     if not bags:
@@ -107,7 +129,41 @@ def find_bags(
     return bags
 
 
-def _walk(data_root: Path, absolute: Path, skipped: Path | None) -> list[Bag]:
+def _only(data_root: Path, input_path: PurePosixPath, only: PurePosixPath) -> Bag:
+    """The bag an event names: a bag file, a ROS 2 folder, or a file inside one (its
+    metadata.yaml or a storage file), which stands for the folder."""
+    if only != input_path and input_path not in only.parents:
+        raise InputError(
+            f"bag {only} is not inside the input {input_path}: pass a bag below --input"
+        )
+    candidate = data_root / only
+    folder = candidate if candidate.is_dir() else candidate.parent
+    if _is_ros2_folder(folder) and (data_root / input_path) in (folder, *folder.parents):
+        return _ros2_bag(data_root, folder, _subdir(folder.parent, data_root / input_path))
+    if not candidate.exists():
+        raise InputError(
+            f"bag {only} does not exist (any more): it was moved or deleted after the event"
+        )
+    if not _is_bag_file(candidate):
+        raise InputError(
+            f"{only} is not a bag: expected a .bag, .db3 or .mcap file, a ROS 2 bag folder "
+            f"or its {ROS2_METADATA}"
+        )
+    return Bag(
+        _relative(candidate, data_root),
+        candidate.stat().st_size,
+        _subdir(candidate.parent, data_root / input_path),
+    )
+
+
+def _subdir(folder: Path, input_folder: Path) -> PurePosixPath:
+    """Where a sweep of the input would put the bags of `folder`: its path below the input."""
+    if folder == input_folder or input_folder not in folder.parents:
+        return PurePosixPath()
+    return _relative(folder, input_folder)
+
+
+def _walk(data_root: Path, absolute: Path, skipped: set[Path]) -> list[Bag]:
     """The bags below the folder `absolute`, in walk order; `skipped` (the output) is not
     searched."""
     bags: list[Bag] = []
@@ -116,17 +172,11 @@ def _walk(data_root: Path, absolute: Path, skipped: Path | None) -> list[Bag]:
         subfolders.sort()
         for sub in list(subfolders):
             candidate = here / sub
-            if sub.startswith(".") or candidate == skipped or _is_ros2_folder(candidate):
+            if sub.startswith(".") or candidate in skipped or _is_ros2_folder(candidate):
                 # A ROS 2 bag is one unit; hidden folders and the output are not input.
                 subfolders.remove(sub)
-            if not sub.startswith(".") and candidate != skipped and _is_ros2_folder(candidate):
-                bags.append(
-                    Bag(
-                        _relative(candidate, data_root),
-                        _folder_size(candidate),
-                        _relative(here, absolute),
-                    )
-                )
+            if not sub.startswith(".") and candidate not in skipped and _is_ros2_folder(candidate):
+                bags.append(_ros2_bag(data_root, candidate, _relative(here, absolute)))
         for name in sorted(files):
             candidate = here / name
             if not name.startswith(".") and _is_bag_file(candidate):

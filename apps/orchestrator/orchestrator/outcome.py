@@ -40,6 +40,10 @@ class BagStatus(StrEnum):
     FAILED = "failed"
     UNCHANGED = "unchanged"  # output already complete before this run: nothing done
     NOT_RUN = "not started"  # no task of it started (the run timed out or ended first)
+    # Held back, not failed (docs/orchestrator.md "Exactly once"):
+    QUARANTINED = "quarantined"  # unreadable when last tried, and unchanged since
+    WAITING = "waiting"  # a ROS 2 folder whose metadata.yaml lists files not there yet
+    BUSY = "busy"  # another run holds its claim and is extracting it now
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,15 @@ class BagResult:
     counts: OutputCounts
     seconds: float | None = None
     failed_task: TaskOutcome | None = None
+    note: str = ""  # why a held bag was held (quarantined, waiting, busy)
 
     @property
     def ok(self) -> bool:
-        return self.status in (BagStatus.SUCCEEDED, BagStatus.PARTIAL, BagStatus.UNCHANGED)
+        return self.status in (
+            BagStatus.SUCCEEDED,
+            BagStatus.PARTIAL,
+            BagStatus.UNCHANGED,
+            BagStatus.QUARANTINED,
+            BagStatus.WAITING,
+            BagStatus.BUSY,
+        )

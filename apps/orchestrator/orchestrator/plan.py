@@ -8,7 +8,7 @@ on a Batch node, a local folder on a laptop.
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import PurePosixPath
@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from orchestrator.discovery import Bag
 from orchestrator.ids import task_id
+from orchestrator.outcome import BagStatus
 
 # The processor's --column-names (processor/options.py COLUMN_NAMES): `header.stamp.sec`, or
 # `header_stamp_sec` that Spark SQL reads unquoted.
@@ -72,6 +73,10 @@ class BagPlan:
     shards: int  # 1 when the bag is extracted by a single task
     already_done: bool  # the output was complete before this run: no task
     task_ids: tuple[str, ...]  # its tasks, in order; the last one decides the bag's outcome
+    # Held back with no task, and why: quarantined, waiting (an incomplete ROS 2 folder) or
+    # busy (another run's claim). None: the bag is done or has its tasks.
+    held: tuple[BagStatus, str] | None = None
+    source_id: str = ""  # what the bag was made of when planned (orchestrator/source.py)
 
     @property
     def final_task_id(self) -> str:
@@ -89,7 +94,7 @@ class Plan:
 
     @property
     def pending_bags(self) -> list[BagPlan]:
-        return [bag for bag in self.bags if not bag.already_done]
+        return [bag for bag in self.bags if not bag.already_done and bag.held is None]
 
 
 @dataclass(frozen=True)
@@ -135,25 +140,42 @@ def build_plan(
     bags: Sequence[Bag],
     options: PlanOptions,
     completed: Collection[PurePosixPath] = (),
+    held: Mapping[PurePosixPath, tuple[BagStatus, str]] | None = None,
+    source_ids: Mapping[PurePosixPath, str] | None = None,
 ) -> Plan:
     """Tasks for every bag whose output is not complete yet.
 
     `completed` holds the result folders (relative to the data root) that already
     carry the processor's `_SUCCESS` marker: those bags get no task, so running
-    the same request twice does nothing the second time.
+    the same request twice does nothing the second time. `held` (by bag path) get no task
+    either, whatever `force` says: a waiting folder is not whole, a busy bag is another run's.
+    A bag waiting in discovery (`Bag.waiting`) is held as waiting.
     """
+    held = dict(held or {})
+    for bag in bags:
+        if bag.waiting and bag.path not in held:
+            held[bag.path] = (BagStatus.WAITING, bag.waiting)
     bag_plans: list[BagPlan] = []
     tasks: list[TaskSpec] = []
     for bag in bags:
         out_dir = output_path / bag.output_subdir
         result_dir = out_dir / bag.name
         done = result_dir in completed and not options.force
+        hold = None if done else held.get(bag.path)
         shards = shard_count(bag.size_bytes, options)
         bag_tasks = _tasks_for_bag(bag, out_dir, shards, options)
         bag_plans.append(
-            BagPlan(bag, result_dir, shards, done, tuple(task.id for task in bag_tasks))
+            BagPlan(
+                bag,
+                result_dir,
+                shards,
+                done,
+                tuple(task.id for task in bag_tasks),
+                hold,
+                (source_ids or {}).get(bag.path, ""),
+            )
         )
-        if not done:
+        if not done and hold is None:
             tasks.extend(bag_tasks)
     return Plan(
         job_id=job_id,

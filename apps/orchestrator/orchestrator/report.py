@@ -56,6 +56,7 @@ def bag_results(plan: Plan, execution: Execution, read: CountsReader) -> list[Ba
             counts.get(bag.result_dir, OutputCounts()),
             seconds,
             culprit,
+            note=bag.held[1] if bag.held and status is bag.held[0] else "",
         )
         for bag, status, culprit, seconds in judged
     ]
@@ -69,6 +70,8 @@ def _status(
     bag: BagPlan, outcomes: list[TaskOutcome], final: TaskOutcome | None
 ) -> tuple[BagStatus, TaskOutcome | None]:
     if final is None:
+        if bag.held is not None:
+            return bag.held[0], None
         if bag.already_done:
             return BagStatus.UNCHANGED, None
         return BagStatus.NOT_RUN, None
@@ -113,7 +116,23 @@ def summary_table(results: Iterable[BagResult], seconds: float) -> str:
 
     rule = "  ".join("-" * width for width in widths)
     table = [line(header), rule, *(line(row) for row in rows), rule, line(total)]
-    return "\n".join(table + skipped_notes(results) + topic_notes(results))
+    return "\n".join(table + held_notes(results) + skipped_notes(results) + topic_notes(results))
+
+
+_HELD_WHY = {
+    BagStatus.QUARANTINED: "not retried until the bag changes (--force retries it now)",
+    BagStatus.WAITING: "extracted once every listed file is there",
+    BagStatus.BUSY: "left to that run",
+}
+
+
+def held_notes(results: Iterable[BagResult]) -> list[str]:
+    """Under the table, each bag held back without a task: why, and what happens next."""
+    return [
+        f"{result.status} {result.bag}: {result.note}; {_HELD_WHY[result.status]}"
+        for result in results
+        if result.status in _HELD_WHY and result.note
+    ]
 
 
 def skipped_notes(results: Iterable[BagResult]) -> list[str]:

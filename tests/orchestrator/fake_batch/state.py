@@ -68,6 +68,7 @@ class FakeTask:
     directory: Path | None = None
     attempts: int = 0  # process starts: first run, retries, reactivations and requeues
     requeue_count: int = 0
+    preemptions: int = 0  # the fake's own count: Batch reports none (see preempt)
 
     @property
     def id(self) -> str:
@@ -274,6 +275,27 @@ class FakeBatchState:
                 raise Conflict("TaskCompletedSuccessfully", "The task completed successfully.")
             task.state, task.exit_code, task.failure = "active", None, None
             task.end_time, task.retry_count = None, 0
+
+    def preempt(self, job_id: str, task_id: str) -> None:
+        """A Spot node evicted under its running task, as Batch documents it: "Tasks which were
+        running on the Compute Node when it was preempted will be rescheduled when another
+        Compute Node becomes available" (azure-batch models `_enums.py` BatchNodeState.PREEMPTED;
+        learn.microsoft.com/azure/batch/batch-spot-vms: the interrupted task "will be
+        automatically requeued for execution by a different compute node"). So: the process dies
+        with no warning (SIGKILL, no cleanup), the task goes back to `active` and runs again
+        from the start as a new attempt; `retryCount` is not touched (it counts failures,
+        BatchTaskExecutionInfo.retry_count), and neither is `requeueCount`, which counts the
+        requeues a user asked for (BatchTaskExecutionInfo.requeue_count: "as the result of a user
+        request": pool shrink, job disable), so the orchestrator may rely on neither."""
+        with self.lock:
+            job = self.job(job_id)
+            task = job.tasks[task_id.lower()] if job else None
+            if task is None or task.process is None:
+                raise ValueError(f"task {task_id} is not running")
+            task.process.kill()
+            task.process.wait(timeout=10)
+            task.process, task.state, task.start_time = None, "active", None
+            task.preemptions += 1
 
     def requeue(self, job_id: str, task_id: str) -> None:
         """What a Spot node's preemption does to a running task (azure-batch models
