@@ -44,7 +44,7 @@ def parser() -> argparse.ArgumentParser:
         help="write OUTDIR/<bag name>/ from BAG",
         usage="python -m processor extract BAG OUTDIR [--topics T [T ...]] "
         "[--missing-topics {fail,skip}] [--format {csv,parquet}] "
-        "[--column-names {dotted,underscore}] [--shard I/N] [--source-url URL]",
+        "[--column-names {dotted,underscore}] [--video] [--shard I/N] [--source-url URL]",
     )
     # Optional here only so that `--topics /a BAG OUTDIR` works: see _positionals.
     extract.add_argument(
@@ -82,6 +82,12 @@ def parser() -> argparse.ArgumentParser:
         default="dotted",
         help="nested fields as header.stamp.sec (default) or header_stamp_sec (no quoting "
         "in Spark SQL)",
+    )
+    extract.add_argument(
+        "--video",
+        action="store_true",
+        help="camera topics as H.264 MP4 files (<topic>.video/) with a frame index, instead of "
+        "one image file per frame",
     )
     extract.add_argument(
         "--shard",
@@ -146,7 +152,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "extract":
-            options = Options(args.format, normalized_topics(args.topics), args.column_names)
+            options = Options(
+                args.format,
+                normalized_topics(args.topics),
+                args.column_names,
+                video=args.video,
+            )
             return run.extract(
                 args.bag,
                 args.outdir,

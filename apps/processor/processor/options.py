@@ -30,6 +30,8 @@ class Options:
     """Normalized (normalized_topics); None: every topic."""
     column_names: str = "dotted"
     """`dotted` (`header.stamp.sec`) or `underscore` (`header_stamp_sec`)."""
+    video: bool = False
+    """`--video`: camera topics as MP4 segments and a frame index instead of image files."""
 
     @property
     def separator(self) -> str:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from processor import manifest, report
+from processor import manifest, report, transforms
 from processor.bag import Bag, Stream, open_bag
 from processor.errors import BagError, one_line
 from processor.extract import (
@@ -20,8 +20,8 @@ from processor.extract import (
     skip_undecoded,
 )
 from processor.info import TopicStats, declared_stats, info_document, info_text
-from processor.merging import concat_tables, move_side_files
-from processor.names import hidden_sibling, output_name_problem
+from processor.merging import concat_tables, merge_video, move_side_files
+from processor.names import VIDEO_FOLDER_SUFFIX, hidden_sibling, output_name_problem
 from processor.options import Options
 from processor.output import MANIFEST, finish, is_complete, staged_folder, within, write_json
 from processor.progress import Progress
@@ -87,6 +87,7 @@ def extract(
                 source_url=source_url,
                 complete_range=not shard,
             )
+            _record_tf(document, folder, options.format)
             if shard:
                 document["shard"] = {
                     "index": index,
@@ -133,6 +134,7 @@ def merge(bag_path: Path, outdir: Path, *, count: int) -> int:
         options = manifest.options_of(manifests[0])
         with staged_folder(target) as folder:
             results = _combine(parts, manifests, folder, options.format, bag)
+            _combine_tf(parts, manifests, folder, options.format)
             document = manifest.build(
                 bag,
                 options,
@@ -141,6 +143,7 @@ def merge(bag_path: Path, outdir: Path, *, count: int) -> int:
                 source_url=manifests[0]["source_url"],
                 complete_range=True,
             )
+            _record_tf(document, folder, options.format)
             document["shards"] = count
             # The parts were extracted already: a topic they skipped is skipped here too.
             streams = select_streams(bag, options.topics, strict=False)
@@ -170,6 +173,26 @@ def _refuse_overwriting_input(bag: Bag, target: Path) -> None:
             f"{target}: the output folder would replace the input bag; choose an "
             "OUTDIR that does not hold the bag under the same name"
         )
+
+
+def _record_tf(document: dict[str, Any], folder: Path, fmt: str) -> None:
+    if (entry := transforms.manifest_entry(folder, fmt)) is not None:
+        document["tf"] = entry
+
+
+def _combine_tf(parts: list[Path], manifests: list[dict[str, Any]], folder: Path, fmt: str) -> None:
+    """The parts' transforms tables in shard order, and the frame tree of all of them."""
+    sources = [
+        within(p, transforms.table_name(fmt))
+        for p, m in zip(parts, manifests, strict=True)
+        if "tf" in m
+    ]
+    if not sources:
+        return
+    within(folder, transforms.FOLDER).mkdir()
+    table = within(folder, transforms.table_name(fmt))
+    concat_tables(fmt, sources, table)
+    transforms.write_tree(folder, transforms.tree_of_table(table, fmt))
 
 
 def _status(document: dict[str, Any]) -> int:
@@ -230,6 +253,11 @@ def _combine(
             result.bad += entry.get("bad_messages", 0)
             room = BAD_EXAMPLES - len(result.bad_examples)
             result.bad_examples.extend(entry.get("bad_examples", [])[:room])
+            if (video := entry.get("video")) is not None:
+                if result.video is None:
+                    result.video = {"index": video["index"], "segments": [], "frames": 0}
+                result.video["segments"] += video["segments"]
+                result.video["frames"] += video["frames"]
             for note in entry.get("notes", []):
                 result.notes[note["note"]] = result.notes.get(note["note"], 0) + note["messages"]
             for bound, pick in (("first_ns", min), ("last_ns", max)):
@@ -249,7 +277,9 @@ def _combine(
             result.side_files = 0
             continue
         for file in result.files:
-            if file.endswith("/"):
+            if file.endswith(VIDEO_FOLDER_SUFFIX + "/"):
+                merge_video(fmt, sources[file], within(folder, file))
+            elif file.endswith("/"):
                 move_side_files(sources[file], within(folder, file))
             else:
                 concat_tables(fmt, sources[file], within(folder, file))
