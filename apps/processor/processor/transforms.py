@@ -229,6 +229,7 @@ def _batches(path: Path, fmt: str) -> Iterable[pa.RecordBatch]:
         types = {"parent_frame": pa.string(), "child_frame": pa.string(), "static": pa.bool_()}
         reader = csv.open_csv(
             path,
+            parse_options=csv.ParseOptions(newlines_in_values=True),  # frame names are any text
             convert_options=csv.ConvertOptions(
                 column_types={**types, "log_time_ns": pa.int64()},
                 include_columns=[*types, "log_time_ns"],
