@@ -188,13 +188,13 @@ def _tf_bag(path: Path) -> None:
     store = get_typestore(Stores.ROS1_NOETIC)
     message_type = "tf2_msgs/msg/TFMessage"  # not in rosbags' Noetic store
     store.register(get_types_from_msg("geometry_msgs/TransformStamped[] transforms", message_type))
-    types = store.types
+    types: dict[str, Any] = dict(store.types)
     time, header = types["builtin_interfaces/msg/Time"], types["std_msgs/msg/Header"]
     vector, quat = types["geometry_msgs/msg/Vector3"], types["geometry_msgs/msg/Quaternion"]
     stamped = types["geometry_msgs/msg/TransformStamped"]
     transform = types["geometry_msgs/msg/Transform"]
 
-    def message(log: int, *edges: tuple[str, str]) -> bytes:
+    def message(log: int, *edges: tuple[str, str]) -> memoryview:
         transforms = [
             stamped(
                 header=header(

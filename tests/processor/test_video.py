@@ -17,7 +17,7 @@ from rosbags.rosbag1 import Writer as Writer1
 from rosbags.typesys import Stores, get_typestore
 
 from scripts.synthetic_bags import write_drive
-from tests.processor.helpers import BAGS, direct_messages, manifest, run_cli
+from tests.processor.helpers import BAGS, assert_accounted, direct_messages, manifest, run_cli
 
 CAMERA_TYPES = ("sensor_msgs/msg/Image", "sensor_msgs/msg/CompressedImage")
 
@@ -27,7 +27,7 @@ def _table(path: Path) -> list[dict[str, Any]]:
     return table.drop(["log_time"]).to_pylist()
 
 
-def _decoded(path: Path) -> list[tuple[int, Fraction, np.ndarray[Any, Any]]]:
+def _decoded(path: Path) -> list[tuple[Any, Any, np.ndarray[Any, Any]]]:
     """(pts, time base, RGB pixels) of every frame, decoded by PyAV."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
@@ -295,3 +295,38 @@ def test_a_synthetic_mcap_drives_camera_becomes_video(
     for topic, messages in direct_messages(bag).items():
         if messages[0][1].__msgtype__ in CAMERA_TYPES:
             assert len(_check_video(folder, topic, messages, "parquet")) == len(messages)
+
+
+def test_camera_topics_whose_names_look_like_outputs_keep_their_own_videos(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = get_typestore(Stores.ROS1_NOETIC)
+    types = store.types
+    compressed_type = CAMERA_TYPES[1]
+    out = io.BytesIO()
+    Image.fromarray(_solid(16, 8, (10, 20, 30))).save(out, format="JPEG")
+    topics = ["/cam", "/cam/video", "/cam.video", "/..", "/tf"]
+    bag = tmp_path / "names.bag"
+    with Writer1(bag) as writer:
+        for number, topic in enumerate(topics):
+            connection = writer.add_connection(topic, compressed_type, typestore=store)
+            for index in range(number + 1):  # a count per topic, to tell them apart
+                message = types[compressed_type](
+                    header=types["std_msgs/msg/Header"](
+                        seq=0,
+                        stamp=types["builtin_interfaces/msg/Time"](sec=1, nanosec=index),
+                        frame_id="c",
+                    ),
+                    format="jpeg",
+                    data=np.frombuffer(out.getvalue(), np.uint8),
+                )
+                writer.write(
+                    connection, 10**9 + index, store.serialize_ros1(message, compressed_type)
+                )
+    assert run_cli(capsys, "extract", bag, tmp_path / "out", "--video")[0] == 0
+    folder = tmp_path / "out" / "names"
+    direct = direct_messages(bag)
+    for topic in topics:
+        assert len(_check_video(folder, topic, direct[topic], "csv")) == topics.index(topic) + 1
+    assert not (folder / "tf").exists()  # a camera topic named /tf is no TF
+    assert_accounted(folder, manifest(folder), sum(range(1, len(topics) + 1)))
