@@ -330,3 +330,71 @@ def test_camera_topics_whose_names_look_like_outputs_keep_their_own_videos(
         assert len(_check_video(folder, topic, direct[topic], "csv")) == topics.index(topic) + 1
     assert not (folder / "tf").exists()  # a camera topic named /tf is no TF
     assert_accounted(folder, manifest(folder), sum(range(1, len(topics) + 1)))
+
+
+def test_frames_a_video_cannot_hold_stay_side_files_and_are_noted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = get_typestore(Stores.ROS1_NOETIC)
+    types = store.types
+    image_type, compressed_type = CAMERA_TYPES
+    header = types["std_msgs/msg/Header"](
+        seq=0, stamp=types["builtin_interfaces/msg/Time"](sec=1, nanosec=0), frame_id="c"
+    )
+
+    def raw(encoding: str, width: int, height: int, step: int, size: int) -> Any:
+        data = np.arange(size, dtype=np.uint8)
+        return types[image_type](
+            header=header,
+            height=height,
+            width=width,
+            encoding=encoding,
+            is_bigendian=0,
+            step=step,
+            data=data,
+        )
+
+    frames = [
+        (image_type, raw("yuv422", 4, 2, 8, 16), "encoding 'yuv422'"),
+        (image_type, raw("rgb8", 4, 2, 12, 20), "sizes disagree"),
+        (image_type, raw("rgb8", 4, 2, 12, 0), None),  # empty: no file at all
+        (compressed_type, None, "not an image format"),
+        (image_type, raw("rgb8", 4, 2, 12, 24), "video"),
+    ]
+    bag = tmp_path / "odd.bag"
+    with Writer1(bag) as writer:
+        connections = {
+            msgtype: writer.add_connection(
+                f"/{msgtype.rsplit('/', 1)[1]}", msgtype, typestore=store
+            )
+            for msgtype in CAMERA_TYPES
+        }
+        for index, (msgtype, message, _) in enumerate(frames):
+            if message is None:  # a compressedDepth header before the PNG: not Pillow's
+                message = types[compressed_type](
+                    header=header,
+                    format="16UC1; compressedDepth",
+                    data=np.frombuffer(b"\0" * 12 + b"\x89PNG\r\n\x1a\n", np.uint8),
+                )
+            writer.write(connections[msgtype], 10 + index, store.serialize_ros1(message, msgtype))
+    assert run_cli(capsys, "extract", bag, tmp_path / "out", "--video")[0] == 0
+    folder = tmp_path / "out" / "odd"
+    topics = {t["topic"]: t for t in manifest(folder)["topics"]}
+    raw_topic, compressed = topics["/Image"], topics["/CompressedImage"]
+    notes = {
+        n["note"].removeprefix("frames not in the video, kept as side files: "): n["messages"]
+        for n in raw_topic["notes"]
+    }
+    assert notes == {
+        "encoding 'yuv422' (video is 8-bit gray, color or Bayer)": 1,
+        "sizes disagree with the data": 1,
+        "frames kept as .bin, exactly their bytes: data is not step x height bytes": 1,
+    }
+    assert raw_topic["side_files"] == 2 and raw_topic["video"]["frames"] == 1
+    assert sorted(p.name for p in (folder / "Image.files").iterdir()) == ["10.bin", "11.bin"]
+    assert [c["data"] for c in _table(folder / "Image.csv")][2] == ""
+    assert compressed["notes"][0]["note"].endswith(
+        "not an image format Pillow reads (JPEG, PNG, ...)"
+    )
+    assert "video" not in compressed and compressed["side_files"] == 1
+    assert_accounted(folder, manifest(folder), len(frames))
