@@ -10,7 +10,6 @@ from typing import Any
 import pyarrow as pa
 
 from processor.background import BackgroundWriter
-from processor.csvtext import CsvWriter
 
 LOG_TIME_COLUMNS = (
     pa.field("log_time_ns", pa.int64()),
@@ -33,6 +32,8 @@ class RowTable:
         self._pending: list[tuple[Any, ...]] = []
         self._writer: Any
         if fmt == "csv":
+            from processor.csvtext import CsvWriter  # only here: Parquet runs need none of it
+
             self._writer = CsvWriter(path, schema)
         else:
             import pyarrow.parquet as pq
