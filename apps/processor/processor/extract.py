@@ -195,25 +195,26 @@ def extract_range(
     if transforms is not None:
         transforms.finish()
     progress.finish(count)
-    results = []
-    for table in opened.values():
-        result = table.result
-        sink = table.sink
-        if isinstance(sink, VideoSink):
-            result.video = sink.summary()
-            if result.video is not None:
-                result.files.append(f"{sink.folder}/")
-            for note, count in sink.notes.items():
-                result.notes[note] = result.notes.get(note, 0) + count
-            sink = sink.files
-        if sink is not None:
-            result.side_files = sink.count
-            if sink.count:
-                result.files.append(f"{sink.folder}/")
-            for note, count in sink.notes.items():
-                result.notes[note] = result.notes.get(note, 0) + count
-        results.append(result)
-    return sorted(results, key=lambda r: r.stem)
+    return sorted((_finished(table) for table in opened.values()), key=lambda r: r.stem)
+
+
+def _finished(table: _Table) -> TopicResult:
+    """The table's result with what its side files and video received."""
+    result, sink = table.result, table.sink
+    if isinstance(sink, VideoSink):
+        result.video = sink.summary()
+        if result.video is not None:
+            result.files.append(f"{sink.folder}/")
+        for note, count in sink.notes.items():
+            result.notes[note] = result.notes.get(note, 0) + count
+        sink = sink.files
+    if sink is not None:
+        result.side_files = sink.count
+        if sink.count:
+            result.files.append(f"{sink.folder}/")
+        for note, count in sink.notes.items():
+            result.notes[note] = result.notes.get(note, 0) + count
+    return result
 
 
 def _stream_messages(
