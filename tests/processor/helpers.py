@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow.csv as pcsv
 import pytest
 from rosbags.highlevel import AnyReader
 from rosbags.interfaces import Connection
@@ -279,6 +280,19 @@ def assert_accounted(folder: Path, document: dict[str, Any], expected_messages: 
         assert read_table(folder / table).num_rows == topic["messages"], table
         named.add(table)
         named.update(side)
+    if "tf" in document:  # /tf and /tf_static: tf/transforms.<format> and tf/tree.json
+        transforms, tree = document["tf"]["files"]
+        path = folder / transforms
+        rows = (
+            read_table(path).num_rows
+            if path.suffix == ".parquet"  # frame names may hold newlines: quoted in CSV
+            else pcsv.read_csv(
+                path, parse_options=pcsv.ParseOptions(newlines_in_values=True)
+            ).num_rows
+        )
+        assert rows == document["tf"]["transforms"]
+        assert json.loads((folder / tree).read_text(encoding="utf-8"))["frames"] is not None
+        named.add("tf/")
     for path in folder.iterdir():
         label = path.name + ("/" if path.is_dir() else "")
         assert label in named, f"{label} is in the output but not in the manifest"

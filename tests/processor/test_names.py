@@ -17,6 +17,7 @@ from processor.names import (
     field_key,
     side_folder,
     topic_stem,
+    video_folder,
 )
 from processor.output import within
 
@@ -88,12 +89,12 @@ def test_stems_decode_back_to_their_topic_so_no_two_topics_share_one() -> None:
 
 
 def test_names_never_equal_the_outputs_own_files_or_each_other() -> None:
-    own = {"info.json", "info.txt", "manifest.json", "_SUCCESS"}
+    own = {"info.json", "info.txt", "manifest.json", "_SUCCESS", "tf"}  # tf/: transforms, tree
     names: list[str] = []
-    for topic in ODD_TOPICS:
+    for topic in [*ODD_TOPICS, "/tf", "tf", "/tf/", "/transforms"]:
         for table in (1, 2):
             stem = topic_stem(topic, table)
-            names += [f"{stem}.csv", f"{stem}.parquet", side_folder(stem)]
+            names += [f"{stem}.csv", f"{stem}.parquet", side_folder(stem), video_folder(stem)]
     assert not own & set(names)
     assert len(set(names)) == len(names)
     for name in names:

@@ -400,7 +400,7 @@ def test_an_unsliced_output_is_what_it_was(
     """No `start`/`end` in options, no `slice`, no `before_start`: as before slices."""
     assert run_cli(capsys, "extract", BAGS / "turtlesim.bag", tmp_path)[0] == 0
     document = manifest(tmp_path / "turtlesim")
-    assert set(document["options"]) == {"format", "topics", "column_names", "processor_version"}
+    assert not {"start", "end"} & set(document["options"])
     assert "slice" not in document
     assert all("before_start" not in t for t in document["topics"])
     assert '"slice"' not in (tmp_path / "turtlesim" / "info.json").read_text()

@@ -65,7 +65,7 @@ def parser() -> argparse.ArgumentParser:
         help="write OUTDIR/<bag name>/ from BAG",
         usage="python -m processor extract BAG OUTDIR [--topics T [T ...]] "
         "[--missing-topics {fail,skip}] [--format {csv,parquet}] "
-        "[--column-names {dotted,underscore}] [--start T] [--end T] [--shard I/N] "
+        "[--column-names {dotted,underscore}] [--start T] [--end T] [--video] [--shard I/N] "
         "[--source-url URL] "
         "[--sync REF --with T [T ...] [--sync-tolerance SECONDS] "
         "[--sync-method {nearest,last-before}] [--sync-clock {log,header}]]",
@@ -118,6 +118,12 @@ def parser() -> argparse.ArgumentParser:
         "--end",
         metavar="T",
         help="only messages logged before T (excluded), spelled as for --start",
+    )
+    extract.add_argument(
+        "--video",
+        action="store_true",
+        help="camera topics as H.264 MP4 files (<topic>.video/) with a frame index, instead of "
+        "one image file per frame",
     )
     extract.add_argument(
         "--shard",
@@ -274,6 +280,7 @@ def _run(args: argparse.Namespace) -> int:
                 args.sync_options,
                 start=args.start,
                 end=args.end,
+                video=args.video,
             )
             return run.extract(
                 args.bag,

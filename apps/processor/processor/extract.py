@@ -17,14 +17,17 @@ from processor.batching import BatchedTable, DecodeFailure
 from processor.budget import Budget
 from processor.columnar import columnar_decoder
 from processor.errors import BagError, TopicDecodeError, reason
-from processor.flatten import Layout, build_layout
-from processor.names import side_folder, topic_stem
+from processor.flatten import COMPRESSED_IMAGE, RAW_IMAGE, Layout, build_layout
+from processor.names import side_folder, topic_stem, video_folder
 from processor.options import Options, slashed
 from processor.output import within
 from processor.progress import Progress
 from processor.sidefiles import SideFiles
 from processor.tables import SUFFIX, TableWriter
+from processor.transforms import TransformsWriter, tf_static
+from processor.video import VideoSink
 
+CAMERA_TYPES = frozenset({COMPRESSED_IMAGE, RAW_IMAGE})
 _PROGRESS_EVERY = 2048  # messages between clock reads; a power of two, tested with a mask
 MAX_LOG_TIME = 2**63 - 1
 BAD_EXAMPLES = 5  # bad messages listed (log time and reason) per table; all are counted
@@ -56,6 +59,8 @@ class TopicResult:
     before_start: int = 0
     """Of `messages`, those logged before a slice's start, kept as latched state
     (processor.latched)."""
+    video: dict[str, Any] | None = None
+    """`--video`: the topic's MP4 segments, frame index and frame count (manifest)."""
 
     def add_bad(self, log_time: int, reason: str) -> None:
         self.bad += 1
@@ -88,9 +93,11 @@ class _Table:
     result: TopicResult
     layout: Layout | None
     writer: TableWriter | None
-    sink: SideFiles | None
+    sink: SideFiles | VideoSink | None
     batched: BatchedTable | None = None
     """Set when the table's type can be decoded a batch at a time (processor.columnar)."""
+    tf: bool | None = None
+    """A /tf (False) or /tf_static (True) table: its messages also go to the transforms."""
 
 
 LayoutCache = dict[tuple[int, str], Layout]
@@ -190,6 +197,7 @@ def extract_range(
     opened: dict[int, _Table] = {}
     background = BackgroundWriter()
     out = _Output(folder, options, layouts, background, Budget())
+    transforms: TransformsWriter | None = None
     try:
         for stream in streams:
             result = by_stream[id(stream)]
@@ -198,27 +206,40 @@ def extract_range(
             tables[id(stream)] = opened[id(result)]
         for stream, _, _ in state:
             by_stream[id(stream)].before_start += 1
+        if any(t.tf is not None for t in opened.values()):
+            transforms = TransformsWriter(folder, options.format, options.separator, background)
         messages = chain(state, bag.messages(streams, start, stop))
-        count = _stream_messages(bag, messages, tables, background, progress)
+        count = _stream_messages(bag, messages, tables, background, progress, transforms)
         _flush_batches(opened.values())
         background.drain()
     except BaseException:
         # The error being raised is the one to report, not what closing then runs into.
-        _close(opened.values(), background, quietly=True)
+        _close(opened.values(), background, transforms, quietly=True)
         raise
-    _close(opened.values(), background, quietly=False)
+    _close(opened.values(), background, transforms, quietly=False)
+    if transforms is not None:
+        transforms.finish()
     progress.finish(count)
-    results = []
-    for table in opened.values():
-        result = table.result
-        if table.sink is not None:
-            result.side_files = table.sink.count
-            if table.sink.count:
-                result.files.append(f"{table.sink.folder}/")
-            for note, count in table.sink.notes.items():
-                result.notes[note] = result.notes.get(note, 0) + count
-        results.append(result)
-    return sorted(results, key=lambda r: r.stem)
+    return sorted((_finished(table) for table in opened.values()), key=lambda r: r.stem)
+
+
+def _finished(table: _Table) -> TopicResult:
+    """The table's result with what its side files and video received."""
+    result, sink = table.result, table.sink
+    if isinstance(sink, VideoSink):
+        result.video = sink.summary()
+        if result.video is not None:
+            result.files.append(f"{sink.folder}/")
+        for note, count in sink.notes.items():
+            result.notes[note] = result.notes.get(note, 0) + count
+        sink = sink.files
+    if sink is not None:
+        result.side_files = sink.count
+        if sink.count:
+            result.files.append(f"{sink.folder}/")
+        for note, count in sink.notes.items():
+            result.notes[note] = result.notes.get(note, 0) + count
+    return result
 
 
 def _stream_messages(
@@ -227,9 +248,10 @@ def _stream_messages(
     tables: dict[int, _Table],
     background: BackgroundWriter,
     progress: Progress,
+    transforms: TransformsWriter | None = None,
 ) -> int:
     """The hot loop: every message is decoded and written, or buffered by its batched table;
-    returns the message count."""
+    returns the message count. TF messages are decoded once more for `transforms`."""
     count = 0
     while True:
         try:
@@ -254,6 +276,8 @@ def _stream_messages(
         if table.writer is None or table.layout is None or stream.decode is None:
             result.messages += 1
             continue
+        if table.tf is not None and transforms is not None:
+            _add_transforms(transforms, stream, log_time, raw, static=table.tf)
         if table.batched is not None:  # decoded later, a batch at a time
             table.batched.add(log_time, raw, stream.decode)
             result.messages += 1
@@ -268,6 +292,19 @@ def _stream_messages(
         table.writer.write(row)
         result.messages += 1
     return count
+
+
+def _add_transforms(
+    transforms: TransformsWriter, stream: Stream, log_time: int, raw: Any, *, static: bool
+) -> None:
+    """A TF message's transforms; one its definition cannot read is the table's bad message
+    (counted there), and gives no transforms."""
+    assert stream.decode is not None
+    try:
+        message = stream.decode(raw)
+    except Exception:  # the topic's own table reports it, with the reason
+        return
+    transforms.add(log_time, message, static=static, ros1=not stream.cdr)
 
 
 def _mismatch(log_time: int, msgtype: str, reason: str) -> str:
@@ -293,15 +330,32 @@ def _flush_batches(tables: Iterable[_Table]) -> None:
             _count_bad(table.result, table.batched.failures)
 
 
-def _close(tables: Iterable[_Table], background: BackgroundWriter, *, quietly: bool) -> None:
-    """Close every table and the background writer; raise the first error unless `quietly`."""
+def _close(
+    tables: Iterable[_Table],
+    background: BackgroundWriter,
+    transforms: TransformsWriter | None,
+    *,
+    quietly: bool,
+) -> None:
+    """Close every table, video and the background writer; raise the first error unless
+    `quietly`."""
     errors: list[Exception] = []
     for table in tables:
+        if isinstance(table.sink, VideoSink):
+            try:
+                table.sink.close()
+            except Exception as err:
+                errors.append(err)
         if table.writer is not None:
             try:
                 table.writer.close()
             except Exception as err:
                 errors.append(err)
+    if transforms is not None:
+        try:
+            transforms.close()
+        except Exception as err:
+            errors.append(err)
     try:
         background.close()
     except Exception as err:
@@ -331,14 +385,24 @@ def _open(stream: Stream, result: TopicResult, out: _Output) -> _Table:
     writer = TableWriter(fmt, path, layout, stream.typestore, out.background, out.budget)
     result.files.append(name)
     result.columns = {c.name: c.path for c in layout.fields if c.name != c.path}
-    sink = None
+    sink: SideFiles | VideoSink | None = None
     if layout.has_side_files:
         sink = SideFiles(out.folder, side_folder(result.stem), out.background)
+        if out.options.video and stream.msgtype in CAMERA_TYPES:
+            sink = VideoSink(
+                out.folder,
+                video_folder(result.stem),
+                sink,
+                fmt,
+                out.background,
+                ros1=not stream.cdr,
+            )
     decoder = columnar_decoder(layout, stream.typestore, writer.schema.types, cdr=stream.cdr)
     batched = None
     if decoder is not None and stream.decode is not None:
         batched = BatchedTable(writer, layout, decoder, out.budget, stream.decode)
-    return _Table(result, layout, writer, sink, batched)
+    tf = tf_static(stream.topic, stream.msgtype)
+    return _Table(result, layout, writer, sink, batched, tf)
 
 
 def skip_undecoded(results: Iterable[TopicResult], folder: Path) -> None:
@@ -358,6 +422,7 @@ def skip_undecoded(results: Iterable[TopicResult], folder: Path) -> None:
         result.skip_reason = f"no message matches the definition; the first: {first}"
         result.files.clear()
         result.side_files = 0
+        result.video = None
         result.messages += result.bad
         result.bad, result.bad_examples = 0, []
 
@@ -386,6 +451,8 @@ def as_manifest_topics(results: Sequence[TopicResult]) -> tuple[list[Any], list[
             )
             if r.before_start:  # only in a slice's output: an unsliced manifest is unchanged
                 topics[-1]["before_start"] = r.before_start
+            if r.video is not None:
+                topics[-1]["video"] = r.video
         else:
             skipped.append(
                 {

@@ -21,6 +21,7 @@ def options_record(options: Options) -> dict[str, Any]:
         "format": options.format,
         "topics": list(options.topics) if options.topics is not None else None,
         "column_names": options.column_names,
+        "video": options.video,
         "processor_version": __version__,
     }
     if options.sync is not None:  # only then: outputs without --sync keep their manifests
@@ -43,6 +44,7 @@ def options_of(document: dict[str, Any]) -> Options:
         sync,
         start=record.get("start"),
         end=record.get("end"),
+        video=bool(record.get("video", False)),
     )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from processor.output import within
+from processor.tables import SUFFIX
 
 # What copy_file_range and sendfile raise where the file system or kernel cannot do them
 # (man 2 copy_file_range, man 2 sendfile): then the next way is tried.
@@ -36,6 +37,19 @@ def concat_tables(fmt: str, sources: Sequence[Path], target: Path) -> None:
             parquet = pq.ParquetFile(source)
             for group in range(parquet.num_row_groups):
                 writer.write_table(parquet.read_row_group(group))
+
+
+def merge_video(fmt: str, sources: Sequence[Path], target: Path) -> None:
+    """A camera topic's video folders: the frame indexes concatenated in shard order, the
+    segments moved (named by their first frame's log time, so unique across shards). A
+    sharded run's video is cut at the shard boundaries: one segment more per boundary."""
+    index = "frames" + SUFFIX[fmt]
+    target.mkdir()
+    concat_tables(fmt, [within(source, index) for source in sources], within(target, index))
+    for source in sources:
+        for file in source.iterdir():
+            if file.name != index:
+                file.rename(within(target, file.name))
 
 
 def move_side_files(sources: Sequence[Path], target: Path) -> None:

@@ -15,9 +15,9 @@ and never one another topic, the output's own files, or a path outside the folde
   (`~` is always escaped in a topic, so this cannot be another topic's name);
 - a name longer than `MAX_STEM` bytes keeps its first bytes and ends in `~` and 16 hex
   digits of the SHA-256 of the topic (and table number);
-- a table is `<stem>.csv` / `<stem>.parquet`, a side-file folder `<stem>.files/`: neither
-  can equal the other, another topic's, or `info.json`, `info.txt`, `manifest.json`,
-  `_SUCCESS`.
+- a table is `<stem>.csv` / `<stem>.parquet`, a side-file folder `<stem>.files/`, a video
+  folder (`--video`) `<stem>.video/`: none can equal another, another topic's, or
+  `info.json`, `info.txt`, `manifest.json`, `_SUCCESS` or the TF folder `tf/` (no suffix).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import string
 NAME_MAX = 255  # bytes in one path component (Linux, and ADLS Gen2 / Blob NFS path segments)
 MAX_STEM = 200  # leaves room for `.parquet`, `.files` and what later suffixes may need
 SIDE_FOLDER_SUFFIX = ".files"
+VIDEO_FOLDER_SUFFIX = ".video"
 _SAFE = frozenset(string.ascii_letters + string.digits + "_-")
 _HASH_CHARS = 16
 
@@ -81,6 +82,11 @@ def topic_stem(topic: str, table: int = 1) -> str:
 def side_folder(stem: str) -> str:
     """The folder of a table's side files (camera frames, blobs)."""
     return stem + SIDE_FOLDER_SUFFIX
+
+
+def video_folder(stem: str) -> str:
+    """The folder of a camera topic's MP4 segments and frame index (`--video`)."""
+    return stem + VIDEO_FOLDER_SUFFIX
 
 
 def field_key(column: str) -> str:

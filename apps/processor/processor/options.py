@@ -89,6 +89,8 @@ class Options:
     """`dotted` (`header.stamp.sec`) or `underscore` (`header_stamp_sec`)."""
     sync: SyncOptions | None = None
     """`--sync`: None writes no synchronized table (and leaves the manifest as before)."""
+    video: bool = False
+    """`--video`: camera topics as MP4 segments and a frame index instead of image files."""
     start: str | None = None
     """`--start` as given (processor.timeslice); None: from the bag's first message."""
     end: str | None = None

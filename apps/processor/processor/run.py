@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from processor import manifest, report, sync
+from processor import manifest, report, sync, transforms
 from processor.bag import Bag, Stream, open_bag
 from processor.errors import BagError, one_line, reason
 from processor.extract import (
@@ -21,8 +21,8 @@ from processor.extract import (
 )
 from processor.info import TopicStats, declared_stats, info_document, info_text
 from processor.latched import Message, state_before
-from processor.merging import concat_tables, move_side_files
-from processor.names import hidden_sibling, output_name_problem
+from processor.merging import concat_tables, merge_video, move_side_files
+from processor.names import VIDEO_FOLDER_SUFFIX, hidden_sibling, output_name_problem
 from processor.options import Options
 from processor.output import MANIFEST, finish, is_complete, staged_folder, within, write_json
 from processor.progress import Progress
@@ -80,11 +80,7 @@ def extract(
         index, count = shard or (1, 1)
         window, start, stop, state = _time_range(bag, streams, first, last, index, count)
         label = f"processor {bag.name}" + (f" shard {index}/{count}" if shard else "")
-        progress = Progress(
-            label,
-            bag.start_ns if start is None else start,
-            bag.end_ns if stop is None else stop,
-        )
+        progress = Progress(label, *_bounds(bag, start, stop))
         folder_target = part_folder(outdir, bag.name, index, count) if shard else target
         with staged_folder(folder_target) as folder:
             results = extract_range(bag, streams, folder, options, start, stop, progress, state)
@@ -99,6 +95,7 @@ def extract(
                 complete_range=not shard and not options.sliced,
                 window=window if options.sliced else None,
             )
+            _record_tf(document, folder, options.format)
             if synchronized is not None and not shard:  # shards: after their merge
                 document["sync"] = _synchronize(folder, synchronized, options, results, label)
             if shard:
@@ -149,6 +146,7 @@ def merge(bag_path: Path, outdir: Path, *, count: int) -> int:
         window = manifest.window_of(manifests[0])
         with staged_folder(target) as folder:
             results = _combine(parts, manifests, folder, options.format, bag)
+            _combine_tf(parts, manifests, folder, options.format)
             document = manifest.build(
                 bag,
                 options,
@@ -158,6 +156,7 @@ def merge(bag_path: Path, outdir: Path, *, count: int) -> int:
                 complete_range=not options.sliced,
                 window=window,
             )
+            _record_tf(document, folder, options.format)
             document["shards"] = count
             _note_empty_slice(document)
             # The parts were extracted already: a topic they skipped is skipped here too.
@@ -171,6 +170,11 @@ def merge(bag_path: Path, outdir: Path, *, count: int) -> int:
     label = f"processor {bag.name}: merged {count} shards"
     _say(*report.outcome(label, document, target), *_sync_lines(label, document))
     return _status(document)
+
+
+def _bounds(bag: Bag, start: int | None, stop: int | None) -> tuple[int, int]:
+    """What this run reads of the bag's log time: its progress goes from the one to the other."""
+    return (bag.start_ns if start is None else start, bag.end_ns if stop is None else stop)
 
 
 def _time_range(
@@ -245,6 +249,26 @@ def _refuse_overwriting_input(bag: Bag, target: Path) -> None:
             f"{target}: the output folder would replace the input bag; choose an "
             "OUTDIR that does not hold the bag under the same name"
         )
+
+
+def _record_tf(document: dict[str, Any], folder: Path, fmt: str) -> None:
+    if (entry := transforms.manifest_entry(folder, fmt)) is not None:
+        document["tf"] = entry
+
+
+def _combine_tf(parts: list[Path], manifests: list[dict[str, Any]], folder: Path, fmt: str) -> None:
+    """The parts' transforms tables in shard order, and the frame tree of all of them."""
+    sources = [
+        within(p, transforms.table_name(fmt))
+        for p, m in zip(parts, manifests, strict=True)
+        if "tf" in m
+    ]
+    if not sources:
+        return
+    within(folder, transforms.FOLDER).mkdir()
+    table = within(folder, transforms.table_name(fmt))
+    concat_tables(fmt, sources, table)
+    transforms.write_tree(folder, transforms.tree_of_table(table, fmt))
 
 
 def _status(document: dict[str, Any]) -> int:
@@ -339,6 +363,11 @@ def _combine(
             result.before_start += entry.get("before_start", 0)
             room = BAD_EXAMPLES - len(result.bad_examples)
             result.bad_examples.extend(entry.get("bad_examples", [])[:room])
+            if (video := entry.get("video")) is not None:
+                if result.video is None:
+                    result.video = {"index": video["index"], "segments": [], "frames": 0}
+                result.video["segments"] += video["segments"]
+                result.video["frames"] += video["frames"]
             for note in entry.get("notes", []):
                 result.notes[note["note"]] = result.notes.get(note["note"], 0) + note["messages"]
             for bound, pick in (("first_ns", min), ("last_ns", max)):
@@ -358,7 +387,9 @@ def _combine(
             result.side_files = 0
             continue
         for file in result.files:
-            if file.endswith("/"):
+            if file.endswith(VIDEO_FOLDER_SUFFIX + "/"):
+                merge_video(fmt, sources[file], within(folder, file))
+            elif file.endswith("/"):
                 move_side_files(sources[file], within(folder, file))
             else:
                 concat_tables(fmt, sources[file], within(folder, file))
