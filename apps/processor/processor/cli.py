@@ -13,7 +13,7 @@ from pathlib import Path
 
 from processor import run
 from processor.errors import BagError, one_line
-from processor.options import COLUMN_NAMES, FORMATS, Options, normalized_topics
+from processor.options import COLUMN_NAMES, FORMATS, POINT_CLOUDS, Options, normalized_topics
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -44,7 +44,8 @@ def parser() -> argparse.ArgumentParser:
         help="write OUTDIR/<bag name>/ from BAG",
         usage="python -m processor extract BAG OUTDIR [--topics T [T ...]] "
         "[--missing-topics {fail,skip}] [--format {csv,parquet}] "
-        "[--column-names {dotted,underscore}] [--shard I/N] [--source-url URL]",
+        "[--column-names {dotted,underscore}] [--point-clouds {parquet,pcd}] "
+        "[--shard I/N] [--source-url URL]",
     )
     # Optional here only so that `--topics /a BAG OUTDIR` works: see _positionals.
     extract.add_argument(
@@ -82,6 +83,13 @@ def parser() -> argparse.ArgumentParser:
         default="dotted",
         help="nested fields as header.stamp.sec (default) or header_stamp_sec (no quoting "
         "in Spark SQL)",
+    )
+    extract.add_argument(
+        "--point-clouds",
+        choices=POINT_CLOUDS,
+        default="parquet",
+        help="each PointCloud2 / PointCloud message's points as a Parquet table (default) or a "
+        "binary PCD file, beside its table",
     )
     extract.add_argument(
         "--shard",
@@ -146,7 +154,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     try:
         if args.command == "extract":
-            options = Options(args.format, normalized_topics(args.topics), args.column_names)
+            options = Options(
+                args.format,
+                normalized_topics(args.topics),
+                args.column_names,
+                point_clouds=args.point_clouds,
+            )
             return run.extract(
                 args.bag,
                 args.outdir,

@@ -303,7 +303,13 @@ def _open(stream: Stream, result: TopicResult, out: _Output) -> _Table:
     result.columns = {c.name: c.path for c in layout.fields if c.name != c.path}
     sink = None
     if layout.has_side_files:
-        sink = SideFiles(out.folder, side_folder(result.stem), out.background)
+        sink = SideFiles(
+            out.folder,
+            side_folder(result.stem),
+            out.background,
+            point_clouds=out.options.point_clouds,
+            separator=out.options.separator,
+        )
     decoder = columnar_decoder(layout, stream.typestore, writer.schema.types, cdr=stream.cdr)
     batched = None if decoder is None else BatchedTable(writer, layout, decoder, out.budget)
     return _Table(result, layout, writer, sink, batched)

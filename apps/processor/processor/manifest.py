@@ -18,6 +18,7 @@ def options_record(options: Options) -> dict[str, Any]:
         "format": options.format,
         "topics": list(options.topics) if options.topics is not None else None,
         "column_names": options.column_names,
+        "point_clouds": options.point_clouds,
         "processor_version": __version__,
     }
 
@@ -26,7 +27,12 @@ def options_of(document: dict[str, Any]) -> Options:
     """The options a manifest (of a shard part) was written with."""
     record = document["options"]
     topics = record["topics"]
-    return Options(record["format"], tuple(topics) if topics else None, record["column_names"])
+    return Options(
+        record["format"],
+        tuple(topics) if topics else None,
+        record["column_names"],
+        point_clouds=record.get("point_clouds", "parquet"),
+    )
 
 
 def build(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 FORMATS = ("csv", "parquet")
 COLUMN_NAMES = ("dotted", "underscore")
+POINT_CLOUDS = ("parquet", "pcd")
 
 
 def slashed(topic: str) -> str:
@@ -30,6 +31,9 @@ class Options:
     """Normalized (normalized_topics); None: every topic."""
     column_names: str = "dotted"
     """`dotted` (`header.stamp.sec`) or `underscore` (`header_stamp_sec`)."""
+    point_clouds: str = "parquet"
+    """PointCloud2 / PointCloud points as a Parquet table (`parquet`) or binary PCD file
+    (`pcd`) per message (processor.pointclouds)."""
 
     @property
     def separator(self) -> str:
