@@ -44,24 +44,35 @@ def test_the_manifest_records_the_options_that_shaped_the_output(
     run_cli(capsys, "extract", bag, tmp_path / "a", "--topics", "turtle1/pose", "/tf", "/tf")
     run_cli(capsys, "extract", bag, tmp_path / "b", "--format", "parquet")
     run_cli(capsys, "extract", bag, tmp_path / "c", "--column-names", "underscore")
-    options = [manifest(tmp_path / x / "turtlesim")["options"] for x in "abc"]
+    run_cli(capsys, "extract", bag, tmp_path / "d", "--point-clouds", "pcd")
+    options = [manifest(tmp_path / x / "turtlesim")["options"] for x in "abcd"]
     assert options == [
         {
             "format": "csv",
             "topics": ["/tf", "/turtle1/pose"],  # as the bag names them, sorted, once each
             "column_names": "dotted",
+            "point_clouds": "parquet",
             "processor_version": __version__,
         },
         {
             "format": "parquet",
             "topics": None,
             "column_names": "dotted",
+            "point_clouds": "parquet",
             "processor_version": __version__,
         },
         {
             "format": "csv",
             "topics": None,
             "column_names": "underscore",
+            "point_clouds": "parquet",
+            "processor_version": __version__,
+        },
+        {
+            "format": "csv",
+            "topics": None,
+            "column_names": "dotted",
+            "point_clouds": "pcd",  # a bag without point clouds too: it names the options
             "processor_version": __version__,
         },
     ]

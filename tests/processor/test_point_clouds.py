@@ -20,7 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from pypcd4 import PointCloud as PcdReader
+from pypcd4.pypcd4 import PointCloud as PcdReader
 from rosbags.rosbag1 import Writer as Writer1
 from rosbags.rosbag2 import StoragePlugin
 from rosbags.rosbag2 import Writer as Writer2
@@ -151,7 +151,7 @@ CASES: dict[str, dict[str, Any]] = {
 
 def cases(seed: int) -> dict[str, Cloud]:
     return {
-        topic: make_cloud(**spec, seed=seed + index)  # type: ignore[arg-type]
+        topic: make_cloud(**spec, seed=seed + index)
         for index, (topic, spec) in enumerate(CASES.items())
     }
 

@@ -277,7 +277,7 @@ def pcd_bytes(points: Points) -> tuple[bytes, np.ndarray[Any, Any]]:
     return header.encode("ascii"), packed.view(np.uint8)
 
 
-def write_pcd(path: Path, header: bytes, data: np.ndarray[Any, Any]) -> None:
+def write_pcd(path: Path, header: bytes, data: Any) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
     try:
         for part in (memoryview(header), memoryview(data).cast("B")):
