@@ -13,7 +13,9 @@ One run prints, for a synthetic drive of each kind (IMU 200 Hz, GNSS 10 Hz, JPEG
   bagpy (`bagreader(bag).message_by_topic(topic)` for every topic) on ROS 1, and
   Foxglove's mcap + mcap-ros2-support (`iter_decoded_messages`) on MCAP;
 - sharding: the bag as 2 shards run side by side, then `merge`, against one unsharded run;
-- start-up: the processor's import time next to that of rosbags' AnyReader.
+- start-up: the processor's import time next to that of rosbags' AnyReader;
+- point clouds (issue 13; scripts/bench_point_clouds.py): a lidar bag's points/s and MB/s
+  to Parquet point tables and to PCD, beside the decode floor on the same bag.
 
 Each tool runs as its own process on a warm page cache; wall time includes interpreter
 start-up for all three alike; the floor and the processor run --repeat times, interleaved,
@@ -346,6 +348,12 @@ def main() -> int:
         default=3,
         help="runs of the floor and the processor; the fastest counts (default 3)",
     )
+    parser.add_argument(
+        "--point-cloud-seconds",
+        type=float,
+        default=20.0,
+        help="seconds of 10 Hz lidar for the point-cloud figures (0: none)",
+    )
     args = parser.parse_args()
     kinds = [kind for kind in args.kinds.split(",") if kind]
     if unknown := sorted(set(kinds) - set(KINDS)):
@@ -356,8 +364,16 @@ def main() -> int:
     results = [bench_kind(kind, args) for kind in kinds]
     processor_import = import_seconds(["processor.cli", "processor.run"])
     rosbags_import = import_seconds(["rosbags.highlevel"])
+    clouds: list[str] = []
+    if args.point_cloud_seconds > 0:
+        sys.path.insert(0, str(ROOT))
+        from scripts.bench_point_clouds import bench as bench_point_clouds
+
+        clouds = bench_point_clouds(args.point_cloud_seconds, args.repeat)
     for result in results:
         print_kind(result)
+    for line in clouds:
+        print(line)
     cores = os.cpu_count() or 1
     print(
         f"\nimport time: processor (cli, run) {processor_import * 1000:.0f} ms, "
