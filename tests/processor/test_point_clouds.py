@@ -388,6 +388,10 @@ HOSTILE = {
     "/row_step": (_hostile(XYZ[:2], row_step=12), "row_step is less than width x point_step"),
     "/count_zero": (_hostile([("x", 0, 7, 0)]), "a field's count is 0"),
     "/no_fields": (_hostile([]), "no fields describe the points"),
+    "/too_many": (
+        _hostile([("h", 0, 2, 1025)], point_step=1025),
+        "the fields have more than 1024 elements (columns)",
+    ),
     "/only_padding": (_hostile([("_", 0, 2, 8)]), "no fields describe the points"),
 }
 

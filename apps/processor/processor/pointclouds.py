@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from processor.flatten import Column, unique_names
+from processor.flatten import MAX_COLUMNS, Column, unique_names
 from processor.names import point_field_name
 
 SUFFIX = {"parquet": ".parquet", "pcd": ".pcd"}
@@ -125,6 +125,8 @@ def cloud2_layout(
         spans.append((offset, end))
         fields.append(PointField(name, dtype, count, pcd_type))
         formats.append(np.dtype(order + code) if count == 1 else (np.dtype(order + code), (count,)))
+    if sum(field.count for field in fields) > MAX_COLUMNS:  # a table's own bound, for both
+        return f"the fields have more than {MAX_COLUMNS} elements (columns)"
     spans.sort()
     if any(start < previous_end for (_, previous_end), (start, _) in itertools.pairwise(spans)):
         return "fields overlap"
