@@ -541,3 +541,25 @@ def test_shards_merge_to_the_point_files_of_one_run(
     for name in names:
         a = (whole / "drive" / "lidar.files" / name).read_bytes()
         assert a == (parts / "drive" / "lidar.files" / name).read_bytes()
+
+
+def test_invalid_points_of_an_organized_cloud_are_kept_bit_for_bit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A depth camera's cloud: is_dense false, NaN where there was no return; -0.0 and
+    # infinities stay what they are.
+    x = np.array([np.nan, 1.0, np.inf, -0.0, -np.inf, 2.5], dtype=">f4")
+    cloud = Cloud([("x", 0, 7, 1)], 3, 2, 4, 12, True, {}, x.tobytes())
+    bag = tmp_path / "depth.bag"
+    write_bag(bag, "ros1", {"/depth": [cloud2_message(ROS1, cloud, ros1=True)]}, ROS1)
+    for points in ("parquet", "pcd"):
+        outcome = extract_hostile(
+            capsys, bag, tmp_path / points, expected_messages=1, args=["--point-clouds", points]
+        )
+        [path] = point_files(outcome.folder, "/depth")
+        if points == "parquet":
+            read = pq.read_table(path).column("x").to_numpy()
+        else:
+            read = PcdReader.from_path(path).pc_data["x"]
+            assert pcd_header(path)["WIDTH"] == ["3"] and pcd_header(path)["HEIGHT"] == ["2"]
+        assert read.astype("<f4").tobytes() == x.astype("<f4").tobytes()
