@@ -441,13 +441,19 @@ def test_a_point_cloud2_defined_otherwise_in_the_bag_is_flattened_as_any_type(
 
 
 def _point_cloud(
-    points: Sequence[tuple[float, float, float]], channels: dict[str, list[float]]
+    points: Sequence[tuple[float, float, float]],
+    channels: dict[str, list[float]],
+    store: Any = ROS1,
 ) -> Any:
-    types = ROS1.types
+    types = store.types
+    stamp = types["builtin_interfaces/msg/Time"](sec=1, nanosec=0)
+    header = (
+        types["std_msgs/msg/Header"](seq=0, stamp=stamp, frame_id="f")
+        if store is ROS1
+        else types["std_msgs/msg/Header"](stamp=stamp, frame_id="f")
+    )
     return types["sensor_msgs/msg/PointCloud"](
-        header=types["std_msgs/msg/Header"](
-            seq=0, stamp=types["builtin_interfaces/msg/Time"](sec=1, nanosec=0), frame_id="f"
-        ),
+        header=header,
         points=[types["geometry_msgs/msg/Point32"](x=x, y=y, z=z) for x, y, z in points],
         channels=[
             types["sensor_msgs/msg/ChannelFloat32"](name=n, values=np.array(v, dtype=np.float32))
@@ -456,16 +462,20 @@ def _point_cloud(
     )
 
 
-@pytest.mark.parametrize("points", ["parquet", "pcd"])
+@pytest.mark.parametrize(
+    ("kind", "points"), [("ros1", "parquet"), ("ros1", "pcd"), ("mcap", "parquet")]
+)
 def test_point_cloud_points_and_channels_become_one_table(
-    points: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    kind: str, points: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # sensor_msgs/PointCloud is ROS 1's, and still in ROS 2's sensor_msgs (deprecated).
+    store = ROS1 if kind == "ros1" else ROS2
     xyz = [(1.5, -2.0, 3.25), (0.0, 1e-3, -7.0), (4.0, 5.0, 6.0)]
-    good = _point_cloud(xyz, {"intensity": [0.5, 1.0, 2.0], "ring": [9.0, 8.0, 7.0]})
-    mismatched = _point_cloud(xyz, {"intensity": [0.5]})
-    empty = _point_cloud([], {})
-    bag = tmp_path / "legacy.bag"
-    write_bag(bag, "ros1", {"/legacy": [good, mismatched, empty]}, ROS1)
+    good = _point_cloud(xyz, {"intensity": [0.5, 1.0, 2.0], "ring": [9.0, 8.0, 7.0]}, store)
+    mismatched = _point_cloud(xyz, {"intensity": [0.5]}, store)
+    empty = _point_cloud([], {}, store)
+    bag = tmp_path / ("legacy.bag" if kind == "ros1" else "legacy")
+    write_bag(bag, kind, {"/legacy": [good, mismatched, empty]}, store)
     outcome = extract_hostile(
         capsys, bag, tmp_path, expected_messages=3, args=["--point-clouds", points], statuses=(0,)
     )
@@ -563,3 +573,12 @@ def test_invalid_points_of_an_organized_cloud_are_kept_bit_for_bit(
             read = PcdReader.from_path(path).pc_data["x"]
             assert pcd_header(path)["WIDTH"] == ["3"] and pcd_header(path)["HEIGHT"] == ["2"]
         assert read.astype("<f4").tobytes() == x.astype("<f4").tobytes()
+
+
+def test_an_unknown_point_cloud_form_is_a_command_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        run_cli(capsys, "extract", tmp_path / "a.bag", tmp_path, "--point-clouds", "ply")
+    assert stop.value.code == 2
+    assert "--point-clouds: invalid choice: 'ply'" in capsys.readouterr().err
