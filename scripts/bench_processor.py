@@ -20,6 +20,9 @@ One run prints, for a synthetic drive of each kind (IMU 200 Hz, GNSS 10 Hz, JPEG
 - start-up: the processor's import time next to that of rosbags' AnyReader;
 - point clouds (issue 13; scripts/bench_point_clouds.py): a lidar bag's points/s and MB/s
   to Parquet point tables and to PCD, beside the decode floor on the same bag.
+- synchronized tables (issue 13): a Parquet run with `--sync /imu/data --with /gnss/fix /odom`
+  beside the plain one, and the sync step alone (processor.sync on the extracted tables, CSV
+  and Parquet): its rows per second next to the decode floor's messages per second.
 
 Each tool runs as its own process on a warm page cache; wall time includes interpreter
 start-up for all three alike; the floor and the processor run --repeat times, interleaved,
@@ -33,6 +36,7 @@ peak RSS < 200 MB on 1 GB, 2 shards with the merge <= 0.6x of one run.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -87,6 +91,25 @@ began = time.perf_counter()
 for module in sys.argv[1:]:
     __import__(module)
 print(time.perf_counter() - began)
+"""
+
+SYNC_REFERENCE, SYNC_WITH = "/imu/data", ("/gnss/fix", "/odom")
+SYNC_FLAGS = ["--sync", SYNC_REFERENCE, "--with", *SYNC_WITH]
+
+SYNC_STEP = """
+import shutil, sys, time
+from pathlib import Path
+from processor import sync
+from processor.bag import open_bag
+from processor.options import Options, SyncOptions
+bag_path, folder, fmt, reference, *others = sys.argv[1:]
+options = Options(fmt, None, "dotted", SyncOptions(reference, tuple(others)))
+with open_bag(Path(bag_path)) as bag:
+    plan = sync.plan(bag, bag.streams, options, strict=True)
+shutil.rmtree(Path(folder) / "sync", ignore_errors=True)
+began = time.perf_counter()
+entry = sync.write(Path(folder), plan, options)
+print(entry["rows"], time.perf_counter() - began)
 """
 
 BAGPY = """
@@ -225,6 +248,7 @@ class KindResult:
     size_mb: float
     rows: list[Measurement]
     ratios: list[str]
+    sync_lines: list[str]
 
 
 def sharded(bag: Path, out: Path, shards: int) -> Measurement:
@@ -278,8 +302,9 @@ def bench_kind(kind: str, args: argparse.Namespace) -> KindResult:
         shutil.rmtree(out, ignore_errors=True)
         os.sync()
 
+    command = [sys.executable, "-m", "processor", "extract", str(bag), str(out)]
+
     def extract(fmt: str) -> Callable[[], Measurement]:
-        command = [sys.executable, "-m", "processor", "extract", str(bag), str(out)]
         return lambda: measure(f"processor ({fmt})", [*command, "--format", fmt])
 
     floor_command = [sys.executable, "-c", FLOOR, str(bag)]
@@ -290,13 +315,68 @@ def bench_kind(kind: str, args: argparse.Namespace) -> KindResult:
     ]
     if args.shards > 1:
         runs.append(lambda: sharded(bag, out, args.shards))
+    drive = kind not in TF_KINDS  # a /tf bag has no IMU, GNSS or odometry to synchronize
+    if drive:
+        runs.append(
+            lambda: measure(
+                "processor + sync (parquet)", [*command, "--format", "parquet", *SYNC_FLAGS]
+            )
+        )
     rows = fastest_interleaved(runs, args.repeat, before_each=clean)
     clean()
+    sync_lines = []
+    if drive:
+        sync_lines = sync_step(bag, out, command, rows[0], rows[-1], rows[2], args.repeat)
+        clean()
     anchor = None if args.no_anchors else run_anchor(bag_kind(kind), bag)
     ratios = _ratios(bag_kind(kind), rows, anchor, args.shards)
     if anchor is not None:
         rows.append(anchor)
-    return KindResult(kind, size_mb, rows, ratios)
+    return KindResult(kind, size_mb, rows, ratios, sync_lines)
+
+
+def sync_step(
+    bag: Path,
+    out: Path,
+    command: list[str],
+    floor: Measurement,
+    with_sync: Measurement,
+    parquet_run: Measurement,
+    repeat: int,
+) -> list[str]:
+    """The sync step alone, on a fresh extraction per format (fastest of `repeat`), its rows
+    per second next to the decode floor's messages per second."""
+    lines = []
+    if floor.ok and with_sync.ok and parquet_run.ok:
+        lines.append(
+            f"processor + sync (parquet) / decode floor: {floor.seconds / with_sync.seconds:.2f}x; "
+            f"/ processor (parquet): {parquet_run.seconds / with_sync.seconds:.2f}x"
+        )
+    for fmt in ("csv", "parquet"):
+        shutil.rmtree(out, ignore_errors=True)
+        subprocess.run([*command, "--format", fmt], check=True, capture_output=True)
+        folder = out / (bag.name.removesuffix(".bag"))
+        messages = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["messages"]
+        step = [sys.executable, "-c", SYNC_STEP, str(bag), str(folder), fmt, SYNC_REFERENCE]
+        timings = []
+        for _ in range(max(repeat, 1)):
+            done = subprocess.run([*step, *SYNC_WITH], capture_output=True, text=True)
+            if done.returncode:
+                lines.append(f"sync step ({fmt}): FAILED: {done.stderr.strip().splitlines()[-1:]}")
+                break
+            rows, seconds = done.stdout.split()
+            timings.append((float(seconds), int(rows)))
+        if not timings or not floor.ok:
+            continue
+        seconds, rows = min(timings)
+        floor_rate = messages / floor.seconds
+        lines.append(
+            f"sync step ({fmt}): {rows} rows of {SYNC_REFERENCE} with {', '.join(SYNC_WITH)} in "
+            f"{seconds:.2f} s = {rows / seconds:,.0f} rows/s; decode floor {floor_rate:,.0f} "
+            f"messages/s ({messages} messages in {floor.seconds:.2f} s); "
+            f"sync step / floor time: {seconds / floor.seconds:.2f}"
+        )
+    return lines
 
 
 def _ratios(
@@ -363,7 +443,7 @@ def print_kind(result: KindResult) -> None:
             f"{r.peak_rss_mb:>14.0f}  {status}"
         )
     print()
-    for line in result.ratios:
+    for line in [*result.ratios, *result.sync_lines]:
         print(line)
 
 

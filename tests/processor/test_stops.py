@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from processor.output import replace_folder
+from processor.output import replace_folder, staged_folder
 from scripts.synthetic_bags import write_drive
 
 
@@ -56,3 +56,17 @@ def test_a_rival_output_landing_between_the_two_renames_is_replaced(
     replace_folder(new, target)
     assert os.listdir(target) == ["mine"]  # the last run to finish wins, whole
     assert os.listdir(outdir) == ["bag"]  # nothing hidden left behind
+
+
+def test_a_stop_while_the_staging_folder_is_prepared_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A SIGTERM right after the staging folder appears (what the test above aims at) used to land
+    # between its creation and the `try` that removes it, and left it behind under load.
+    def stopped(self: Path, mode: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "chmod", stopped)
+    with pytest.raises(KeyboardInterrupt), staged_folder(tmp_path / "out" / "bag"):
+        pass
+    assert list((tmp_path / "out").iterdir()) == []

@@ -13,7 +13,19 @@ from pathlib import Path
 
 from processor import run
 from processor.errors import BagError, one_line
-from processor.options import COLUMN_NAMES, FORMATS, POINT_CLOUDS, Options, normalized_topics
+from processor.options import (
+    COLUMN_NAMES,
+    DEFAULT_SYNC_TOLERANCE,
+    FORMATS,
+    POINT_CLOUDS,
+    SYNC_CLOCKS,
+    SYNC_METHODS,
+    Options,
+    SyncOptions,
+    normalized_topics,
+    slashed,
+    tolerance_ns,
+)
 
 
 def _shard(text: str) -> tuple[int, int]:
@@ -27,6 +39,16 @@ def _positive(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
     return int(text)
+
+
+def _seconds(text: str) -> int:
+    try:
+        return tolerance_ns(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+_GREEDY = ("--topics", "--with")  # the options that take values up to the next option
 
 
 def parser() -> argparse.ArgumentParser:
@@ -45,7 +67,9 @@ def parser() -> argparse.ArgumentParser:
         usage="python -m processor extract BAG OUTDIR [--topics T [T ...]] "
         "[--missing-topics {fail,skip}] [--format {csv,parquet}] "
         "[--column-names {dotted,underscore}] [--point-clouds {parquet,pcd}] "
-        "[--shard I/N] [--source-url URL]",
+        "[--shard I/N] [--source-url URL] "
+        "[--sync REF --with T [T ...] [--sync-tolerance SECONDS] "
+        "[--sync-method {nearest,last-before}] [--sync-clock {log,header}]]",
     )
     # Optional here only so that `--topics /a BAG OUTDIR` works: see _positionals.
     extract.add_argument(
@@ -102,6 +126,35 @@ def parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="where the bag lives in the data lake, recorded in manifest.json as source_url",
     )
+    extract.add_argument(
+        "--sync",
+        metavar="REF",
+        help="also write sync/<REF>.<format>: one row per REF message, each --with topic "
+        "joined to it (docs/processor.md, Synchronized tables)",
+    )
+    extract.add_argument(
+        "--with",
+        dest="with_topics",
+        nargs="+",
+        metavar="T",
+        help="the topics joined to --sync REF; their columns are prefixed by topic",
+    )
+    extract.add_argument(
+        "--sync-tolerance",
+        type=_seconds,
+        metavar="SECONDS",
+        help=f"farthest match, inclusive (default {DEFAULT_SYNC_TOLERANCE}); none: nulls",
+    )
+    extract.add_argument(
+        "--sync-method",
+        choices=SYNC_METHODS,
+        help="nearest message (default), or the last at or before the REF message",
+    )
+    extract.add_argument(
+        "--sync-clock",
+        choices=SYNC_CLOCKS,
+        help="match on log time (default) or header.stamp (every topic needs one)",
+    )
     extract.set_defaults(command_parser=extract)
 
     merge = commands.add_parser("merge", help="combine the N shard parts of BAG")
@@ -123,25 +176,81 @@ def _terminate(_signum: int, _frame: object) -> None:
     raise Terminated
 
 
-def _positionals(command: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """BAG and OUTDIR that `--topics` took: `extract --topics /a BAG OUTDIR` ends the topic
-    list with them. The positionals are always the last two values not given to an option."""
-    topics = list(args.topics or [])
-    if args.outdir is None and topics:
-        args.outdir = Path(topics.pop())
-    if args.bag is None and topics:
-        args.bag = Path(topics.pop())
+def _last_greedy(argv: Sequence[str]) -> str | None:
+    """Which of `--topics` and `--with` (or an abbreviation argparse accepts) came last."""
+    last = None
+    for token in argv:
+        name = token.split("=", 1)[0]
+        if len(name) > 2:
+            last = next((option for option in _GREEDY if option.startswith(name)), last)
+    return last
+
+
+def _positionals(
+    command: argparse.ArgumentParser, args: argparse.Namespace, argv: Sequence[str]
+) -> None:
+    """BAG and OUTDIR that `--topics` (or `--with`) took: `extract --topics /a BAG OUTDIR`
+    ends the topic list with them. The positionals are always the last two values not given
+    to an option, so they are in the list of whichever of the two came last."""
+    attribute = "with_topics" if _last_greedy(argv) == "--with" else "topics"
+    values = list(getattr(args, attribute) or [])
+    if args.outdir is None and values:
+        args.outdir = Path(values.pop())
+    if args.bag is None and values:
+        args.bag = Path(values.pop())
     if args.bag is None or args.outdir is None:
         command.error("the following arguments are required: BAG, OUTDIR")
-    if args.topics is not None and not topics:
-        command.error("--topics needs at least one topic before BAG and OUTDIR")
-    args.topics = topics or None
+    if getattr(args, attribute) is not None and not values:
+        option = "--with" if attribute == "with_topics" else "--topics"
+        command.error(f"{option} needs at least one topic before BAG and OUTDIR")
+    setattr(args, attribute, values or None)
+
+
+def _sync_options(command: argparse.ArgumentParser, args: argparse.Namespace) -> SyncOptions | None:
+    """--sync and its options, checked against each other and against --topics."""
+    given = [
+        flag
+        for flag, value in (
+            ("--with", args.with_topics),
+            ("--sync-tolerance", args.sync_tolerance),
+            ("--sync-method", args.sync_method),
+            ("--sync-clock", args.sync_clock),
+        )
+        if value is not None
+    ]
+    if args.sync is None:
+        if given:
+            command.error(f"{', '.join(given)} needs --sync REF (the topic whose rows they join)")
+        return None
+    if not args.with_topics:
+        command.error("--sync needs --with TOPIC [TOPIC ...]: the topics joined to REF")
+    reference = slashed(args.sync)
+    others = tuple(dict.fromkeys(slashed(t) for t in args.with_topics))
+    if reference in others:
+        command.error(f"--with {reference}: that is the --sync topic itself; leave it out")
+    selected = normalized_topics(args.topics)
+    if selected is not None and (outside := [t for t in (reference, *others) if t not in selected]):
+        command.error(
+            f"--sync/--with topic(s) {', '.join(outside)} not among --topics; add them to "
+            "--topics (the synchronized table is made from the extracted tables)"
+        )
+    return SyncOptions(
+        reference,
+        others,
+        tolerance_ns(DEFAULT_SYNC_TOLERANCE)
+        if args.sync_tolerance is None
+        else args.sync_tolerance,
+        args.sync_method or SYNC_METHODS[0],
+        args.sync_clock or SYNC_CLOCKS[0],
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parser().parse_args(argv)  # exits 2 on a bad command line, as the contract says
     if args.command == "extract":
-        _positionals(args.command_parser, args)
+        _positionals(args.command_parser, args, argv)
+        args.sync_options = _sync_options(args.command_parser, args)
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
@@ -158,6 +267,7 @@ def _run(args: argparse.Namespace) -> int:
                 args.format,
                 normalized_topics(args.topics),
                 args.column_names,
+                args.sync_options,
                 point_clouds=args.point_clouds,
             )
             return run.extract(

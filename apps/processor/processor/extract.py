@@ -131,6 +131,24 @@ def _group(
     return by_stream
 
 
+def planned_tables(
+    streams: Sequence[Stream], options: Options
+) -> list[tuple[TopicResult, Stream, Layout | None]]:
+    """The tables `extract_range` writes for `streams` (with each one's first stream, and its
+    layout unless it is skipped), named as there: a topic's names depend on its own
+    connections alone, so any subset of the bag's streams that keeps whole topics will do."""
+    layouts: LayoutCache = {}
+    by_stream = _group(streams, options, layouts)
+    planned: dict[int, tuple[TopicResult, Stream, Layout | None]] = {}
+    for stream in streams:
+        result = by_stream[id(stream)]
+        if id(result) not in planned:
+            decodable = stream.typestore is not None and result.skip_reason is None
+            layout = _layout(stream, options, layouts) if decodable else None
+            planned[id(result)] = (result, stream, layout)
+    return sorted(planned.values(), key=lambda entry: entry[0].stem)
+
+
 def _layout(stream: Stream, options: Options, layouts: LayoutCache) -> Layout:
     """One compiled layout per typestore and type (connections often share both)."""
     assert stream.typestore is not None

@@ -8,29 +8,34 @@ from typing import Any
 from processor import __version__
 from processor.bag import Bag
 from processor.extract import TopicResult, absent_topics, as_manifest_topics
-from processor.options import Options, slashed
+from processor.options import Options, SyncOptions, slashed
 
 
 def options_record(options: Options) -> dict[str, Any]:
     """Everything that shapes the output, comparable as a whole: an output whose `options`
     differ from a run's (or has none: before 0.2.0) is not that run's output."""
-    return {
+    record: dict[str, Any] = {
         "format": options.format,
         "topics": list(options.topics) if options.topics is not None else None,
         "column_names": options.column_names,
         "point_clouds": options.point_clouds,
         "processor_version": __version__,
     }
+    if options.sync is not None:  # only then: outputs without --sync keep their manifests
+        record["sync"] = options.sync.record()
+    return record
 
 
 def options_of(document: dict[str, Any]) -> Options:
     """The options a manifest (of a shard part) was written with."""
     record = document["options"]
     topics = record["topics"]
+    sync = SyncOptions.from_record(record["sync"]) if record.get("sync") else None
     return Options(
         record["format"],
         tuple(topics) if topics else None,
         record["column_names"],
+        sync,
         point_clouds=record.get("point_clouds", "parquet"),
     )
 

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 FORMATS = ("csv", "parquet")
 COLUMN_NAMES = ("dotted", "underscore")
 POINT_CLOUDS = ("parquet", "pcd")
+SYNC_METHODS = ("nearest", "last-before")
+SYNC_CLOCKS = ("log", "header")
+DEFAULT_SYNC_TOLERANCE = "0.1"
+"""Seconds: half the period of a 5 Hz topic for `nearest`, one 10 Hz period for
+`last-before` (docs/processor.md, "Synchronized tables")."""
 
 
 def slashed(topic: str) -> str:
@@ -22,6 +29,56 @@ def normalized_topics(topics: Sequence[str] | None) -> tuple[str, ...] | None:
     return tuple(sorted({slashed(t) for t in topics}))
 
 
+def tolerance_ns(seconds: str) -> int:
+    """`0.05` -> 50_000_000: whole nanoseconds, exactly (a decimal, never a float), so the
+    boundary `--sync-tolerance 0.1` is 100 000 000 ns and not a rounding of it. ValueError
+    for anything but a finite, non-negative number."""
+    try:
+        value = Decimal(seconds.strip())
+    except InvalidOperation:
+        raise ValueError(f"{seconds!r} is not a number of seconds") from None
+    if not value.is_finite() or value < 0:
+        raise ValueError(f"{seconds!r} is not a finite, non-negative number of seconds")
+    return int(value * 1_000_000_000)
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """`--sync REF --with TOPIC ...`: one wide table on REF's messages (processor.sync)."""
+
+    reference: str
+    """Slashed (`slashed`)."""
+    others: tuple[str, ...]
+    """The `--with` topics, slashed, once each, in the order given (the columns' order)."""
+    tolerance_ns: int = 100_000_000
+    method: str = "nearest"
+    clock: str = "log"
+
+    def record(self) -> dict[str, Any]:
+        """The manifest's `options.sync`."""
+        return {
+            "reference": self.reference,
+            "with": list(self.others),
+            "tolerance_ns": self.tolerance_ns,
+            "method": self.method,
+            "clock": self.clock,
+        }
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> SyncOptions:
+        return cls(
+            record["reference"],
+            tuple(record["with"]),
+            int(record["tolerance_ns"]),
+            record["method"],
+            record["clock"],
+        )
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return (self.reference, *self.others)
+
+
 @dataclass(frozen=True)
 class Options:
     """How a bag is extracted: everything here changes what the output holds."""
@@ -31,6 +88,8 @@ class Options:
     """Normalized (normalized_topics); None: every topic."""
     column_names: str = "dotted"
     """`dotted` (`header.stamp.sec`) or `underscore` (`header_stamp_sec`)."""
+    sync: SyncOptions | None = None
+    """`--sync`: None writes no synchronized table (and leaves the manifest as before)."""
     point_clouds: str = "parquet"
     """PointCloud2 / PointCloud points as a Parquet table (`parquet`) or binary PCD file
     (`pcd`) per message (processor.pointclouds)."""

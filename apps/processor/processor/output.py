@@ -51,8 +51,8 @@ def staged_folder(target: Path) -> Iterator[Path]:
             f"{target.parent}: cannot create the output folder ({err.strerror}); "
             "choose an OUTDIR this user can write to"
         ) from None
-    staging.chmod(0o755)  # mkdtemp makes it private; the output is for everyone who reads the lake
-    try:
+    try:  # from here on, whatever stops the run (SIGTERM included) removes the staging folder
+        staging.chmod(0o755)  # mkdtemp makes it private; the output is for all who read the lake
         yield staging
         with _signals_deferred():  # never stopped between moving the old output and the new
             replace_folder(staging, target)

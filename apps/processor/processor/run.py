@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from processor import manifest, report
+from processor import manifest, report, sync
 from processor.bag import Bag, Stream, open_bag
 from processor.errors import BagError, one_line
 from processor.extract import (
@@ -66,6 +66,7 @@ def extract(
         target = outdir / bag.name
         _refuse_overwriting_input(bag, target)
         streams = select_streams(bag, options.topics, strict=strict_topics)
+        synchronized = sync.plan(bag, streams, options, strict=strict_topics)  # errors first
         index, count = shard or (1, 1)
         start, stop = shard_range(bag, index, count)
         label = f"processor {bag.name}" + (f" shard {index}/{count}" if shard else "")
@@ -87,6 +88,8 @@ def extract(
                 source_url=source_url,
                 complete_range=not shard,
             )
+            if synchronized is not None and not shard:  # shards: after their merge
+                document["sync"] = _synchronize(folder, synchronized, options, results, label)
             if shard:
                 document["shard"] = {
                     "index": index,
@@ -103,7 +106,7 @@ def extract(
             f"python -m processor merge {bag_path} {outdir} --shards {count}"
         )
     else:
-        _say(*report.outcome(label, document, folder_target))
+        _say(*report.outcome(label, document, folder_target), *_sync_lines(label, document))
     return _status(document)
 
 
@@ -144,10 +147,14 @@ def merge(bag_path: Path, outdir: Path, *, count: int) -> int:
             document["shards"] = count
             # The parts were extracted already: a topic they skipped is skipped here too.
             streams = select_streams(bag, options.topics, strict=False)
+            if (synchronized := sync.plan(bag, streams, options, strict=False)) is not None:
+                label = f"processor {bag.name}"
+                document["sync"] = _synchronize(folder, synchronized, options, results, label)
             _write_info(folder, bag, results, streams, document)
             finish(folder, document)
         shutil.rmtree(shards_folder(outdir, bag.name), ignore_errors=True)
-    _say(*report.outcome(f"processor {bag.name}: merged {count} shards", document, target))
+    label = f"processor {bag.name}: merged {count} shards"
+    _say(*report.outcome(label, document, target), *_sync_lines(label, document))
     return _status(document)
 
 
@@ -195,6 +202,38 @@ def _write_info(
     )
     write_json(folder / "info.json", info)
     (folder / "info.txt").write_text(info_text(info), encoding="utf-8")
+
+
+def _synchronize(
+    folder: Path, plan: sync.Plan, options: Options, results: list[TopicResult], label: str
+) -> dict[str, Any]:
+    """The synchronized table, with progress lines over the reference topic's time range."""
+    reference = next((r for r in results if plan.reference and r.stem == plan.reference.stem), None)
+    first = reference.first_ns if reference and reference.first_ns is not None else 0
+    last = reference.last_ns if reference and reference.last_ns is not None else first
+    return sync.write(folder, plan, options, Progress(f"{label} sync", first, last))
+
+
+def _sync_lines(label: str, document: dict[str, Any]) -> list[str]:
+    """What the synchronized table holds: rows, and per joined topic how many rows matched."""
+    entry = document.get("sync")
+    if entry is None:
+        return []
+    if not entry["files"]:
+        return [f"{label}: no synchronized table: {entry['reason']}"]
+    seconds = entry["tolerance_ns"] / 1e9
+    matched = "; ".join(
+        f"{j['topic']} matched {j['matched']}"
+        + (f" ({j['unmatched']} null)" if j["unmatched"] else "")
+        for j in entry["joined"]
+    )
+    absent = entry["absent_topics"]
+    return [
+        f"{label}: synchronized table {entry['files'][0]}: {report.plural(entry['rows'], 'row')} "
+        f"of {entry['reference']}, {entry['method']} on {entry['clock']} time within "
+        f"{seconds:g} s: {matched or 'nothing joined'}"
+        + (f"; not in the bag: {', '.join(absent)}" if absent else "")
+    ]
 
 
 def _say(*lines: str) -> None:

@@ -47,12 +47,7 @@ class TableWriter:
         self.held = 0
         """Bytes counted against the budget for the buffered rows (an estimate per row)."""
         budget.register(self)
-        self.schema = pa.schema(
-            [
-                pa.field(c.name, arrow_type(c, store, lists_as_text=fmt == "csv", ros1=layout.ros1))
-                for c in layout.columns
-            ]
-        )
+        self.schema = table_schema(fmt, layout, store)
         self._widths = layout.widths
         self._row_types = row_types(self.schema.types)
         self._writer: Any
@@ -128,6 +123,16 @@ class TableWriter:
             self._background.drain()
         finally:
             self._writer.close()
+
+
+def table_schema(fmt: str, layout: Layout, store: Typestore) -> pa.Schema:
+    """The Arrow schema of a table of `layout` in format `fmt` (CSV: lists as text)."""
+    return pa.schema(
+        [
+            pa.field(c.name, arrow_type(c, store, lists_as_text=fmt == "csv", ros1=layout.ros1))
+            for c in layout.columns
+        ]
+    )
 
 
 def row_types(types: list[pa.DataType]) -> list[pa.DataType]:
