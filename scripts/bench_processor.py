@@ -21,6 +21,8 @@ One run prints, for a synthetic drive of each kind (IMU 200 Hz, GNSS 10 Hz, JPEG
   default), against the full extraction; the slice reads only the chunks (ROS 1, MCAP) or
   rows (sqlite3) its range needs;
 - start-up: the processor's import time next to that of rosbags' AnyReader;
+- point clouds (issue 13; scripts/bench_point_clouds.py): a lidar bag's points/s and MB/s
+  to Parquet point tables and to PCD, beside the decode floor on the same bag.
 - synchronized tables (issue 13): a Parquet run with `--sync /imu/data --with /gnss/fix /odom`
   beside the plain one, and the sync step alone (processor.sync on the extracted tables, CSV
   and Parquet): its rows per second next to the decode floor's messages per second.
@@ -501,6 +503,12 @@ def main() -> int:
         default=3,
         help="runs of the floor and the processor; the fastest counts (default 3)",
     )
+    parser.add_argument(
+        "--point-cloud-seconds",
+        type=float,
+        default=20.0,
+        help="seconds of 10 Hz lidar for the point-cloud figures (0: none)",
+    )
     args = parser.parse_args()
     kinds = [kind for kind in args.kinds.split(",") if kind]
     if unknown := sorted(set(kinds) - set(KINDS) - set(TF_KINDS)):
@@ -514,8 +522,16 @@ def main() -> int:
     csv_import = import_seconds(["processor.cli", "processor.run", "processor.csvtext"])
     parquet_import = import_seconds(["processor.cli", "processor.run", "pyarrow.parquet"])
     rosbags_import = import_seconds(["rosbags.highlevel"])
+    clouds: list[str] = []
+    if args.point_cloud_seconds > 0:
+        sys.path.insert(0, str(ROOT))
+        from scripts.bench_point_clouds import bench as bench_point_clouds
+
+        clouds = bench_point_clouds(args.point_cloud_seconds, args.repeat)
     for result in results:
         print_kind(result)
+    for line in clouds:
+        print(line)
     cores = os.cpu_count() or 1
     print(
         f"\nimport time (fastest of 5): processor CSV run {csv_import * 1000:.0f} ms, "

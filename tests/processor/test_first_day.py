@@ -44,7 +44,7 @@ def test_the_manifest_records_the_options_that_shaped_the_output(
     run_cli(capsys, "extract", bag, tmp_path / "a", "--topics", "turtle1/pose", "/tf", "/tf")
     run_cli(capsys, "extract", bag, tmp_path / "b", "--format", "parquet")
     run_cli(capsys, "extract", bag, tmp_path / "c", "--column-names", "underscore")
-    run_cli(capsys, "extract", bag, tmp_path / "d", "--video")
+    run_cli(capsys, "extract", bag, tmp_path / "d", "--video", "--point-clouds", "pcd")
     options = [manifest(tmp_path / x / "turtlesim")["options"] for x in "abcd"]
     assert options == [
         {
@@ -52,6 +52,7 @@ def test_the_manifest_records_the_options_that_shaped_the_output(
             "topics": ["/tf", "/turtle1/pose"],  # as the bag names them, sorted, once each
             "column_names": "dotted",
             "video": False,
+            "point_clouds": "parquet",
             "processor_version": __version__,
         },
         {
@@ -59,6 +60,7 @@ def test_the_manifest_records_the_options_that_shaped_the_output(
             "topics": None,
             "column_names": "dotted",
             "video": False,
+            "point_clouds": "parquet",
             "processor_version": __version__,
         },
         {
@@ -66,6 +68,7 @@ def test_the_manifest_records_the_options_that_shaped_the_output(
             "topics": None,
             "column_names": "underscore",
             "video": False,
+            "point_clouds": "parquet",
             "processor_version": __version__,
         },
         {
@@ -73,6 +76,7 @@ def test_the_manifest_records_the_options_that_shaped_the_output(
             "topics": None,
             "column_names": "dotted",
             "video": True,  # camera topics as MP4 (turtlesim has none: the output is the same)
+            "point_clouds": "pcd",  # a bag without point clouds too: it names the options
             "processor_version": __version__,
         },
     ]

@@ -17,6 +17,7 @@ from processor.options import (
     COLUMN_NAMES,
     DEFAULT_SYNC_TOLERANCE,
     FORMATS,
+    POINT_CLOUDS,
     SYNC_CLOCKS,
     SYNC_METHODS,
     Options,
@@ -65,8 +66,8 @@ def parser() -> argparse.ArgumentParser:
         help="write OUTDIR/<bag name>/ from BAG",
         usage="python -m processor extract BAG OUTDIR [--topics T [T ...]] "
         "[--missing-topics {fail,skip}] [--format {csv,parquet}] "
-        "[--column-names {dotted,underscore}] [--start T] [--end T] [--video] [--shard I/N] "
-        "[--source-url URL] "
+        "[--column-names {dotted,underscore}] [--start T] [--end T] [--video] "
+        "[--point-clouds {parquet,pcd}] [--shard I/N] [--source-url URL] "
         "[--sync REF --with T [T ...] [--sync-tolerance SECONDS] "
         "[--sync-method {nearest,last-before}] [--sync-clock {log,header}]]",
     )
@@ -124,6 +125,13 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="camera topics as H.264 MP4 files (<topic>.video/) with a frame index, instead of "
         "one image file per frame",
+    )
+    extract.add_argument(
+        "--point-clouds",
+        choices=POINT_CLOUDS,
+        default="parquet",
+        help="each PointCloud2 / PointCloud message's points as a Parquet table (default) or a "
+        "binary PCD file, beside its table",
     )
     extract.add_argument(
         "--shard",
@@ -281,6 +289,7 @@ def _run(args: argparse.Namespace) -> int:
                 start=args.start,
                 end=args.end,
                 video=args.video,
+                point_clouds=args.point_clouds,
             )
             return run.extract(
                 args.bag,

@@ -387,7 +387,13 @@ def _open(stream: Stream, result: TopicResult, out: _Output) -> _Table:
     result.columns = {c.name: c.path for c in layout.fields if c.name != c.path}
     sink: SideFiles | VideoSink | None = None
     if layout.has_side_files:
-        sink = SideFiles(out.folder, side_folder(result.stem), out.background)
+        sink = SideFiles(
+            out.folder,
+            side_folder(result.stem),
+            out.background,
+            point_clouds=out.options.point_clouds,
+            separator=out.options.separator,
+        )
         if out.options.video and stream.msgtype in CAMERA_TYPES:
             sink = VideoSink(
                 out.folder,

@@ -8,8 +8,10 @@ Rules (docs/processor.md):
 - variable-length (and longer fixed) arrays become one list column: JSON text in CSV,
   a list column in Parquet;
 - a variable-length byte array named ``data`` is a payload, never inlined: camera frames
-  (sensor_msgs CompressedImage, Image) become image files, others ``.bin`` side files; the
-  column holds the file's path relative to the bag's output folder.
+  (sensor_msgs CompressedImage, Image) become image files, point clouds (PointCloud2's
+  ``data``, PointCloud's ``points`` and ``channels``) point tables or PCD files
+  (processor.pointclouds), others ``.bin`` side files; the column holds the file's path
+  relative to the bag's output folder.
 
 Generating the row function as source once per type keeps the per-message work to
 attribute loads, with no per-message inspection of the type.
@@ -24,6 +26,7 @@ from typing import Any, Literal, Protocol
 from rosbags.interfaces import Nodetype
 from rosbags.typesys.store import Typestore
 
+from processor.cloudtypes import is_point_cloud, is_point_cloud2
 from processor.plain import list_converter
 from processor.ros1 import ros1_desc
 
@@ -61,6 +64,10 @@ class SideFileSink(Protocol):
     def raw_image(self, message: Any) -> str: ...
 
     def blob(self, field: str, data: Any) -> str: ...
+
+    def point_cloud2(self, message: Any, field: str) -> str: ...
+
+    def point_cloud(self, message: Any, field: str) -> str: ...
 
 
 RowFunction = Callable[[Any, int, SideFileSink | None], tuple[Any, ...]]
@@ -194,7 +201,13 @@ class _Generator:
         # (rosbags' parsers accept no others; this keeps it so whatever they accept later).
         if not all(attr.isidentifier() for attr in attributes):
             raise ValueError(f"{msgtype} has a field name that is not an identifier")
+        cloud = is_point_cloud(self.store, msgtype)
         for attr, (name, desc) in zip(attributes, self.store.fielddefs[msgtype][1], strict=True):
+            if cloud and name in ("points", "channels"):
+                if name == "points":  # both become one point file, named after the points
+                    call = f"S.point_cloud({var}, {prefix + name!r})"
+                    self.add(f"{prefix}{name}", "file", None, call)
+                continue
             if self.ros1 and (wire := ros1_desc(msgtype, name, desc)) is not desc:
                 self.add(f"{prefix}{name}", "value", wire, f"({var}.{attr} & 0xFFFFFFFF)")
                 continue
@@ -214,6 +227,8 @@ class _Generator:
                 self.add(name, "file", None, f"S.compressed_image({var})")
             elif msgtype == RAW_IMAGE:
                 self.add(name, "file", None, f"S.raw_image({var})")
+            elif is_point_cloud2(self.store, msgtype):
+                self.add(name, "file", None, f"S.point_cloud2({var}, {name!r})")
             else:
                 self.add(name, "file", None, f"S.blob({name!r}, {expression})")
         else:

@@ -22,6 +22,7 @@ def options_record(options: Options) -> dict[str, Any]:
         "topics": list(options.topics) if options.topics is not None else None,
         "column_names": options.column_names,
         "video": options.video,
+        "point_clouds": options.point_clouds,
         "processor_version": __version__,
     }
     if options.sync is not None:  # only then: outputs without --sync keep their manifests
@@ -45,6 +46,7 @@ def options_of(document: dict[str, Any]) -> Options:
         start=record.get("start"),
         end=record.get("end"),
         video=bool(record.get("video", False)),
+        point_clouds=record.get("point_clouds", "parquet"),
     )
 
 

@@ -94,6 +94,14 @@ def field_key(column: str) -> str:
     return _bounded(".".join(_escape(part) for part in column.split(".")), column)
 
 
+def point_field_name(name: str) -> str:
+    """A point cloud field's name (`x`, `intensity`; from the bag, untrusted) as a column and
+    PCD field name: escaped as a topic's characters are (`.`, spaces, `~`, `%`, non-ASCII as
+    `%XX`), so never a separator or a suffix the processor adds, bounded like a stem; an
+    empty name is `~`, which no escaped name can be."""
+    return _bounded(_escape(name), name) if name else "~"
+
+
 def hidden_sibling(name: str, tag: str) -> str:
     """A hidden folder name beside output `name` (`.drive.tmp`, `.drive.shards`), short
     enough for a random suffix whatever the length of `name`."""

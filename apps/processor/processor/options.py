@@ -9,6 +9,7 @@ from typing import Any
 
 FORMATS = ("csv", "parquet")
 COLUMN_NAMES = ("dotted", "underscore")
+POINT_CLOUDS = ("parquet", "pcd")
 SYNC_METHODS = ("nearest", "last-before")
 SYNC_CLOCKS = ("log", "header")
 DEFAULT_SYNC_TOLERANCE = "0.1"
@@ -89,6 +90,9 @@ class Options:
     """`dotted` (`header.stamp.sec`) or `underscore` (`header_stamp_sec`)."""
     sync: SyncOptions | None = None
     """`--sync`: None writes no synchronized table (and leaves the manifest as before)."""
+    point_clouds: str = "parquet"
+    """PointCloud2 / PointCloud points as a Parquet table (`parquet`) or binary PCD file
+    (`pcd`) per message (processor.pointclouds)."""
     video: bool = False
     """`--video`: camera topics as MP4 segments and a frame index instead of image files."""
     start: str | None = None

@@ -1,4 +1,5 @@
-"""Payloads written beside the tables: camera frames as images, other blobs as .bin files.
+"""Payloads written beside the tables: camera frames as images, point clouds as point tables
+(Parquet) or PCD files, other blobs as .bin files.
 
 Files are named by log time (``<topic folder>/<log_time_ns>.jpg``), so any shard of a
 bag names a frame exactly as the whole-bag run does; equal log times on one topic get
@@ -14,6 +15,18 @@ from typing import TYPE_CHECKING, Any
 from processor.background import BackgroundWriter
 from processor.names import field_key
 from processor.output import within
+from processor.pointclouds import (
+    KEPT_AS_BIN,
+    KEPT_AS_JSON,
+    SUFFIX,
+    CloudReader,
+    Points,
+    cloud_as_json,
+    pcd_bytes,
+    points_table,
+    write_parquet,
+    write_pcd,
+)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -89,8 +102,19 @@ def _inconsistency(
 class SideFiles:
     """Writes one topic's payloads into `<output>/<folder>/` and returns relative paths."""
 
-    def __init__(self, output: Path, folder: str, writer: BackgroundWriter) -> None:
+    def __init__(
+        self,
+        output: Path,
+        folder: str,
+        writer: BackgroundWriter,
+        *,
+        point_clouds: str = "parquet",
+        separator: str = ".",
+    ) -> None:
         self.writer = writer
+        self.point_clouds = point_clouds
+        """`parquet` (a point table per cloud) or `pcd` (binary PCD)."""
+        self._clouds = CloudReader(separator)
         self.output = output
         self.folder = folder
         self.time = 0
@@ -153,4 +177,42 @@ class SideFiles:
             return ""
         path, relative = self._path(field, ".bin")
         self.writer.submit(_write_bytes, path, data, size=len(data))
+        return relative
+
+    def _note(self, note: str) -> None:
+        self.notes[note] = self.notes.get(note, 0) + 1
+
+    def point_cloud2(self, message: Any, field: str) -> str:
+        """A PointCloud2's points as a table or PCD file; kept as .bin if they cannot be
+        read as its descriptor says."""
+        data = message.data
+        if len(data) == 0 and message.width * message.height == 0:
+            return ""
+        points = self._clouds.cloud2(message)
+        if isinstance(points, str):
+            self._note(KEPT_AS_BIN + points)
+            return self.blob(field, data)
+        return self._points(field, points)
+
+    def point_cloud(self, message: Any, field: str) -> str:
+        """A PointCloud's points and channels as a table or PCD file; kept as JSON if its
+        channels do not hold a value per point."""
+        if not message.points and not any(len(c.values) for c in message.channels):
+            return ""
+        points = self._clouds.cloud(message)
+        if isinstance(points, str):
+            self._note(KEPT_AS_JSON + points)
+            document = cloud_as_json(message)
+            path, relative = self._path(field, ".json")
+            self.writer.submit(_write_bytes, path, document, size=len(document))
+            return relative
+        return self._points(field, points)
+
+    def _points(self, field: str, points: Points) -> str:
+        path, relative = self._path(field, SUFFIX[self.point_clouds])
+        if self.point_clouds == "pcd":
+            header, data = pcd_bytes(points)
+            self.writer.submit(write_pcd, path, header, data, size=data.nbytes)
+        else:
+            self.writer.submit(write_parquet, path, points_table(points), size=points.nbytes)
         return relative
