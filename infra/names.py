@@ -15,6 +15,7 @@ ORCHESTRATOR_APP_ID = "orchestrator"  # the Batch application holding the orches
 DATA_CONTAINER = "data"
 RAW_PATH = "raw/"
 EXTRACTED_PATH = "extracted/"
+LAKE_PATH = "lake/"  # the lakehouse's Delta tables, catalog and reports (docs/lakehouse.md)
 MOUNT_PATH = "data"  # nfsMountConfiguration.relativeMountPath on both pools
 TASK_LOGS_CONTAINER = "task-logs"
 ADF_JOBS_CONTAINER = "adfjobs"  # where ADF's Custom activity keeps each run's files

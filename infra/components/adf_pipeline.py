@@ -24,7 +24,9 @@ ACTIVITY_NAME = "run-orchestrator"
 CHECK_ACTIVITY_NAME = "check-bags"
 FAIL_ACTIVITY_NAME = "bags-failed"
 FAIL_ERROR_CODE = "ExtractionFailed"
-PIPELINE_PARAMETERS = ("inputPath", "outputPath", "format")
+# lakePath: the lake's folder in the data container, where the orchestrator commits the run's
+# rows after its tasks (docs/lakehouse.md, "On Azure"); an empty value commits nothing.
+PIPELINE_PARAMETERS = ("inputPath", "outputPath", "format", "lakePath")
 # The processor's --format choices (docs/contracts.md §2; tests/test_contracts.py keeps the
 # copies in the processor, the orchestrator and ops equal to this one).
 OUTPUT_FORMATS = ("csv", "parquet")
@@ -35,6 +37,7 @@ def default_parameters(args: DataFactoryArgs) -> dict[str, str]:
         "inputPath": args.default_input_path,
         "outputPath": args.default_output_path,
         "format": args.default_format,
+        "lakePath": args.default_lake_path,
     }
 
 

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization
 
+from infra import names
 from infra.components.access import (
     AccessGrants,
     AccessGrantsArgs,
     Grant,
+    blob_prefix_condition,
     deployer_principal_type,
 )
 from infra.components.artifacts import Artifacts, ArtifactsArgs
@@ -203,6 +205,16 @@ class Compute(pulumi.ComponentResource):
                 BLOB_CONTRIBUTOR,
                 storage.adf_jobs_container_id,
                 "The activity's runtime files and stdout/stderr in adfjobs (UNCONFIRMED)",
+            ),
+            # Delta's commit needs the Blob API's conditional put, which the NFS mount lacks
+            # (docs/azure-behaviour.md, "Lakehouse"): the commit goes over HTTPS as this
+            # identity, which may write under lake/ only (bags and tables stay its NFS job's).
+            Grant(
+                "lake-write",
+                BLOB_CONTRIBUTOR,
+                self._args.data.lake.container_id,
+                "Commits each run's Delta tables and catalog under lake/ (condition: lake/ only)",
+                condition=blob_prefix_condition(names.LAKE_PATH),
             ),
         )
         return execution_access, orchestrator_access

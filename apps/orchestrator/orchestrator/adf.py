@@ -45,6 +45,9 @@ class ActivitySettings:
     # https://<account>.blob.core.windows.net/<container>: the mounted container's URL, from
     # which each bag's source_url in manifest.json is made (docs/contracts.md §3).
     data_lake_url: str = ""
+    # The lake's folder in that container (`lake/`): after the run its rows are committed
+    # there (docs/lakehouse.md, "On Azure"); empty: no lake commit.
+    lake_path: str = ""
 
     @property
     def timeout_seconds(self) -> float:

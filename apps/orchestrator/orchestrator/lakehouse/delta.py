@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -28,10 +29,19 @@ class Target:
 
     root: str
     storage_options: Mapping[str, str] | None = None
+    # Where the static reports go: `<root>/reports` for a folder; for a cloud lake the folder
+    # the data lake's mount gives the same place (location.py), or "" for none.
+    reports_dir: str = ""
 
     @property
     def is_local(self) -> bool:
         return "://" not in self.root
+
+    @property
+    def reports(self) -> str:
+        if self.reports_dir or not self.is_local:
+            return self.reports_dir
+        return str(Path(self.root) / "reports")
 
     def uri(self, name: str) -> str:
         return f"{self.root.rstrip('/')}/{name}"

@@ -19,7 +19,7 @@ from orchestrator.lakehouse.rows import PARTITIONS, lake_rows
 from orchestrator.lakehouse.stats import NAVSATFIX, gps_track, log_times, topic_stats
 from orchestrator.outcome import BagResult
 
-TABLES_DIR, CATALOG_DIR, REPORTS_DIR = "tables", "catalog", "reports"
+TABLES_DIR, CATALOG_DIR = "tables", "catalog"
 LAKE_FAILED = "lake-failed"
 log = logging.getLogger(__name__)
 
@@ -147,9 +147,9 @@ def commit_run(
     ids = {e.output.bag_id for e in entries}
     _commit_catalog(target, entries, ids, run_id)
     result.bags = sum(1 for e in entries if e.output.tables)
-    if target.is_local:  # reports of a cloud lake: docs/lakehouse.md (not written there yet)
+    if target.reports:  # a cloud lake's come through the data lake's mount (location.py)
         catalog = delta.read_rows(target, f"{CATALOG_DIR}/{BAGS}")
-        result.report = reports.write_reports(Path(target.root) / REPORTS_DIR, entries, catalog)
+        result.report = reports.write_reports(Path(target.reports), entries, catalog)
     return result
 
 
