@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pyarrow as pa
 import pytest
@@ -107,3 +107,32 @@ def test_unsigned_integers_widen_to_hold_every_value() -> None:
     assert delta_type(pa.list_(pa.struct([("a", pa.uint8())]))) == pa.list_(
         pa.struct([("a", pa.int16())])
     )
+
+
+def test_a_topic_table_streams_in_bounded_batches(tmp_path: Path) -> None:
+    """The commit reads a Parquet topic a batch at a time (scripts/bench_lake_memory.py shows the
+    peak memory it saves); the rows committed are all of them."""
+    from orchestrator.lakehouse.outputs import read_output
+    from orchestrator.lakehouse.rows import BATCH_ROWS, lake_batches, lake_schema
+
+    rows = BATCH_ROWS + 1000
+    folder = write_bag_output(tmp_path / "out", "long", rows)
+    output = read_output(PurePosixPath("raw/long.bag"), tmp_path / folder)
+    imu = next(t for t in output.tables if t.msgtype == "sensor_msgs/msg/Imu")
+    batches = list(lake_batches(output.bag_id, imu))
+    assert [b.num_rows for b in batches] == [BATCH_ROWS, 1000]
+    assert all(b.schema.equals(lake_schema(output.bag_id, imu)) for b in batches)
+    commit_run([result_for("long", folder)], tmp_path, Target(str(tmp_path / "lake")), "run-1")
+    assert len(_rows(tmp_path / "lake")) == rows
+
+
+def test_the_reports_track_is_drawn_from_a_bounded_number_of_fixes() -> None:
+    from orchestrator.lakehouse.stats import MAX_TRACK_POINTS, gps_track
+
+    n = 10 * MAX_TRACK_POINTS + 7
+    fixes = pa.table({"latitude": [48.0 + i * 1e-6 for i in range(n)], "longitude": [11.0] * n})
+    track = gps_track(fixes)
+    assert track is not None
+    assert len(track.points) <= MAX_TRACK_POINTS + 1
+    assert track.points[0] == (48.0, 11.0) and track.points[-1][0] == 48.0 + (n - 1) * 1e-6
+    assert abs(track.length_m - (n - 1) * 1e-6 * 111_195) < 1.0  # every fix counts

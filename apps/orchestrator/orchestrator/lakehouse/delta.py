@@ -20,7 +20,7 @@ from deltalake.exceptions import TableNotFoundError
 from orchestrator.lakehouse.names import sql_string
 from orchestrator.lakehouse.rows import BAG_ID
 
-RowSource = Callable[[], pa.Table]
+RowSource = Callable[[], Iterable[pa.RecordBatch]]  # read when the write gets to it
 
 
 @dataclass(frozen=True)
@@ -70,19 +70,22 @@ def merge_schemas(current: pa.Schema | None, new: pa.Schema) -> pa.Schema:
     return pa.unify_schemas([current, new])
 
 
-def _conformed(data: pa.Table, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+def _conformed(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """The batch in the table's merged schema: its columns cast, the ones it lacks null."""
+    names = batch.schema.names
     columns = [
-        data.column(f.name).cast(f.type)
-        if f.name in data.column_names
-        else pa.nulls(len(data), type=f.type)
+        batch.column(names.index(f.name)).cast(f.type)
+        if f.name in names
+        else pa.nulls(batch.num_rows, type=f.type)
         for f in schema
     ]
-    yield from pa.Table.from_arrays(columns, schema=schema).to_batches()
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
 def _batches(sources: Iterable[RowSource], schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    for source in sources:  # one topic's rows in memory at a time
-        yield from _conformed(source(), schema)
+    for source in sources:  # a batch of one topic's rows in memory at a time
+        for batch in source():
+            yield _conformed(batch, schema)
 
 
 def in_bags(bag_ids: Iterable[str]) -> str:

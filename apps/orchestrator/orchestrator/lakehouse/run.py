@@ -15,8 +15,14 @@ from orchestrator.lakehouse.catalog import BAGS, TOPICS, BagEntry, bags_table, t
 from orchestrator.lakehouse.delta import Target
 from orchestrator.lakehouse.names import table_name
 from orchestrator.lakehouse.outputs import TopicTable, content_id, read_output
-from orchestrator.lakehouse.rows import PARTITIONS, lake_rows
-from orchestrator.lakehouse.stats import NAVSATFIX, gps_track, log_times, topic_stats
+from orchestrator.lakehouse.rows import (
+    LOG_TIME_NS,
+    PARTITIONS,
+    lake_batches,
+    lake_schema,
+    read_columns,
+)
+from orchestrator.lakehouse.stats import GPS_COLUMNS, NAVSATFIX, gps_track, log_times, topic_stats
 from orchestrator.outcome import BagResult
 
 TABLES_DIR, CATALOG_DIR = "tables", "catalog"
@@ -59,19 +65,19 @@ def _entry(result: BagResult, data_root: Path) -> BagEntry:
         output.tables = []
         return BagEntry(output, str(result.status), _failure_reason(result), content_id(source))
     entry = BagEntry(output, str(result.status), content_id=content_id(source))
-    for table in output.tables:
-        data = lake_rows(output.bag_id, table)
+    for table in output.tables:  # only the columns the figures need
+        times = log_times(read_columns(table, [LOG_TIME_NS]))
         name = table_name(table.msgtype)
-        entry.topics.append(topic_stats(table.topic, table.msgtype, name, log_times(data)))
+        entry.topics.append(topic_stats(table.topic, table.msgtype, name, times))
         if table.msgtype == NAVSATFIX and entry.gps is None:
-            entry.gps = gps_track(data)
+            entry.gps = gps_track(read_columns(table, list(GPS_COLUMNS)))
     return entry
 
 
 def _schemas(entry: BagEntry) -> dict[str, list[pa.Schema]]:
     found: dict[str, list[pa.Schema]] = defaultdict(list)
     for table in entry.output.tables:
-        found[table_name(table.msgtype)].append(lake_rows(entry.output.bag_id, table).schema)
+        found[table_name(table.msgtype)].append(lake_schema(entry.output.bag_id, table))
     return found
 
 
@@ -112,7 +118,7 @@ def _previous_tables(target: Target, bag_ids: set[str]) -> set[str]:
 
 def _sources(entries: list[BagEntry], name: str) -> list[delta.RowSource]:
     def reader(bag_id: str, table: TopicTable) -> delta.RowSource:
-        return lambda: lake_rows(bag_id, table)
+        return lambda: lake_batches(bag_id, table)
 
     return [
         reader(e.output.bag_id, t)
@@ -157,4 +163,4 @@ def _commit_catalog(target: Target, entries: list[BagEntry], ids: set[str], run_
     for name, data in ((BAGS, bags_table(entries, run_id)), (TOPICS, topics_table(entries))):
         uri = f"{CATALOG_DIR}/{name}"
         schema = delta.merge_schemas(delta.existing_schema(target, uri), data.schema)
-        delta.replace_bags(target, uri, schema, [lambda d=data: d], ids, None, run_id)
+        delta.replace_bags(target, uri, schema, [lambda d=data: d.to_batches()], ids, None, run_id)
