@@ -14,8 +14,9 @@ from orchestrator.lakehouse import delta, reports
 from orchestrator.lakehouse.catalog import BAGS, TOPICS, BagEntry, bags_table, topics_table
 from orchestrator.lakehouse.delta import Target
 from orchestrator.lakehouse.names import table_name
-from orchestrator.lakehouse.outputs import TopicTable, content_id, read_output
+from orchestrator.lakehouse.outputs import TopicTable, bag_id_for, content_id, read_output
 from orchestrator.lakehouse.rows import (
+    BAG_ID,
     LOG_TIME_NS,
     PARTITIONS,
     lake_batches,
@@ -23,10 +24,12 @@ from orchestrator.lakehouse.rows import (
     read_columns,
 )
 from orchestrator.lakehouse.stats import GPS_COLUMNS, NAVSATFIX, gps_track, log_times, topic_stats
-from orchestrator.outcome import BagResult
+from orchestrator.outcome import BagResult, BagStatus
 
 TABLES_DIR, CATALOG_DIR = "tables", "catalog"
 LAKE_FAILED = "lake-failed"
+# Bags this run did not touch: their lake rows stay as the run that made them committed them.
+_LEFT_AS_THEY_WERE = (BagStatus.UNCHANGED, BagStatus.NOT_RUN)
 log = logging.getLogger(__name__)
 
 
@@ -131,8 +134,15 @@ def _sources(entries: list[BagEntry], name: str) -> list[delta.RowSource]:
 def commit_run(
     results: Sequence[BagResult], data_root: Path, target: Target, run_id: str
 ) -> LakeResult:
-    """One commit per table for the whole run, then the catalog's, then the reports."""
-    entries = [_entry(r, data_root) for r in results]
+    """One commit per table for the whole run, then the catalog's, then the reports.
+
+    Only the bags this run extracted or failed are committed: a bag left as it was (fresh, or
+    not started before the run ended) keeps its rows and catalog row untouched, unless the
+    catalog has never had it (its output predates the lake: it is committed once)."""
+    entries = [_entry(r, data_root) for r in _to_commit(results, target)]
+    if not entries:  # nothing new: no commit at all, the lake and its reports stay as they are
+        index = Path(target.reports) / "index.html" if target.reports else None
+        return LakeResult(target.root, report=str(index) if index and index.is_file() else "")
     schemas, conflicts = _accept(target, entries)
     for entry in entries:
         if entry.output.bag_id in conflicts:
@@ -157,6 +167,20 @@ def commit_run(
         catalog = delta.read_rows(target, f"{CATALOG_DIR}/{BAGS}")
         result.report = reports.write_reports(Path(target.reports), entries, catalog)
     return result
+
+
+def _to_commit(results: Sequence[BagResult], target: Target) -> list[BagResult]:
+    ran = [r for r in results if r.status not in _LEFT_AS_THEY_WERE]
+    fresh = [r for r in results if r.status is BagStatus.UNCHANGED]
+    if not fresh:
+        return ran
+    catalog = f"{CATALOG_DIR}/{BAGS}"
+    known = (
+        {row[BAG_ID] for row in delta.read_rows(target, catalog, [BAG_ID])}
+        if delta.existing_schema(target, catalog) is not None
+        else set()
+    )
+    return ran + [r for r in fresh if bag_id_for(r.bag) not in known]
 
 
 def _commit_catalog(target: Target, entries: list[BagEntry], ids: set[str], run_id: str) -> None:
