@@ -4,6 +4,7 @@ node identity's options, the reports through the mount; bad settings are one-lin
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -16,6 +17,8 @@ from orchestrator.lakehouse.location import (
     managed_identity_options,
 )
 from tests.orchestrator.helpers import write_activity
+
+BAGS = Path(__file__).parents[1] / "data" / "bags"
 
 
 def test_the_blob_url_of_the_container_becomes_the_lakes_abfss_url() -> None:
@@ -78,3 +81,28 @@ def test_a_lake_path_leaving_the_container_is_a_usage_error(
 
     assert main(["extract"]) == EXIT_USAGE
     assert "leaves the data lake container" in capsys.readouterr().err
+
+
+def test_a_lake_commit_that_fails_is_reported_and_fails_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The bags' outputs stand; outputs.json says why nothing was committed (ADF then fails the
+    pipeline through its If Condition), and the note says to rerun."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(BAGS / "gps-navsatfix.bag", raw / "gps.bag")
+    (tmp_path / "not-a-folder").write_text("x")
+    monkeypatch.chdir(tmp_path)
+    write_activity(tmp_path, inputPath="raw/", outputPath="out/")
+    argv = ["extract", "--executor", "local", "--activity", "activity.json", "--input", "raw"]
+    lake = tmp_path / "not-a-folder" / "lake"
+
+    assert main([*argv, "--output", "out", "--lake", str(lake)]) == 0
+
+    document = json.loads((tmp_path / "outputs.json").read_text(encoding="utf-8"))
+    assert document["succeeded"] is False
+    assert document["lake"]["lake"] == str(lake)
+    assert "nothing committed" in document["lake"]["error"]
+    assert document["message"] == document["lake"]["error"]
+    assert (tmp_path / "out" / "gps" / "_SUCCESS").is_file()
+    assert "rerun to commit it" in capsys.readouterr().err
