@@ -49,7 +49,7 @@ def test_the_node_identity_signs_in_by_its_client_id_and_no_key(tmp_path: Path) 
         "https://acct.blob.core.windows.net/data", PurePosixPath("lake"), "cid", tmp_path
     )
     assert target.storage_options == {"azure_client_id": "cid"}
-    assert not any("key" in k or "secret" in k for k in target.storage_options)
+    assert not any("key" in k or "secret" in k for k in target.storage_options or {})
     assert target.reports == str(tmp_path / "lake" / "reports")
     assert not target.is_local
 
