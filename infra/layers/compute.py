@@ -180,6 +180,15 @@ class Compute(pulumi.ComponentResource):
         orchestrator_access = self._grants(
             "orchestrator-access",
             identities.orchestrator.principal_id,
+            *self._orchestrator_grants(),
+        )
+        return execution_access, orchestrator_access
+
+    def _orchestrator_grants(self) -> list[Grant]:
+        """What the orchestrator pool's identity holds: its job, its secret, its package, the
+        activity's files and the lake."""
+        foundation, storage = self._args.foundation, self._args.data.batch_storage
+        return [
             Grant(
                 "job-submitter",
                 "Azure Batch Job Submitter",
@@ -216,8 +225,7 @@ class Compute(pulumi.ComponentResource):
                 "Commits each run's Delta tables and catalog under lake/ (condition: lake/ only)",
                 condition=blob_prefix_condition(names.LAKE_PATH),
             ),
-        )
-        return execution_access, orchestrator_access
+        ]
 
     def _pools(
         self, execution_access: AccessGrants, orchestrator_access: AccessGrants
