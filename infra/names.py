@@ -16,6 +16,7 @@ DATA_CONTAINER = "data"
 RAW_PATH = "raw/"
 EXTRACTED_PATH = "extracted/"
 QUARANTINE_PATH = "raw/quarantine/"  # where unreadable bags go when quarantineBags is set
+LAKE_PATH = "lake/"  # the lakehouse's Delta tables, catalog and reports (docs/lakehouse.md)
 MOUNT_PATH = "data"  # nfsMountConfiguration.relativeMountPath on both pools
 TASK_LOGS_CONTAINER = "task-logs"
 ADF_JOBS_CONTAINER = "adfjobs"  # where ADF's Custom activity keeps each run's files

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import urlsplit
@@ -58,13 +58,21 @@ def _table_uris(lake: str) -> dict[str, str]:
     return found
 
 
-def connect(lake: str, names: Sequence[str] = (), token: TokenSource | None = None) -> Any:
+def connect(
+    lake: str,
+    names: Sequence[str] = (),
+    token: TokenSource | None = None,
+    extra_options: Mapping[str, str] | None = None,
+) -> Any:
     """A DuckDB connection with the lake's tables registered (a cloud lake: `names` only,
-    plus the catalog: listing a container needs more than reading it)."""
+    plus the catalog: listing a container needs more than reading it). `extra_options` go to
+    deltalake as they are (another endpoint, as the Azurite tests give)."""
     import duckdb
     from deltalake import DeltaTable
 
     options = storage_options(lake, token)
+    if options and extra_options:
+        options |= dict(extra_options)
     if options:
         base = lake.rstrip("/")
         uris = {n: f"{base}/{TABLES_DIR}/{n}" for n in names}

@@ -1,5 +1,6 @@
 """Regenerate apps/orchestrator/requirements-node.txt: the orchestrator's dependencies (its
-pyproject's base dependencies plus the `batch` and `telemetry` extras) resolved for the node's
+pyproject's base dependencies plus the `batch`, `telemetry` and `lake` extras: the node commits
+the lakehouse after each ADF run, docs/lakehouse.md) resolved for the node's
 Python and CPU, each pinned to one version with the SHA-256 of the wheel pip chose.
 
     .venv/bin/python -m scripts.pin_node_requirements
@@ -21,7 +22,7 @@ from pathlib import Path
 from infra.dynamic._package import PIP_INSTALL, REQUIREMENTS, TARGET_PYTHON, node_target_args
 
 ORCHESTRATOR = Path(__file__).resolve().parents[1] / "apps" / "orchestrator"
-EXTRAS = ("batch", "telemetry")
+EXTRAS = ("batch", "telemetry", "lake")
 
 
 def wanted(pyproject: Path) -> list[str]:

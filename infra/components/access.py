@@ -64,12 +64,44 @@ def role_definition_id(subscription_id: str, role: str) -> str:
     )
 
 
+# ABAC conditions: "Currently the only accepted value is '2.0'" (azure-native
+# authorization/role_assignment.py, condition_version).
+CONDITION_VERSION = "2.0"
+# The data actions of Storage Blob Data Contributor
+# (learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage).
+_BLOB_ACTIONS = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs"
+_BLOB_PATH = "@Resource[Microsoft.Storage/storageAccounts/blobServices/containers/blobs:path]"
+
+
+def blob_prefix_condition(prefix: str) -> str:
+    """A role assignment condition admitting the role's blob actions under `prefix` only.
+
+    The form of Microsoft's example "Read, write, or delete blobs in named containers with a
+    path" (learn.microsoft.com/azure/storage/blobs/storage-auth-abac-examples): each action is
+    allowed only where the blob's path starts with `prefix`; listing (read's Blob.List
+    suboperation) has no blob path, so it is left out of the condition, as there, and lists
+    the container's names anywhere (delta-rs lists a table's _delta_log/ to find its version).
+    """
+    if not prefix.endswith("/") or prefix.startswith("/") or "'" in prefix:
+        raise ValueError(f"blob prefix {prefix!r}: expected a folder such as lake/")
+    refused = [
+        f"!(ActionMatches{{'{_BLOB_ACTIONS}/read'}} AND NOT SubOperationMatches{{'Blob.List'}})",
+        *(
+            f"!(ActionMatches{{'{_BLOB_ACTIONS}/{action}'}})"
+            for action in ("write", "delete", "add/action", "move/action")
+        ),
+    ]
+    return f"(({' AND '.join(refused)}) OR ({_BLOB_PATH} StringStartsWith '{prefix}'))"
+
+
 @dataclass(frozen=True)
 class Grant:
     key: str  # short, stable: part of the logical name
     role: str  # a key of ROLE_IDS
     scope: pulumi.Input[str]  # the one resource id the role applies to
     reason: str
+    # An ABAC condition narrowing the role inside its scope (blob_prefix_condition); "" none.
+    condition: str = ""
 
 
 @dataclass
@@ -109,6 +141,8 @@ class AccessGrants(pulumi.ComponentResource):
                 principal_id=args.principal_id,
                 principal_type=args.principal_type,
                 description=grant.reason,
+                condition=grant.condition or None,
+                condition_version=CONDITION_VERSION if grant.condition else None,
                 opts=pulumi.ResourceOptions(parent=self),
             )
         self.register_outputs({"count": len(self.assignments)})

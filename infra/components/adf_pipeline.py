@@ -24,7 +24,9 @@ ACTIVITY_NAME = "run-orchestrator"
 CHECK_ACTIVITY_NAME = "check-bags"
 FAIL_ACTIVITY_NAME = "bags-failed"
 FAIL_ERROR_CODE = "ExtractionFailed"
-PIPELINE_PARAMETERS = ("inputPath", "outputPath", "format")
+# lakePath: the lake's folder in the data container, where the orchestrator commits the run's
+# rows after its tasks (docs/lakehouse.md, "On Azure"); an empty value commits nothing.
+PIPELINE_PARAMETERS = ("inputPath", "outputPath", "format", "lakePath")
 # Set by a storage event trigger (adf_event_trigger.py: the blob that landed) and by the stack
 # (quarantineBags: where unreadable bags go); empty: the whole input, bags left in place.
 EVENT_PARAMETERS = ("bagPath", "quarantinePath")
@@ -38,6 +40,7 @@ def default_parameters(args: DataFactoryArgs) -> dict[str, str]:
         "inputPath": args.default_input_path,
         "outputPath": args.default_output_path,
         "format": args.default_format,
+        "lakePath": args.default_lake_path,
     }
 
 

@@ -101,6 +101,7 @@ class DataFactoryArgs:
     default_input_path: str = "raw/"
     default_output_path: str = "extracted/"
     default_format: str = "csv"
+    default_lake_path: str = "lake/"  # "" commits no lake
     activity_timeout: str = "0.12:00:00"  # d.hh:mm:ss, ADF policy format
     activity_retries: int = 1
     orchestrator_timeout_minutes: int = 660  # below the activity timeout, so we report first
@@ -194,6 +195,8 @@ def _validate_parameters(parameters: Mapping[str, str]) -> None:
             raise ValueError(
                 f"DataFactoryArgs: format is {value!r}: expected one of {', '.join(OUTPUT_FORMATS)}"
             )
+        if key == "lakePath" and not value:
+            continue  # no lake: the run commits nothing
         if key != "format" and (not value or value.startswith("/")):
             raise ValueError(
                 f"DataFactoryArgs: {key} is {value!r}: expected a folder relative to the data "

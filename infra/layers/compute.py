@@ -15,10 +15,12 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import authorization
 
+from infra import names
 from infra.components.access import (
     AccessGrants,
     AccessGrantsArgs,
     Grant,
+    blob_prefix_condition,
     deployer_principal_type,
 )
 from infra.components.artifacts import Artifacts, ArtifactsArgs
@@ -178,6 +180,15 @@ class Compute(pulumi.ComponentResource):
         orchestrator_access = self._grants(
             "orchestrator-access",
             identities.orchestrator.principal_id,
+            *self._orchestrator_grants(),
+        )
+        return execution_access, orchestrator_access
+
+    def _orchestrator_grants(self) -> list[Grant]:
+        """What the orchestrator pool's identity holds: its job, its secret, its package, the
+        activity's files and the lake."""
+        foundation, storage = self._args.foundation, self._args.data.batch_storage
+        return [
             Grant(
                 "job-submitter",
                 "Azure Batch Job Submitter",
@@ -204,8 +215,17 @@ class Compute(pulumi.ComponentResource):
                 storage.adf_jobs_container_id,
                 "The activity's runtime files and stdout/stderr in adfjobs (UNCONFIRMED)",
             ),
-        )
-        return execution_access, orchestrator_access
+            # Delta's commit needs the Blob API's conditional put, which the NFS mount lacks
+            # (docs/azure-behaviour.md, "Lakehouse"): the commit goes over HTTPS as this
+            # identity, which may write under lake/ only (bags and tables stay its NFS job's).
+            Grant(
+                "lake-write",
+                BLOB_CONTRIBUTOR,
+                self._args.data.lake.container_id,
+                "Commits each run's Delta tables and catalog under lake/ (condition: lake/ only)",
+                condition=blob_prefix_condition(names.LAKE_PATH),
+            ),
+        ]
 
     def _pools(
         self, execution_access: AccessGrants, orchestrator_access: AccessGrants

@@ -99,6 +99,7 @@ class Orchestration(pulumi.ComponentResource):
                 mount_path=names.MOUNT_PATH,
                 default_input_path=names.RAW_PATH,
                 default_output_path=names.EXTRACTED_PATH,
+                default_lake_path=names.LAKE_PATH,
                 # The trigger and its started state (infra/components/adf_schedule.py).
                 schedule=args.config.schedule,
                 event_trigger=args.config.event_trigger,

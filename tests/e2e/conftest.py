@@ -1,4 +1,5 @@
-"""The fake Batch service running the real processor, for the e2e tests."""
+"""The fake Batch service running the real processor, and Azurite for the end-to-end runs whose
+lake is in (emulated) Blob storage."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.dynamic.conftest import azurite, loopback_ca
 from tests.orchestrator.fake_batch import FakeBatchService
 from tests.orchestrator.helpers import execution_node
+
+__all__ = ["azurite", "batch", "loopback_ca"]
 
 
 @pytest.fixture

@@ -62,6 +62,10 @@ def test_the_orchestrator_reads_every_setting_the_pipeline_passes(
     assert settings.execution_pool_id == recording.outputs["executionPoolId"].value
     assert settings.processor_image == recording.outputs["processorImage"].value
     assert settings.timeout_seconds > 0
+    # The lake's folder (@pipeline().parameters.lakePath, default lake/) and the container
+    # whose abfss:// URL the commit goes to.
+    assert settings.lake_path == "lake/"
+    assert settings.data_lake_url.endswith("/data")
 
 
 def test_the_pipeline_passes_exactly_what_the_orchestrator_reads(recording: Recording) -> None:

@@ -460,9 +460,90 @@ def _firewalled_storage_takes_only_the_factorys_system_identity(
             )
 
 
+PIPELINE = "azure-native:datafactory:Pipeline"
+UAMI = "azure-native:managedidentity:UserAssignedIdentity"
+STORAGE_CONTAINER = "azure-native:storage:BlobContainer"
+
+
+def _a_condition_needs_version_2(
+    sub: Subscription, recording: Recording, plan: Mapping[str, str]
+) -> None:
+    """ARM takes a role assignment condition only with conditionVersion '2.0': "Currently the
+    only accepted value is '2.0'" (azure-native authorization/role_assignment.py,
+    condition_version, from the Authorization REST spec)."""
+    for assignment in recording.of_type(ROLE):
+        condition, version = (assignment.inputs.get(k) for k in ("condition", "conditionVersion"))
+        if condition and version != "2.0":
+            sub.refuse(
+                "create",
+                assignment.name,
+                "InvalidConditionVersion",
+                f"condition given with conditionVersion {version!r}, not '2.0'",
+                "azure-native authorization/role_assignment.py (condition_version)",
+            )
+
+
+def _path_prefixes(condition: str) -> list[str]:
+    return re.findall(r"blobs:path\] StringStartsWith '([^']*)'", condition)
+
+
+def _lake_commit_needs_the_orchestrators_write_role(
+    sub: Subscription, recording: Recording, plan: Mapping[str, str]
+) -> None:
+    """The orchestrator commits the lake over the Blob API as its node's identity (docs/
+    lakehouse.md, "On Azure"); the NFS mount's access says nothing there. Storage refuses a
+    write the caller holds no data role for ("AuthorizationPermissionMismatch",
+    learn.microsoft.com/azure/storage/blobs/authorize-access-azure-active-directory), and a
+    role whose condition's path prefix does not hold for the blob (learn.microsoft.com/azure/
+    storage/blobs/storage-auth-abac-attributes, blobs:path)."""
+    for pipeline in recording.of_type(PIPELINE):
+        lake = ((pipeline.inputs.get("parameters") or {}).get("lakePath") or {}).get("defaultValue")
+        custom = [a for a in pipeline.inputs.get("activities") or [] if a.get("type") == "Custom"]
+        if not lake or not custom:
+            continue
+        client_id = (custom[0].get("extendedProperties") or {}).get("orchestratorIdentityClientId")
+        principal = next(
+            (
+                i.state["principalId"]
+                for i in recording.of_type(UAMI)
+                if i.state.get("clientId") == client_id
+            ),
+            None,
+        )
+        containers = [
+            c.id
+            for c in recording.of_type(STORAGE_CONTAINER)
+            if c.inputs.get("containerName") == "data"
+        ]
+        admitted = any(
+            a.inputs["principalId"] == principal
+            and any(
+                str(a.inputs["scope"]).startswith(c) or c.startswith(str(a.inputs["scope"]))
+                for c in containers
+            )
+            and str(a.inputs["roleDefinitionId"]).endswith(_LAKE_WRITERS)
+            and (
+                not a.inputs.get("condition")
+                or any(str(lake).startswith(p) for p in _path_prefixes(str(a.inputs["condition"])))
+            )
+            for a in recording.of_type(ROLE)
+        )
+        if not admitted:
+            sub.refuse(
+                "run",
+                pipeline.name,
+                "AuthorizationPermissionMismatch",
+                f"the orchestrator's identity may not write {lake} in the data container: "
+                "its lake commit is refused",
+                "learn.microsoft.com/azure/storage/blobs/authorize-access-azure-active-directory",
+            )
+
+
 PLAN_RULES: list[Callable[[Subscription, Recording, Mapping[str, str]], None]] = [
     _replaced_containers_are_refilled,
     _firewalled_storage_takes_only_the_factorys_system_identity,
+    _a_condition_needs_version_2,
+    _lake_commit_needs_the_orchestrators_write_role,
 ]
 
 

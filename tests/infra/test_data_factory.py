@@ -263,6 +263,8 @@ def test_pipeline_parameters_and_defaults(recording: Recording) -> None:
         "inputPath": {"type": "String", "defaultValue": "raw/"},
         "outputPath": {"type": "String", "defaultValue": "extracted/"},
         "format": {"type": "String", "defaultValue": "csv"},
+        # Where the run's rows are committed (docs/lakehouse.md, "On Azure").
+        "lakePath": {"type": "String", "defaultValue": "lake/"},
         # Set by the event triggers (the blob) and quarantineBags; empty by default.
         "bagPath": {"type": "String", "defaultValue": ""},
         "quarantinePath": {"type": "String", "defaultValue": ""},
@@ -500,6 +502,7 @@ def test_schedule_trigger_runs_the_pipeline(scheduled: Recording) -> None:
         "inputPath": "raw/",
         "outputPath": "extracted/",
         "format": "csv",
+        "lakePath": "lake/",
     }
     assert scheduled.one(PIPELINE).urn in trigger.options.depends_on
     # A started trigger cannot be updated: any change replaces it, deleting (stopping) it first.

@@ -50,6 +50,7 @@ def test_one_trigger_per_bag_suffix_on_blobs_created_under_raw(
             "inputPath": "raw/",
             "outputPath": "extracted/",
             "format": "csv",
+            "lakePath": "lake/",
             "bagPath": "@concat(triggerBody().folderPath, '/', triggerBody().fileName)",
         }
     assert BAG_PATH_EXPRESSION.startswith("@")  # evaluated by ADF, never passed as text

@@ -370,6 +370,9 @@ EXPECTED_GRANTS: dict[str, set[tuple[str, str]]] = {
         ("Key Vault Secrets User", "secrets-vault"),
         ("Storage Blob Data Reader", "batchstorage-account"),
         ("Storage Blob Data Contributor", "batchstorage-adfjobs"),
+        # Delta commits over the Blob API; a condition keeps its writes under lake/
+        # (tests/infra/test_lake_access.py).
+        ("Storage Blob Data Contributor", "datalake-container"),
     },
     "identity-batch-account": {("Storage Blob Data Contributor", "batchstorage-account")},
     "identity-factory": {

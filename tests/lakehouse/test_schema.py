@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
 
 import pyarrow as pa
 import pytest
@@ -12,6 +13,7 @@ from orchestrator.lakehouse import commit_run
 from orchestrator.lakehouse.delta import Target, commit_count
 from orchestrator.lakehouse.names import table_name
 from orchestrator.lakehouse.rows import delta_type
+from orchestrator.outcome import BagStatus
 from scripts.bench_lake_commit import bench, result_for, write_bag_output
 
 
@@ -107,3 +109,90 @@ def test_unsigned_integers_widen_to_hold_every_value() -> None:
     assert delta_type(pa.list_(pa.struct([("a", pa.uint8())]))) == pa.list_(
         pa.struct([("a", pa.int16())])
     )
+
+
+def test_a_topic_table_streams_in_bounded_batches(tmp_path: Path) -> None:
+    """The commit reads a Parquet topic a batch at a time (scripts/bench_lake_memory.py shows the
+    peak memory it saves); the rows committed are all of them."""
+    from orchestrator.lakehouse.outputs import read_output
+    from orchestrator.lakehouse.rows import BATCH_ROWS, lake_batches, lake_schema
+
+    rows = BATCH_ROWS + 1000
+    folder = write_bag_output(tmp_path / "out", "long", rows)
+    output = read_output(PurePosixPath("raw/long.bag"), tmp_path / folder)
+    imu = next(t for t in output.tables if t.msgtype == "sensor_msgs/msg/Imu")
+    batches = list(lake_batches(output.bag_id, imu))
+    assert [b.num_rows for b in batches] == [BATCH_ROWS, 1000]
+    assert all(b.schema.equals(lake_schema(output.bag_id, imu)) for b in batches)
+    commit_run([result_for("long", folder)], tmp_path, Target(str(tmp_path / "lake")), "run-1")
+    assert len(_rows(tmp_path / "lake")) == rows
+
+
+def test_the_reports_track_is_drawn_from_a_bounded_number_of_fixes() -> None:
+    from orchestrator.lakehouse.stats import MAX_TRACK_POINTS, gps_track
+
+    n = 10 * MAX_TRACK_POINTS + 7
+    fixes = pa.table({"latitude": [48.0 + i * 1e-6 for i in range(n)], "longitude": [11.0] * n})
+    track = gps_track(fixes)
+    assert track is not None
+    assert len(track.points) <= MAX_TRACK_POINTS + 1
+    assert track.points[0] == (48.0, 11.0) and track.points[-1][0] == 48.0 + (n - 1) * 1e-6
+    assert abs(track.length_m - (n - 1) * 1e-6 * 111_195) < 1.0  # every fix counts
+
+
+def _files_with(lake: Path, bag_id: str, table: str = "sensor_msgs__imu") -> set[str]:
+    """The data files holding the bag's rows in the table's current version."""
+    dataset = DeltaTable(str(lake / "tables" / table)).to_pyarrow_dataset()
+    return {
+        fragment.path
+        for fragment in dataset.get_fragments()
+        if fragment.to_table(columns=["bag_id"]).column("bag_id").to_pylist().count(bag_id)
+    }
+
+
+def test_a_bag_left_as_it_was_keeps_its_rows_untouched(tmp_path: Path) -> None:
+    lake, root = Target(str(tmp_path / "lake")), tmp_path / "lake"
+    kept, redone = (write_bag_output(tmp_path / "out", n, 5) for n in ("kept", "redone"))
+    commit_run([result_for("kept", kept)], tmp_path, lake, "run-1")
+    commit_run([result_for("redone", redone)], tmp_path, lake, "run-2")
+    files, version = (
+        _files_with(root, "raw/kept.bag"),
+        commit_count(lake, "tables/sensor_msgs__imu"),
+    )
+    catalog_commits = commit_count(lake, "catalog/bags")
+    assert files
+    unchanged = replace(result_for("kept", kept), status=BagStatus.UNCHANGED)
+
+    commit_run([unchanged, result_for("redone", redone)], tmp_path, lake, "run-3")
+
+    assert _files_with(root, "raw/kept.bag") == files  # not rewritten
+    assert commit_count(lake, "tables/sensor_msgs__imu") == version + 1  # the redone bag's
+    assert commit_count(lake, "catalog/bags") == catalog_commits + 1
+    assert _catalog(root)["raw/kept.bag"]["run_id"] == "run-1"  # its row as run-1 made it
+    assert _catalog(root)["raw/redone.bag"]["run_id"] == "run-3"
+
+    # A run where every bag was left as it was commits nothing at all.
+    commit_run([unchanged], tmp_path, lake, "run-4")
+    assert commit_count(lake, "tables/sensor_msgs__imu") == version + 1
+    assert commit_count(lake, "catalog/bags") == catalog_commits + 1
+
+
+def test_a_bag_not_started_keeps_its_rows(tmp_path: Path) -> None:
+    lake = Target(str(tmp_path / "lake"))
+    bag = write_bag_output(tmp_path / "out", "bag", 5)
+    commit_run([result_for("bag", bag)], tmp_path, lake, "run-1")
+    stopped = replace(result_for("bag", bag), status=BagStatus.NOT_RUN)
+    commit_run([stopped], tmp_path, lake, "run-2")
+    assert len(_rows(tmp_path / "lake")) == 5
+    assert _catalog(tmp_path / "lake")["raw/bag.bag"]["status"] == "succeeded"
+
+
+def test_a_fresh_bag_the_catalog_never_had_is_committed_once(tmp_path: Path) -> None:
+    """Outputs extracted before the lake existed (or without --lake) join it on the next run."""
+    lake = Target(str(tmp_path / "lake"))
+    old = write_bag_output(tmp_path / "out", "old", 4)
+    fresh = replace(result_for("old", old), status=BagStatus.UNCHANGED)
+    commit_run([fresh], tmp_path, lake, "run-1")
+    assert len(_rows(tmp_path / "lake")) == 4
+    commit_run([fresh], tmp_path, lake, "run-2")
+    assert commit_count(lake, "tables/sensor_msgs__imu") == 1

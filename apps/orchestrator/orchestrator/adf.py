@@ -50,6 +50,9 @@ class ActivitySettings:
     bag_path: str = ""
     # Where quarantined bags are moved (orchestrator --quarantine-to); empty: left in place.
     quarantine_path: str = ""
+    # The lake's folder in that container (`lake/`): after the run its rows are committed
+    # there (docs/lakehouse.md, "On Azure"); empty: no lake commit.
+    lake_path: str = ""
 
     @property
     def timeout_seconds(self) -> float:

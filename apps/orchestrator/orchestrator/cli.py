@@ -8,7 +8,7 @@ import platform
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ from orchestrator.executors import (
     ProgressSink,
 )
 from orchestrator.ids import job_id_for_manual_run, job_id_for_run
-from orchestrator.outcome import BagResult, BagStatus
+from orchestrator.outcome import BagResult
 from orchestrator.plan import COLUMN_NAMES, FORMATS, GIB, Plan, PlanError, PlanOptions, build_plan
 from orchestrator.report import bag_results, counts_under, failure_notes, summary_table
 from orchestrator.stopping import Stopped, stop_on_signals
@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # azure-core comes with the [batch] extra; local runs need no
     from azure.core.credentials import TokenCredential
 
     from orchestrator.lakehouse import LakeResult
+    from orchestrator.lakehouse.delta import Target
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # a bag failed or the run timed out
@@ -127,7 +128,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     extract.add_argument(
         "--lake",
-        help="after the run, commit its rows into the Delta tables under this folder "
+        help="after the run, commit its rows into the Delta tables under this folder; with "
+        "the batch executor a data lake path (default: activity.json's lakePath) "
         "(docs/lakehouse.md)",
     )
     extract.add_argument("--verbose", action="store_true", help="debug logs, SDK requests included")
@@ -244,6 +246,7 @@ class Settled:
     request: Request
     timeout_seconds: float
     credential: TokenCredential | None  # the batch executor's; None for local runs
+    lake: Target | None = None  # where the run's rows are committed; None: nowhere
 
 
 def extract(
@@ -252,9 +255,10 @@ def extract(
     *,
     credential: TokenCredential | None = None,
     batch_client_options: Mapping[str, Any] | None = None,
+    lake_storage_options: Mapping[str, str] | None = None,
 ) -> int:
     started = time.monotonic()
-    run = _settle(args, record, credential)
+    run = _settle(args, record, credential, lake_storage_options)
     settings, request, timeout_seconds = run.settings, run.request, run.timeout_seconds
     record.job_id, record.output_path = request.job_id, str(request.output_path)
     excluded = [request.output_path]
@@ -297,7 +301,7 @@ def extract(
                 settings is not None,
                 time.monotonic() - started,
                 timeout_seconds / 60,
-                args.lake,
+                run.lake,
             )
     finally:
         claims.release_all()
@@ -308,7 +312,10 @@ def _say(line: str) -> None:
 
 
 def _settle(
-    args: argparse.Namespace, record: RunRecord, credential: TokenCredential | None
+    args: argparse.Namespace,
+    record: RunRecord,
+    credential: TokenCredential | None,
+    lake_storage_options: Mapping[str, str] | None = None,
 ) -> Settled:
     """Settings from the command line over activity.json, checked; telemetry switched on."""
     activity_file = args.activity or (
@@ -349,18 +356,56 @@ def _settle(
             args.quarantine_to or settings.quarantine_path or None,
             local=False,
         )
-        if credential is None:
-            from azure.identity import ManagedIdentityCredential
-
-            credential = ManagedIdentityCredential(
-                client_id=settings.orchestrator_identity_client_id
-            )
+        credential = credential or _node_credential(settings)
         if not connection_string and settings.key_vault_uri and settings.app_insights_secret_name:
             connection_string = telemetry.connection_string_from_key_vault(
                 settings.key_vault_uri, settings.app_insights_secret_name, credential
             )
     telemetry.enable_azure_monitor(connection_string)
-    return Settled(settings, executor_kind, options, request, timeout_seconds, credential)
+    lake = _with_storage_options(
+        _lake(args.lake, settings if executor_kind == "batch" else None, request),
+        lake_storage_options,
+    )
+    return Settled(settings, executor_kind, options, request, timeout_seconds, credential, lake)
+
+
+def _node_credential(settings: adf.ActivitySettings) -> TokenCredential:
+    """The orchestrator node's own identity, the one its pool has (infra/components/batch.py)."""
+    from azure.identity import ManagedIdentityCredential
+
+    return ManagedIdentityCredential(client_id=settings.orchestrator_identity_client_id)
+
+
+def _with_storage_options(lake: Target | None, extra: Mapping[str, str] | None) -> Target | None:
+    """`extra` (tests: Azurite's endpoint) over the lake's own storage options."""
+    if lake is None or not extra:
+        return lake
+    return replace(lake, storage_options={**(lake.storage_options or {}), **extra})
+
+
+def _lake(
+    given: str | None, settings: adf.ActivitySettings | None, request: Request
+) -> Target | None:
+    """Where the run's rows go: --lake as given locally; on Batch, the data lake path --lake or
+    activity.json's lakePath names, committed over abfss:// as the node's identity."""
+    from orchestrator.lakehouse.delta import Target
+
+    if settings is None:
+        return Target(given) if given else None
+    lake_path = given or settings.lake_path
+    if not lake_path:
+        return None
+    from orchestrator.lakehouse.location import LakeLocationError, azure_lake
+
+    try:
+        return azure_lake(
+            settings.data_lake_url,
+            _relative_to_root(lake_path),
+            settings.orchestrator_identity_client_id,
+            request.data_root,
+        )
+    except LakeLocationError as error:
+        raise UsageError(str(error)) from None
 
 
 def _executor(
@@ -491,7 +536,7 @@ def _report(
     for_adf: bool,
     seconds: float,
     timeout_minutes: float,
-    lake: str | None = None,
+    lake: Target | None = None,
 ) -> int:
     """Print the summary and, for ADF, write outputs.json.
 
@@ -507,11 +552,15 @@ def _report(
     telemetry.record_bags(plan, results, execution.outcomes)
     print(summary_table(results, seconds), flush=True)
     notes = failure_notes(results)
-    committed = _commit_lake(results, request, lake, plan.job_id) if lake else None
+    committed, lake_error = (
+        _commit_lake(results, request, lake, plan.job_id) if lake else (None, "")
+    )
     if committed:
         notes.extend(
             f"lake: {bag} not committed: {why}" for bag, why in committed.conflicts.items()
         )
+    if lake_error:
+        notes.append(lake_error)
     for note in notes:
         print(note, file=sys.stderr, flush=True)
     if execution.timed_out:
@@ -532,35 +581,47 @@ def _report(
         )
         if execution.ended:
             document.update(succeeded=False, error=execution.ended, message=execution.ended)
-        if committed:
-            document["lake"] = committed.as_json()
+        if lake is not None:
+            _lake_outputs(document, lake, committed, lake_error)
         adf.write_outputs(Path(adf.OUTPUTS_FILE), document)
         return EXIT_OK
     failed = execution.timed_out or bool(execution.ended) or any(not r.ok for r in results)
+    failed = failed or bool(lake_error)
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _commit_lake(
-    results: Sequence[BagResult], request: Request, lake: str, run_id: str
-) -> LakeResult:
-    """All of the run's tasks have finished: one Delta commit per table (docs/lakehouse.md)."""
-    from orchestrator.lakehouse import LakeResult, commit_run
-    from orchestrator.lakehouse.delta import Target
+def _lake_outputs(
+    document: dict[str, Any], lake: Target, committed: LakeResult | None, error: str
+) -> None:
+    """outputs.json's `lake`: what was committed, or why nothing was (the run then failed)."""
+    if committed is not None:
+        document["lake"] = committed.as_json()
+        return
+    document["lake"] = {"lake": lake.root, "error": error}
+    document["succeeded"] = False
+    document["message"] = document["message"] or error
 
-    # A held bag (quarantined, waiting, busy) has nothing new: its rows and catalog row stay
-    # as the run that made them left them (a busy bag's are the other run's to replace).
-    held = (BagStatus.QUARANTINED, BagStatus.WAITING, BagStatus.BUSY)
-    fresh = [result for result in results if result.status not in held]
-    if not fresh:
-        print(f"lake {lake}: every bag of this run is held back: nothing to commit", flush=True)
-        return LakeResult(lake)
-    committed = commit_run(fresh, request.data_root, Target(lake), run_id)
+
+def _commit_lake(
+    results: Sequence[BagResult], request: Request, lake: Target, run_id: str
+) -> tuple[LakeResult | None, str]:
+    """All of the run's tasks have finished: one Delta commit per table (docs/lakehouse.md).
+
+    A commit that fails (storage refused, conflicts past the retries) is reported, not raised:
+    the bags' outputs stand, and rerunning the run commits them."""
+    from orchestrator.lakehouse import commit_run
+
+    try:
+        committed = commit_run(results, request.data_root, lake, run_id)
+    except Exception as error:  # deltalake and object store errors name the table and cause
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return None, f"lake {lake.root}: nothing committed: {first[:800]}; rerun to commit it"
     print(
-        f"lake {lake}: {committed.bags} bags committed into {len(committed.tables)} tables; "
-        f"fleet report {committed.report}",
+        f"lake {lake.root}: {committed.bags} bags committed into {len(committed.tables)} "
+        f"tables; fleet report {committed.report or '(none)'}",
         flush=True,
     )
-    return committed
+    return committed, ""
 
 
 def main(
@@ -568,6 +629,7 @@ def main(
     *,
     credential: TokenCredential | None = None,
     batch_client_options: Mapping[str, Any] | None = None,
+    lake_storage_options: Mapping[str, str] | None = None,
 ) -> int:
     args = _parser().parse_args(argv)
     if args.command == "self-check":
@@ -577,7 +639,11 @@ def main(
     try:
         with stop_on_signals():
             return extract(
-                args, record, credential=credential, batch_client_options=batch_client_options
+                args,
+                record,
+                credential=credential,
+                batch_client_options=batch_client_options,
+                lake_storage_options=lake_storage_options,
             )
     except (UsageError, InputError, adf.ActivityError, PlanError) as error:
         return _failed(record, error, EXIT_USAGE)

@@ -167,6 +167,15 @@ class VideoSink:
         self.files.time = self.time
         return self.files.blob(field, data)
 
+    # A camera type holds no point cloud; these only complete the side-file interface.
+    def point_cloud2(self, message: Any, field: str) -> str:
+        self.files.time = self.time
+        return self.files.point_cloud2(message, field)
+
+    def point_cloud(self, message: Any, field: str) -> str:
+        self.files.time = self.time
+        return self.files.point_cloud(message, field)
+
     def _aside(self, why: str) -> None:
         note = NOT_IN_VIDEO + why
         self.notes[note] = self.notes.get(note, 0) + 1

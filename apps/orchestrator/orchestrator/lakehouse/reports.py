@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from orchestrator.lakehouse.catalog import BagEntry
-from orchestrator.lakehouse.rows import read_table_file
+from orchestrator.lakehouse.rows import read_columns
 from orchestrator.lakehouse.stats import CAMERA_TYPES, GpsTrack, TopicStats, timeline
 
 MAX_THUMBNAIL_BYTES = 2 << 20
@@ -98,7 +98,7 @@ def _thumbnail(entry: BagEntry) -> str:
     for table in entry.output.tables:
         if table.msgtype not in CAMERA_TYPES:
             continue
-        data_column = read_table_file(table).column("data")
+        data_column = read_columns(table, ["data"]).column("data")
         first = data_column.slice(0, 1)
         name = first[0].as_py() if len(first) else None
         if not isinstance(name, str) or not name or ".." in Path(name).parts:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
@@ -40,33 +42,92 @@ def delta_type(arrow: pa.DataType) -> pa.DataType:
     return arrow
 
 
+BATCH_ROWS = 65_536  # rows per batch read from a Parquet table: what bounds the commit's memory
+
+
+def _csv_options(columns: list[str] | None = None) -> pcsv.ConvertOptions:
+    # CSV keeps no types: its log_time is ISO 8601 text (docs/processor.md); the rest inferred.
+    return pcsv.ConvertOptions(
+        column_types={LOG_TIME_NS: pa.int64(), LOG_TIME: _TIMESTAMP},
+        include_columns=columns or [],
+    )
+
+
 def read_table_file(table: TopicTable) -> pa.Table:
     if table.path.suffix == ".parquet":
         return pq.read_table(table.path)
-    # CSV keeps no types: its log_time is ISO 8601 text (docs/processor.md); the rest inferred.
-    options = pcsv.ConvertOptions(column_types={LOG_TIME_NS: pa.int64(), LOG_TIME: _TIMESTAMP})
-    return pcsv.read_csv(table.path, convert_options=options)
+    return pcsv.read_csv(table.path, convert_options=_csv_options())
 
 
-def lake_rows(bag_id: str, table: TopicTable) -> pa.Table:
-    """The topic's rows with the lake's key columns first."""
-    data = read_table_file(table)
-    # A message field may be named like a key column: it keeps its data under another name.
-    data = data.rename_columns(
-        [f"{n}__msg" if n in (BAG_ID, TOPIC, DATE) else n for n in data.column_names]
+def read_columns(table: TopicTable, columns: list[str]) -> pa.Table:
+    """Only these columns of the topic's table (those it has): the stats need a few of many."""
+    if table.path.suffix == ".parquet":
+        present = set(pq.read_schema(table.path).names)
+        return pq.read_table(table.path, columns=[c for c in columns if c in present])
+    header = pcsv.open_csv(table.path).schema.names
+    return pcsv.read_csv(
+        table.path, convert_options=_csv_options([c for c in columns if c in header])
     )
+
+
+def _file_batches(table: TopicTable) -> Iterator[pa.RecordBatch]:
+    """The table file's rows, a batch at a time for Parquet. A CSV file is read whole: its column
+    types are inferred over all of its values, which a streaming CSV reader cannot do (it fixes
+    them from the first block and fails on a later value that does not fit)."""
+    if table.path.suffix == ".parquet":
+        yield from pq.ParquetFile(table.path).iter_batches(batch_size=BATCH_ROWS)
+    else:
+        yield from read_table_file(table).to_batches(max_chunksize=BATCH_ROWS)
+
+
+def _file_schema(table: TopicTable) -> pa.Schema:
+    if table.path.suffix == ".parquet":
+        return pq.read_schema(table.path)
+    return read_table_file(table).schema
+
+
+def lake_batch(bag_id: str, topic: str, batch: pa.RecordBatch) -> pa.RecordBatch:
+    """One batch of a topic's rows with the lake's key columns first, typed for Delta."""
+    # A message field may be named like a key column: it keeps its data under another name.
+    names = [f"{n}__msg" if n in (BAG_ID, TOPIC, DATE) else n for n in batch.schema.names]
     # Times lose their nanoseconds to Delta's microseconds on purpose; every other cast is exact.
     columns = [
         c.cast(options=pc.CastOptions(delta_type(c.type), allow_time_truncate=True))
-        for c in data.columns
+        for c in batch.columns
     ]
-    schema = pa.schema([f.with_type(delta_type(f.type)) for f in data.schema])
-    data = pa.Table.from_arrays(columns, schema=schema)
-    times = data.column(LOG_TIME).cast(_TIMESTAMP)
+    fields = [
+        f.with_name(n).with_type(delta_type(f.type))
+        for f, n in zip(batch.schema, names, strict=True)
+    ]
+    rows = batch.num_rows
+    times = columns[names.index(LOG_TIME)].cast(_TIMESTAMP)
     days = pc.strftime(times, format="%Y-%m-%d")  # pyright: ignore[reportAttributeAccessIssue]
-    rows = len(data)
-    return (
-        data.add_column(0, BAG_ID, pa.array([bag_id] * rows, pa.string()))
-        .add_column(1, TOPIC, pa.array([table.topic] * rows, pa.string()))
-        .add_column(2, DATE, days.cast(pa.string()))
-    )
+    keys = [
+        pa.array([bag_id] * rows, pa.string()),
+        pa.array([topic] * rows, pa.string()),
+        days.cast(pa.string()),
+    ]
+    keyed = [
+        pa.field(BAG_ID, pa.string()),
+        pa.field(TOPIC, pa.string()),
+        pa.field(DATE, pa.string()),
+    ]
+    schema = pa.schema([*keyed, *fields])
+    return pa.RecordBatch.from_arrays([*keys, *columns], schema=schema)
+
+
+def lake_schema(bag_id: str, table: TopicTable) -> pa.Schema:
+    """The schema the topic's rows get in the lake, from the file's schema alone (Parquet)."""
+    empty = pa.RecordBatch.from_pylist([], schema=_file_schema(table))
+    return lake_batch(bag_id, table.topic, empty).schema
+
+
+def lake_batches(bag_id: str, table: TopicTable) -> Iterator[pa.RecordBatch]:
+    """The topic's rows as lake rows, a batch at a time."""
+    for batch in _file_batches(table):
+        yield lake_batch(bag_id, table.topic, batch)
+
+
+def lake_rows(bag_id: str, table: TopicTable) -> pa.Table:
+    """The topic's rows as lake rows, whole (tests and small tables)."""
+    return pa.Table.from_batches(list(lake_batches(bag_id, table)), lake_schema(bag_id, table))

@@ -14,13 +14,30 @@ from orchestrator.lakehouse import delta, reports
 from orchestrator.lakehouse.catalog import BAGS, TOPICS, BagEntry, bags_table, topics_table
 from orchestrator.lakehouse.delta import Target
 from orchestrator.lakehouse.names import table_name
-from orchestrator.lakehouse.outputs import TopicTable, content_id, read_output
-from orchestrator.lakehouse.rows import PARTITIONS, lake_rows
-from orchestrator.lakehouse.stats import NAVSATFIX, gps_track, log_times, topic_stats
-from orchestrator.outcome import BagResult
+from orchestrator.lakehouse.outputs import TopicTable, bag_id_for, content_id, read_output
+from orchestrator.lakehouse.rows import (
+    BAG_ID,
+    LOG_TIME_NS,
+    PARTITIONS,
+    lake_batches,
+    lake_schema,
+    read_columns,
+)
+from orchestrator.lakehouse.stats import GPS_COLUMNS, NAVSATFIX, gps_track, log_times, topic_stats
+from orchestrator.outcome import BagResult, BagStatus
 
-TABLES_DIR, CATALOG_DIR, REPORTS_DIR = "tables", "catalog", "reports"
+TABLES_DIR, CATALOG_DIR = "tables", "catalog"
 LAKE_FAILED = "lake-failed"
+# Bags this run did not touch: their lake rows stay as the run that made them committed them.
+# Held bags too (docs/orchestrator.md "Exactly once"): a quarantined or waiting bag has nothing
+# new, and a busy one's rows are the other run's to replace.
+_LEFT_AS_THEY_WERE = (
+    BagStatus.UNCHANGED,
+    BagStatus.NOT_RUN,
+    BagStatus.QUARANTINED,
+    BagStatus.WAITING,
+    BagStatus.BUSY,
+)
 log = logging.getLogger(__name__)
 
 
@@ -59,19 +76,19 @@ def _entry(result: BagResult, data_root: Path) -> BagEntry:
         output.tables = []
         return BagEntry(output, str(result.status), _failure_reason(result), content_id(source))
     entry = BagEntry(output, str(result.status), content_id=content_id(source))
-    for table in output.tables:
-        data = lake_rows(output.bag_id, table)
+    for table in output.tables:  # only the columns the figures need
+        times = log_times(read_columns(table, [LOG_TIME_NS]))
         name = table_name(table.msgtype)
-        entry.topics.append(topic_stats(table.topic, table.msgtype, name, log_times(data)))
+        entry.topics.append(topic_stats(table.topic, table.msgtype, name, times))
         if table.msgtype == NAVSATFIX and entry.gps is None:
-            entry.gps = gps_track(data)
+            entry.gps = gps_track(read_columns(table, list(GPS_COLUMNS)))
     return entry
 
 
 def _schemas(entry: BagEntry) -> dict[str, list[pa.Schema]]:
     found: dict[str, list[pa.Schema]] = defaultdict(list)
     for table in entry.output.tables:
-        found[table_name(table.msgtype)].append(lake_rows(entry.output.bag_id, table).schema)
+        found[table_name(table.msgtype)].append(lake_schema(entry.output.bag_id, table))
     return found
 
 
@@ -112,7 +129,7 @@ def _previous_tables(target: Target, bag_ids: set[str]) -> set[str]:
 
 def _sources(entries: list[BagEntry], name: str) -> list[delta.RowSource]:
     def reader(bag_id: str, table: TopicTable) -> delta.RowSource:
-        return lambda: lake_rows(bag_id, table)
+        return lambda: lake_batches(bag_id, table)
 
     return [
         reader(e.output.bag_id, t)
@@ -125,8 +142,15 @@ def _sources(entries: list[BagEntry], name: str) -> list[delta.RowSource]:
 def commit_run(
     results: Sequence[BagResult], data_root: Path, target: Target, run_id: str
 ) -> LakeResult:
-    """One commit per table for the whole run, then the catalog's, then the reports."""
-    entries = [_entry(r, data_root) for r in results]
+    """One commit per table for the whole run, then the catalog's, then the reports.
+
+    Only the bags this run extracted or failed are committed: a bag left as it was (fresh, or
+    not started before the run ended) keeps its rows and catalog row untouched, unless the
+    catalog has never had it (its output predates the lake: it is committed once)."""
+    entries = [_entry(r, data_root) for r in _to_commit(results, target)]
+    if not entries:  # nothing new: no commit at all, the lake and its reports stay as they are
+        index = Path(target.reports) / "index.html" if target.reports else None
+        return LakeResult(target.root, report=str(index) if index and index.is_file() else "")
     schemas, conflicts = _accept(target, entries)
     for entry in entries:
         if entry.output.bag_id in conflicts:
@@ -147,14 +171,28 @@ def commit_run(
     ids = {e.output.bag_id for e in entries}
     _commit_catalog(target, entries, ids, run_id)
     result.bags = sum(1 for e in entries if e.output.tables)
-    if target.is_local:  # reports of a cloud lake: docs/lakehouse.md (not written there yet)
+    if target.reports:  # a cloud lake's come through the data lake's mount (location.py)
         catalog = delta.read_rows(target, f"{CATALOG_DIR}/{BAGS}")
-        result.report = reports.write_reports(Path(target.root) / REPORTS_DIR, entries, catalog)
+        result.report = reports.write_reports(Path(target.reports), entries, catalog)
     return result
+
+
+def _to_commit(results: Sequence[BagResult], target: Target) -> list[BagResult]:
+    ran = [r for r in results if r.status not in _LEFT_AS_THEY_WERE]
+    fresh = [r for r in results if r.status is BagStatus.UNCHANGED]
+    if not fresh:
+        return ran
+    catalog = f"{CATALOG_DIR}/{BAGS}"
+    known = (
+        {row[BAG_ID] for row in delta.read_rows(target, catalog, [BAG_ID])}
+        if delta.existing_schema(target, catalog) is not None
+        else set()
+    )
+    return ran + [r for r in fresh if bag_id_for(r.bag) not in known]
 
 
 def _commit_catalog(target: Target, entries: list[BagEntry], ids: set[str], run_id: str) -> None:
     for name, data in ((BAGS, bags_table(entries, run_id)), (TOPICS, topics_table(entries))):
         uri = f"{CATALOG_DIR}/{name}"
         schema = delta.merge_schemas(delta.existing_schema(target, uri), data.schema)
-        delta.replace_bags(target, uri, schema, [lambda d=data: d], ids, None, run_id)
+        delta.replace_bags(target, uri, schema, [lambda d=data: d.to_batches()], ids, None, run_id)

@@ -13,6 +13,10 @@ from orchestrator.lakehouse.rows import LOG_TIME_NS
 NAVSATFIX = "sensor_msgs/msg/NavSatFix"
 CAMERA_TYPES = ("sensor_msgs/msg/CompressedImage", "sensor_msgs/msg/Image")
 TIMELINE_BINS = 120
+GPS_COLUMNS = ("latitude", "longitude", "status.status")  # what gps_track reads
+# The report's track is drawn from at most this many fixes (evenly spaced, the last kept): a
+# day's 10 Hz fixes as Python tuples would be hundreds of MB; the length uses every fix.
+MAX_TRACK_POINTS = 2_000
 EARTH_RADIUS_M = 6_371_008.8  # the mean radius (IUGG), for the haversine track length
 
 
@@ -73,8 +77,14 @@ def gps_track(data: pa.Table) -> GpsTrack | None:
         float(lon.min()),
         float(lon.max()),
         _haversine_m(lat, lon),
-        list(zip(lat.tolist(), lon.tolist(), strict=True)),
+        _drawn(lat, lon),
     )
+
+
+def _drawn(lat: np.ndarray, lon: np.ndarray) -> list[tuple[float, float]]:
+    step = max(1, -(-len(lat) // MAX_TRACK_POINTS))
+    keep = np.unique(np.append(np.arange(0, len(lat), step), len(lat) - 1))
+    return list(zip(lat[keep].tolist(), lon[keep].tolist(), strict=True))
 
 
 def _haversine_m(lat: np.ndarray, lon: np.ndarray) -> float:
