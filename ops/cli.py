@@ -15,19 +15,36 @@ from azure.core.exceptions import AzureError
 
 from ops import config_reference, query
 from ops.azure_errors import CredentialSetupError, Scope, explain
+from ops.run_state import Parameters
 from ops.stack_outputs import STACK_OUTPUTS_ENV, StackOutputsError, load_stack_outputs
+from orchestrator import passthrough
 
 ARM_ENDPOINT_ENV = "AZURE_RESOURCE_MANAGER_ENDPOINT"
 # The pipeline's `format` values (docs/contracts.md §2; tests/test_contracts.py holds it equal to
 # the processor's, the orchestrator's and infra/components/adf_pipeline.py OUTPUT_FORMATS).
 FORMATS = ("csv", "parquet")
+# The extract-bags pipeline's parameters (tests/test_contracts.py holds them equal to
+# infra/components/adf_pipeline.py's): the paths, the format, and the processor options the
+# orchestrator passes through (orchestrator/passthrough.py), whose switches are booleans.
+PIPELINE_PARAMETERS = ("inputPath", "outputPath", "format", *passthrough.parameters())
+BOOLEAN_PARAMETERS = tuple(
+    row.parameter for row in passthrough.TABLE if row.kind is passthrough.Kind.SWITCH
+)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def _pipeline_parameter(text: str) -> tuple[str, str]:
+def _pipeline_parameter(text: str) -> tuple[str, str | bool]:
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE (e.g. format=parquet)")
+    if key not in PIPELINE_PARAMETERS:
+        raise argparse.ArgumentTypeError(
+            f"{key!r} is not a parameter of the pipeline: it takes {', '.join(PIPELINE_PARAMETERS)}"
+        )
+    if key in BOOLEAN_PARAMETERS:
+        if value.strip().lower() not in ("true", "false"):
+            raise argparse.ArgumentTypeError(f"{key} {value!r} is not true or false")
+        return key, value.strip().lower() == "true"
     return key, value
 
 
@@ -94,7 +111,8 @@ def _add_run(commands: Any) -> argparse.ArgumentParser:  # commands: add_subpars
         type=_pipeline_parameter,
         default=[],
         metavar="KEY=VALUE",
-        help="any other pipeline parameter (repeatable)",
+        help="any other pipeline parameter (repeatable): sliceStart, syncReference, video=true... "
+        '(docs/data-factory.md "Processor options")',
     )
     return run
 
@@ -182,7 +200,7 @@ def main(
 
     from ops.run_command import RunRequest, run_pipeline  # Azure SDK clients: imported on use
 
-    parameters = {
+    parameters: Parameters = {
         "inputPath": args.input_path or outputs.raw_path,
         "outputPath": args.output_path or outputs.extracted_path,
         **({"format": args.format} if args.format else {}),

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from orchestrator import adf, freshness, telemetry
+from orchestrator import adf, freshness, passthrough, telemetry
 from orchestrator.discovery import Bag, InputError, find_bags
 from orchestrator.executors import (
     MOUNTS_DIR_ENV,
@@ -116,6 +116,7 @@ def _parser() -> argparse.ArgumentParser:
         "(docs/lakehouse.md)",
     )
     extract.add_argument("--verbose", action="store_true", help="debug logs, SDK requests included")
+    passthrough.add_arguments(extract)
     commands.add_parser(
         "self-check", help="check this node can run the orchestrator (pool start task)"
     )
@@ -289,6 +290,7 @@ def _settle(
         topics=tuple(args.topics),
         column_names=args.column_names,
         source_root_url=settings.data_lake_url if settings and executor_kind == "batch" else "",
+        processor=passthrough.settle(args, dict(settings.processor_options) if settings else None),
     )
     timeout_seconds = _timeout_seconds(args.timeout, settings)
 
@@ -389,7 +391,9 @@ def _completed(
 ) -> set[PurePosixPath]:
     """Result folders complete AND made with this run's options; the others are extracted
     again, and the run says why (freshness.py)."""
-    wanted = freshness.wanted_options(options.output_format, options.topics, options.column_names)
+    wanted = freshness.wanted_options(
+        options.output_format, options.topics, options.column_names, options.processor
+    )
     done: set[PurePosixPath] = set()
     stale: list[str] = []
     for bag in bags:
@@ -518,7 +522,13 @@ def main(
             return extract(
                 args, record, credential=credential, batch_client_options=batch_client_options
             )
-    except (UsageError, InputError, adf.ActivityError, PlanError) as error:
+    except (
+        UsageError,
+        InputError,
+        adf.ActivityError,
+        PlanError,
+        passthrough.OptionsError,
+    ) as error:
         return _failed(record, error, EXIT_USAGE)
     except ExecutorError as error:
         return _failed(record, error, EXIT_FAILED)
