@@ -28,14 +28,11 @@ def cli(*argv: str) -> ProcessorOptions:
 def test_no_option_passes_nothing_and_records_the_processors_defaults() -> None:
     options = cli()
     assert options.processor_args() == ()
+    # As processor/manifest.py options_record writes it: no slice, no sync record.
     assert options.record() == {
         "start": None,
         "end": None,
         "sync": None,
-        "sync_with": None,
-        "sync_tolerance": None,
-        "sync_method": "nearest",
-        "sync_clock": "log",
         "point_clouds": "parquet",
         "video": False,
     }
@@ -43,17 +40,17 @@ def test_no_option_passes_nothing_and_records_the_processors_defaults() -> None:
 
 def test_every_option_reaches_the_processor_as_given() -> None:
     options = cli(
-        "--start", "-5", "--end", "2026-12-02T10:00:00+01:00", "--sync", "/camera",
-        "--with", "/imu", "/gps fix", "--sync-tolerance", "0.05", "--sync-method", "last-before",
+        "--start", "+5", "--end", "2026-12-02T10:00:00+01:00", "--sync", "/camera",
+        "--with", "imu", "/gps fix", "--sync-tolerance", "0.05", "--sync-method", "last-before",
         "--sync-clock", "header", "--point-clouds", "pcd", "--video",
     )  # fmt: skip
     # A single value is one `--flag=value` word: a value beginning with '-' stays a value.
     assert options.processor_args() == (
-        "--start=-5",
+        "--start=+5",
         "--end=2026-12-02T10:00:00+01:00",
         "--sync=/camera",
         "--with",
-        "/imu",
+        "imu",
         "/gps fix",
         "--sync-tolerance=0.05",
         "--sync-method=last-before",
@@ -61,8 +58,32 @@ def test_every_option_reaches_the_processor_as_given() -> None:
         "--point-clouds=pcd",
         "--video",
     )
-    assert options.record()["sync_with"] == ["/imu", "/gps fix"]
-    assert options.record()["sync_tolerance"] == 0.05
+    # Recorded as the processor records it: topics slashed, the tolerance in whole ns.
+    assert options.record()["sync"] == {
+        "reference": "/camera",
+        "with": ["/imu", "/gps fix"],
+        "tolerance_ns": 50_000_000,
+        "method": "last-before",
+        "clock": "header",
+    }
+    assert options.record()["start"] == "+5"
+
+
+def test_slices_of_either_kind_pass() -> None:
+    # Relative and absolute cannot be ordered before the bag is read: the processor does it.
+    options = cli("--start", "+30", "--end", "2026-12-02T10:00:00.25+01:00")
+    assert options.processor_args() == ("--start=+30", "--end=2026-12-02T10:00:00.25+01:00")
+    assert cli("--start", "1700000000000000000", "--end", "+.5").processor_args()[0] == (
+        "--start=1700000000000000000"
+    )
+
+
+def test_sync_topics_must_be_among_the_topics_extracted() -> None:
+    args = _parser().parse_args(
+        ["extract", "--topics", "/camera", "--sync", "camera", "--with", "/imu"]
+    )
+    with pytest.raises(OptionsError, match="sync topic\\(s\\) /imu not among --topics"):
+        settle(args, None, args.topics)
 
 
 def test_a_default_choice_is_not_passed() -> None:
@@ -87,6 +108,14 @@ def test_every_problem_is_named_in_one_line() -> None:
         (["--sync", "/c", "--with", "/i", "--sync-tolerance", "-1"], "must be a number of 0"),
         (["--sync", "/c", "--with", "/i", "--sync-tolerance", "inf"], "must be a number of 0"),
         (["--start", " "], "--start is empty"),
+        (["--start", "10s"], "--start '10s' is not a time: give ns since the epoch"),
+        (["--end", "2026-12-02T10:00:00"], "--end '2026-12-02T10:00:00' is not a time"),
+        (["--start", "+10", "--end", "+2.5"], "--start \\+10 is not before --end \\+2.5"),
+        (
+            ["--start", "2026-12-02T10:00:00Z", "--end", "1764669600000000000"],
+            "is not before --end 1764669600000000000",
+        ),
+        (["--sync", "/a", "--with", "/b", "a"], "--with /a: that is the sync topic itself"),
     ],
 )
 def test_options_that_cannot_work_are_refused(argv: list[str], message: str) -> None:
@@ -215,16 +244,20 @@ def test_an_output_made_with_other_options_is_extracted_again(tmp_path: Path) ->
     other = cli("--sync", "/camera", "--with", "/imu", "/gps", "--point-clouds", "pcd")
     why = freshness.mismatch(folder, freshness.wanted_options("csv", [], "dotted", other))
     assert why == (
-        "it was made with --with /imu (this run: /imu /gps), --point-clouds parquet (this run: pcd)"
+        "it was made with --sync with=/imu (this run: with=/imu /gps), "
+        "--point-clouds parquet (this run: pcd)"
     )
     plain = freshness.mismatch(folder, freshness.wanted_options("csv", [], "dotted", cli()))
-    assert plain.startswith("it was made with --sync /camera (this run: absent)")
+    assert plain == (
+        "it was made with --sync reference=/camera with=/imu tolerance_ns=100000000 "
+        "method=nearest clock=log (this run: absent)"
+    )
 
 
 def test_describe_names_the_options_given() -> None:
-    wanted = freshness.wanted_options("csv", [], "dotted", cli("--end", "9", "--video"))
+    wanted = freshness.wanted_options("csv", [], "dotted", cli("--end", "+9", "--video"))
     assert freshness.describe(wanted) == (
-        f"format csv, all topics, dotted column names, --end 9, --video on, "
+        f"format csv, all topics, dotted column names, --end +9, --video on, "
         f"processor {freshness.PROCESSOR_VERSION}"
     )
 
@@ -238,14 +271,14 @@ def test_a_local_run_with_other_options_extracts_again(
     touch_bags(tmp_path / "in", ["a.bag"])
     base = ["extract", "--input", "in", "--output", "out"]
 
-    assert main([*base, "--start", "1"]) == 0
+    assert main([*base, "--start", "+1"]) == 0
     argv = json.loads((tmp_path / "out" / "a" / "argv.json").read_text(encoding="utf-8"))
-    assert argv[-1] == "--start=1"
+    assert argv[-1] == "--start=+1"
     capsys.readouterr()
-    assert main([*base, "--start", "1"]) == 0
+    assert main([*base, "--start", "+1"]) == 0
     assert "already extracted with these options" in capsys.readouterr().out
-    assert main([*base, "--start", "2"]) == 0
-    assert "--start 1 (this run: 2)" in capsys.readouterr().out
+    assert main([*base, "--start", "+2"]) == 0
+    assert "--start +1 (this run: +2)" in capsys.readouterr().out
 
 
 # --- through the fake Batch service --------------------------------------------------------
@@ -280,8 +313,9 @@ def test_activity_options_reach_every_batch_task(fake_batch: FakeBatchService, n
     for name in ("a", "b"):
         result = node / "extracted" / name
         recorded = json.loads((result / "manifest.json").read_text(encoding="utf-8"))["options"]
-        assert recorded["sync"] == "/camera/image raw"
-        assert recorded["sync_with"] == ["/imu", "/gps"]
+        assert recorded["sync"]["reference"] == "/camera/image raw"
+        assert recorded["sync"]["with"] == ["/imu", "/gps"]
+        assert recorded["start"] == "2026-12-02T10:00:00Z"
         assert recorded["video"] is True
 
 

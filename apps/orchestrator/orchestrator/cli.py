@@ -290,7 +290,9 @@ def _settle(
         topics=tuple(args.topics),
         column_names=args.column_names,
         source_root_url=settings.data_lake_url if settings and executor_kind == "batch" else "",
-        processor=passthrough.settle(args, dict(settings.processor_options) if settings else None),
+        processor=passthrough.settle(
+            args, dict(settings.processor_options) if settings else None, args.topics
+        ),
     )
     timeout_seconds = _timeout_seconds(args.timeout, settings)
 

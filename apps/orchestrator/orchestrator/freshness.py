@@ -27,7 +27,7 @@ PROCESSOR_VERSION = "0.3.0"
 
 # What a manifest without a pass-through option's key means: written before the option existed,
 # so made as without it (the processor's default).
-_ABSENT = {row.record_key: row.recorded(None) for row in passthrough.TABLE}
+_ABSENT = passthrough.absent_record()
 
 
 def wanted_options(
@@ -71,7 +71,8 @@ _LABELS = {
     "topics": "topics",
     "column_names": "column names",
     "processor_version": "processor",
-    **{row.record_key: row.flag for row in passthrough.TABLE},
+    # A group (`sync`) is named by its first option's flag.
+    **{row.group or row.key: row.flag for row in reversed(passthrough.TABLE)},
 }
 
 
@@ -85,6 +86,8 @@ def _shown(key: str, value: Any) -> str:
             return "on"
         if isinstance(value, list):
             return " ".join(map(str, value))
+        if isinstance(value, dict):
+            return " ".join(f"{k}={_shown(key, v)}" for k, v in value.items())
     return str(value)
 
 
@@ -99,9 +102,17 @@ def mismatch(result_dir: Path, wanted: dict[str, Any]) -> str:
     if not isinstance(recorded, dict):
         return "it records no options (made by a processor before 0.2.0)"
     differences = [
-        f"{_LABELS[key]} {_shown(key, recorded.get(key, _ABSENT.get(key)))} "
-        f"(this run: {_shown(key, value)})"
+        _difference(key, recorded.get(key, _ABSENT.get(key)), value)
         for key, value in wanted.items()
         if recorded.get(key, _ABSENT.get(key)) != value
     ]
     return ("it was made with " + ", ".join(differences)) if differences else ""
+
+
+def _difference(key: str, made: Any, wanted: Any) -> str:
+    """`--start absent (this run: +5)`; of a group (`sync`), only the members that differ."""
+    if isinstance(made, dict) and isinstance(wanted, dict):
+        members = [k for k in wanted if made.get(k) != wanted[k]]
+        made = {k: made.get(k) for k in members}
+        wanted = {k: wanted[k] for k in members}
+    return f"{_LABELS[key]} {_shown(key, made)} (this run: {_shown(key, wanted)})"

@@ -36,7 +36,7 @@ _SKIPPED = pa.struct(
 _OPTION_TYPES = {
     passthrough.Kind.TEXT: pa.string(),
     passthrough.Kind.CHOICE: pa.string(),
-    passthrough.Kind.NUMBER: pa.float64(),
+    passthrough.Kind.NUMBER: pa.int64(),  # recorded in whole nanoseconds (sync_tolerance_ns)
     passthrough.Kind.LIST: pa.list_(pa.string()),
     passthrough.Kind.SWITCH: pa.bool_(),
 }
@@ -127,12 +127,7 @@ def _option(row: passthrough.PassThrough, recorded: Any) -> Any:
     if row.kind is passthrough.Kind.SWITCH:
         return recorded if isinstance(recorded, bool) else None
     if row.kind is passthrough.Kind.NUMBER:
-        number = (
-            recorded
-            if isinstance(recorded, int | float) and not isinstance(recorded, bool)
-            else None
-        )
-        return finite(float(number)) if number is not None else None
+        return recorded if isinstance(recorded, int) and not isinstance(recorded, bool) else None
     if row.kind is passthrough.Kind.LIST:
         return [str(item) for item in recorded] if isinstance(recorded, list) else None
     return str(recorded)
@@ -142,7 +137,10 @@ def option_values(manifest: dict[str, Any]) -> dict[str, Any]:
     """The bags columns of the processor options the manifest records."""
     recorded = manifest.get("options")
     options = recorded if isinstance(recorded, dict) else {}
-    return {row.column: _option(row, options.get(row.record_key)) for row in passthrough.TABLE}
+    return {
+        row.column: _option(row, passthrough.recorded_value(options, row))
+        for row in passthrough.TABLE
+    }
 
 
 def bag_row(entry: BagEntry, run_id: str, now: datetime.datetime) -> dict[str, Any]:
