@@ -130,11 +130,14 @@ def test_the_pipeline_parameters_are_the_orchestrators_pass_through_options() ->
         *adf_pipeline.PIPELINE_PARAMETERS,
         *adf_pipeline.PASS_THROUGH_PARAMETERS,
     ) == ops_cli.PIPELINE_PARAMETERS
-    assert tuple(
-        key
-        for key, value in adf_pipeline.PASS_THROUGH_PARAMETERS.items()
-        if isinstance(value, bool)
-    ) == ops_cli.BOOLEAN_PARAMETERS
+    assert (
+        tuple(
+            key
+            for key, value in adf_pipeline.PASS_THROUGH_PARAMETERS.items()
+            if isinstance(value, bool)
+        )
+        == ops_cli.BOOLEAN_PARAMETERS
+    )
 
 
 @pytest.mark.parametrize("run", list(PASS_THROUGH_RUNS))
