@@ -192,6 +192,10 @@ def main(
     if args.command == "query":
         return query.run(args, out)
 
+    problem = _options_problem(dict(args.parameter))
+    if problem:
+        print(f"ops run: {problem}", file=err)
+        return EXIT_USAGE
     try:
         outputs = load_stack_outputs(args.stack_outputs, stdin=stdin)
     except StackOutputsError as error:
@@ -229,6 +233,21 @@ def main(
     except KeyboardInterrupt:
         return 130  # the conventional status after Ctrl-C; the run id was printed above
     return EXIT_FAILED
+
+
+def _options_problem(parameters: dict[str, str | bool]) -> str:
+    """The orchestrator's own check of the processor options (orchestrator/passthrough.py),
+    made before the run starts rather than minutes later on the orchestrator node."""
+    given = {
+        key: str(value)
+        for key, value in parameters.items()
+        if key in passthrough.BY_PARAMETER and value is not False
+    }
+    try:
+        passthrough.settle(None, given)
+    except passthrough.OptionsError as error:
+        return str(error)
+    return ""
 
 
 def _quiet_azure_logging(*, verbose: bool) -> None:

@@ -240,6 +240,16 @@ def test_processor_options_are_sent_as_the_pipeline_types_them(
     }
 
 
+def test_processor_options_that_cannot_work_are_refused_before_the_run(tmp_path: Path) -> None:
+    stderr = io.StringIO()
+    code = main(
+        ["run", "--parameter", "syncWith=/imu", "--parameter", "sliceStart=10s"], stderr=stderr
+    )
+    assert code == 2
+    [line] = stderr.getvalue().splitlines()
+    assert line.startswith("ops run: syncWith needs syncReference; sliceStart '10s' is not a time")
+
+
 @pytest.mark.parametrize(
     ("parameter", "message"),
     [
