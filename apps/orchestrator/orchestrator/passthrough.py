@@ -256,10 +256,6 @@ class ProcessorOptions:
             group[row.key] = row.recorded(self.value(row))
         return record
 
-    def describe(self) -> str:
-        """`--start=10 --video`, or '' when none is given."""
-        return " ".join(self.processor_args())
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The table's flags on `python -m orchestrator extract` (absent: None)."""
