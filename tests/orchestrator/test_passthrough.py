@@ -272,6 +272,7 @@ def test_a_local_run_with_other_options_extracts_again(
     base = ["extract", "--input", "in", "--output", "out"]
 
     assert main([*base, "--start", "+1"]) == 0
+    assert "every task's processor gets: --start=+1" in capsys.readouterr().out
     argv = json.loads((tmp_path / "out" / "a" / "argv.json").read_text(encoding="utf-8"))
     assert argv[-1] == "--start=+1"
     capsys.readouterr()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shlex
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -253,6 +254,8 @@ def extract(
     if run.executor_kind == "local":
         _make_output_folder(request.data_root / request.output_path, args.output)
     _print_plan(plan)
+    if passed := run.options.processor.processor_args():
+        print(f"every task's processor gets: {shlex.join(passed)}", flush=True)
     executor = _executor(args, run, batch_client_options or {})
     with telemetry.span("extract", job_id=plan.job_id, bags=len(plan.bags), tasks=len(plan.tasks)):
         execution = executor.run(plan, _progress_printer())
