@@ -3,6 +3,10 @@
     python scripts/bench_processor.py [--size 120s|1GB] [--kinds ros1,ros2-mcap,ros2-sqlite3]
                                       [--repeat 3] [--no-anchors]
     make bench-processor [SIZE=1GB]
+    python scripts/bench_processor.py --kinds tf-ros2-mcap,tf3-ros2-mcap   # /tf alone
+
+`--kinds` also takes bags of /tf alone: tf-ros2-mcap (300k TFMessages of 5 transforms),
+tf3-ros2-mcap (as many from 3 publishers: 1, 3 and 5 transforms), tf-ros1, tf3-ros1.
 
 One run prints, for a synthetic drive of each kind (IMU 200 Hz, GNSS 10 Hz, JPEG camera
 10 Hz, /tf TFMessage 100 Hz with 5 transforms, odometry 50 Hz; scripts/synthetic_bags.py):
@@ -43,6 +47,10 @@ BAGPY_REQUIREMENT = "bagpy==0.5"
 MCAP_VENV = BENCH / "mcap-venv"
 MCAP_REQUIREMENTS = ("mcap==1.6.0", "mcap-ros2-support==0.6.0")
 KINDS = ("ros1", "ros2-mcap", "ros2-sqlite3")
+# Bags of /tf alone (scripts/synthetic_bags.write_tf): 300k TFMessages of 5 transforms, and
+# the same count from 3 publishers with frame lists of 1, 3 and 5 transforms, interleaved.
+TF_MESSAGES = 300_000
+TF_KINDS = {"tf-ros2-mcap": 1, "tf3-ros2-mcap": 3, "tf-ros1": 1, "tf3-ros1": 3}
 SIZES = {"120s": {"seconds": 120.0}, "1GB": {"megabytes": 1000.0}}
 
 FLOOR = """
@@ -96,6 +104,8 @@ class Measurement:
     peak_rss_mb: float
     ok: bool
     detail: str = ""
+    note: str = ""
+    """What else was measured (sharding: each shard's CPU, the merge's share)."""
 
 
 def measure(name: str, command: list[str], cwd: Path | None = None) -> Measurement:
@@ -132,19 +142,30 @@ def fastest_interleaved(
     return [result for result in best if result is not None]
 
 
+def bag_kind(kind: str) -> str:
+    """The bag format of a benchmark kind (a /tf bag's too)."""
+    return kind.split("-", 1)[1] if kind in TF_KINDS else kind
+
+
 def ensure_bag(kind: str, size: str) -> Path:
-    """The synthetic drive of `kind` and `size`, written once into .bench/."""
-    path = BENCH / f"drive-{size}-{kind}{'.bag' if kind == 'ros1' else ''}"
+    """The synthetic drive of `kind` and `size` (a /tf bag: its own size), written once
+    into .bench/."""
+    fmt = bag_kind(kind)
+    stem = f"{kind}-{TF_MESSAGES // 1000}k" if kind in TF_KINDS else f"drive-{size}-{kind}"
+    path = BENCH / f"{stem}{'.bag' if fmt == 'ros1' else ''}"
     if not path.exists():
         sys.path.insert(0, str(ROOT))
-        from scripts.synthetic_bags import write_drive
+        from scripts.synthetic_bags import write_drive, write_tf
 
         print(f"generating {path.name} ...", flush=True)
         partial = path.with_name(path.name + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
         partial.unlink(missing_ok=True)
-        drive = write_drive(partial, kind=kind, **SIZES[size])  # type: ignore[arg-type]
-        if kind != "ros1":  # a ROS 2 bag folder names its files after itself
+        if kind in TF_KINDS:
+            drive = write_tf(partial, messages=TF_MESSAGES, publishers=TF_KINDS[kind], kind=fmt)
+        else:
+            drive = write_drive(partial, kind=kind, **SIZES[size])  # type: ignore[arg-type]
+        if fmt != "ros1":  # a ROS 2 bag folder names its files after itself
             for file in partial.iterdir():
                 if file.name.startswith(partial.name):
                     file.rename(partial / file.name.replace(partial.name, path.name, 1))
@@ -216,11 +237,11 @@ def sharded(bag: Path, out: Path, shards: int) -> Measurement:
         )
         for index in range(1, shards + 1)
     ]
-    peaks, cpu, failures = [], 0.0, []
+    peaks, cpus, failures = [], [], []
     for process in processes:
         _, status, usage = os.wait4(process.pid, 0)
         peaks.append(usage.ru_maxrss / 1024)
-        cpu += usage.ru_utime + usage.ru_stime
+        cpus.append(usage.ru_utime + usage.ru_stime)
         if os.waitstatus_to_exitcode(status) != 0:
             failures.append(
                 (process.stderr.read().decode(errors="replace") if process.stderr else "").strip()
@@ -229,13 +250,19 @@ def sharded(bag: Path, out: Path, shards: int) -> Measurement:
     seconds = time.perf_counter() - began
     ok = not failures and merge.ok
     detail = failures[0].splitlines()[-1] if failures and failures[0] else merge.detail
+    note = (
+        f"CPU s per shard {', '.join(f'{c:.2f}' for c in cpus)}; merge {merge.seconds:.2f} s "
+        f"wall ({merge.seconds / seconds:.0%} of the sharded run), {merge.cpu_seconds:.2f} s "
+        f"CPU; load average {os.getloadavg()[0]:.1f} after"
+    )
     return Measurement(
         f"{shards} shards + merge (csv)",
         seconds,
-        cpu + merge.cpu_seconds,
+        sum(cpus) + merge.cpu_seconds,
         max([*peaks, merge.peak_rss_mb]),
         ok,
         detail,
+        note,
     )
 
 
@@ -263,8 +290,8 @@ def bench_kind(kind: str, args: argparse.Namespace) -> KindResult:
         runs.append(lambda: sharded(bag, out, args.shards))
     rows = fastest_interleaved(runs, args.repeat, before_each=clean)
     clean()
-    anchor = None if args.no_anchors else run_anchor(kind, bag)
-    ratios = _ratios(kind, rows, anchor, args.shards)
+    anchor = None if args.no_anchors else run_anchor(bag_kind(kind), bag)
+    ratios = _ratios(bag_kind(kind), rows, anchor, args.shards)
     if anchor is not None:
         rows.append(anchor)
     return KindResult(kind, size_mb, rows, ratios)
@@ -282,7 +309,11 @@ def _ratios(
             ratios.append(f"{run.name} / decode floor: {ratio:.2f}x  (target >= 1.0x)")
     if shards > 1 and rows[3].ok and csv_run.ok:
         ratio = rows[3].seconds / csv_run.seconds
-        ratios.append(f"{shards} shards + merge / one run (csv): {ratio:.2f}  (target <= 0.6)")
+        cpu = rows[3].cpu_seconds / csv_run.cpu_seconds
+        ratios.append(
+            f"{shards} shards + merge / one run (csv): {ratio:.2f} of the wall time  (target "
+            f"<= 0.6), {cpu:.2f} of the CPU time; {rows[3].note}"
+        )
     if anchor is not None and anchor.ok and csv_run.ok:
         target = 10 if kind == "ros1" else 2
         ratio = anchor.seconds / csv_run.seconds
@@ -337,7 +368,11 @@ def print_kind(result: KindResult) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description="Benchmark the processor (see module doc).")
     parser.add_argument("--size", choices=sorted(SIZES), default="120s", help="drive size")
-    parser.add_argument("--kinds", default=",".join(KINDS), help="comma-separated bag kinds")
+    parser.add_argument(
+        "--kinds",
+        default=",".join(KINDS),
+        help=f"comma-separated bag kinds, of {', '.join([*KINDS, *TF_KINDS])}",
+    )
     parser.add_argument("--no-anchors", action="store_true", help="skip bagpy and mcap")
     parser.add_argument("--shards", type=int, default=2, help="shards run side by side (1: none)")
     parser.add_argument(
@@ -348,19 +383,23 @@ def main() -> int:
     )
     args = parser.parse_args()
     kinds = [kind for kind in args.kinds.split(",") if kind]
-    if unknown := sorted(set(kinds) - set(KINDS)):
+    if unknown := sorted(set(kinds) - set(KINDS) - set(TF_KINDS)):
         parser.error(f"unknown kinds: {', '.join(unknown)}")
 
     load = os.getloadavg()[0]  # before our own runs raise it
     BENCH.mkdir(exist_ok=True)
     results = [bench_kind(kind, args) for kind in kinds]
-    processor_import = import_seconds(["processor.cli", "processor.run"])
+    # What each run imports before its first message: the CSV writer and the Parquet writer
+    # are imported when the first table opens, so each is counted with its format.
+    csv_import = import_seconds(["processor.cli", "processor.run", "processor.csvtext"])
+    parquet_import = import_seconds(["processor.cli", "processor.run", "pyarrow.parquet"])
     rosbags_import = import_seconds(["rosbags.highlevel"])
     for result in results:
         print_kind(result)
     cores = os.cpu_count() or 1
     print(
-        f"\nimport time: processor (cli, run) {processor_import * 1000:.0f} ms, "
+        f"\nimport time (fastest of 5): processor CSV run {csv_import * 1000:.0f} ms, "
+        f"Parquet run {parquet_import * 1000:.0f} ms, "
         f"rosbags (AnyReader) {rosbags_import * 1000:.0f} ms"
     )
     print(

@@ -170,8 +170,10 @@ def drive_messages(
                 )
 
 
-def _transforms(store: Any, header: Any, phase: float) -> Any:
-    """A TFMessage of every frame of TF_FRAMES, moving with the drive."""
+def _transforms(
+    store: Any, header: Any, phase: float, frames: list[tuple[str, str]] = TF_FRAMES
+) -> Any:
+    """A TFMessage of every frame of `frames`, moving with the drive."""
     types = store.types
     vector, quaternion = types["geometry_msgs/msg/Vector3"], types["geometry_msgs/msg/Quaternion"]
     stamped, transform = (
@@ -190,7 +192,7 @@ def _transforms(store: Any, header: Any, phase: float) -> Any:
                     ),
                 ),
             )
-            for number, (parent, child) in enumerate(TF_FRAMES)
+            for number, (parent, child) in enumerate(frames)
         ]
     )
 
@@ -277,6 +279,58 @@ def write_drive(
                 connections2[topic] = writer2.add_connection(topic, msgtype, typestore=store)
             writer2.write(connections2[topic], t, store.serialize_cdr(message, msgtype))
             drive.counts[topic] = drive.counts.get(topic, 0) + 1
+    return drive
+
+
+# A /tf that three nodes publish: each its own frames, so messages of three lengths.
+TF_PUBLISHERS = [TF_FRAMES[:1], TF_FRAMES[1:4], TF_FRAMES]
+
+
+def write_tf(path: Path, *, messages: int, publishers: int = 1, kind: str = "ros2-mcap") -> Drive:
+    """A bag of `messages` /tf TFMessages at 100 Hz: 5 transforms each from one publisher,
+    or, dealt in turn, the frame lists of TF_PUBLISHERS[:publishers] (ROS 1: a connection
+    per publisher; ROS 2: one connection, as rosbag2 records a topic)."""
+    drive = Drive(path, seconds=messages / TF_HZ)
+    ros1 = kind == "ros1"
+    store = ros1_store() if ros1 else get_typestore(Stores.ROS2_HUMBLE)
+    msgtype = TOPICS["/tf"]
+    header_cls, time_cls = (
+        store.types["std_msgs/msg/Header"],
+        store.types["builtin_interfaces/msg/Time"],
+    )
+    frame_lists = [TF_FRAMES] if publishers == 1 else TF_PUBLISHERS[:publishers]
+    writer: Any = (
+        Writer1(path)
+        if ros1
+        else Writer2(
+            path,
+            version=9,
+            storage_plugin=StoragePlugin.MCAP if kind == "ros2-mcap" else StoragePlugin.SQLITE3,
+        )
+    )
+    with writer:
+        if ros1:
+            connections = [
+                writer.add_connection("/tf", msgtype, typestore=store, callerid=f"/node{number}")
+                for number in range(len(frame_lists))
+            ]
+        else:
+            connections = [writer.add_connection("/tf", msgtype, typestore=store)] * len(
+                frame_lists
+            )
+        serialize = store.serialize_ros1 if ros1 else store.serialize_cdr
+        for index in range(messages):
+            t = START_NS + index * (10**9 // TF_HZ)
+            stamp = time_cls(sec=t // 10**9, nanosec=t % 10**9)
+            fields: dict[str, Any] = {"seq": index} if ros1 else {}
+
+            def header(frame: str, stamp: Any = stamp, fields: dict[str, Any] = fields) -> Any:
+                return header_cls(stamp=stamp, frame_id=frame, **fields)
+
+            publisher = index % len(frame_lists)
+            message = _transforms(store, header, index / TF_HZ, frame_lists[publisher])
+            writer.write(connections[publisher], t, serialize(message, msgtype))
+    drive.counts = {"/tf": messages}
     return drive
 
 

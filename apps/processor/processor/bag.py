@@ -15,21 +15,28 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rosbags.interfaces import Connection, MessageDefinitionFormat
 from rosbags.rosbag1 import Reader as Reader1
 from rosbags.rosbag1.reader import decompressors as ros1_decompressors
-from rosbags.rosbag2 import Reader as Reader2
 from rosbags.typesys import Stores, get_types_from_idl, get_types_from_msg, get_typestore
 from rosbags.typesys.msg import normalize_msgtype
 from rosbags.typesys.store import Typestore
-from ruamel.yaml import YAML
 
 from processor.errors import BagError, TopicDecodeError, reason
 from processor.wal import has_wal, merged_copy, readable_folder, scratch_folder, wal_file
 
+if TYPE_CHECKING:
+    # Imported where a ROS 2 bag is opened: 40 ms of every ROS 1 run's start-up otherwise
+    # (python -X importtime), as ruamel.yaml is only for a metadata.yaml rosbags refuses.
+    from rosbags.rosbag2 import Reader as Reader2
+
 Decoder = Callable[[bytes], Any]
+_StoreCache = dict[tuple[str, str, str], tuple[Typestore | None, str, "Decoder | None"]]
+"""Per (type, stored definition, digest): its typestore, where that came from, and the one
+decoder that every connection of that definition shares (so a batch of messages from
+several publishers of a topic is seen as one: processor.batching)."""
 
 ROS2_STORAGE_SUFFIXES = (".db3", ".mcap")
 _IDL_SEPARATOR = "=" * 80 + "\n"
@@ -185,7 +192,7 @@ def _open_ros1(path: Path, stack: ExitStack) -> Bag:
         )
         or "none"
     )
-    cache: dict[tuple[str, str, str], tuple[Typestore | None, str]] = {}
+    cache: _StoreCache = {}
     streams = [
         _stream(conn, is2=False, fallback=Stores.ROS1_NOETIC, cache=cache)
         for conn in reader.connections
@@ -215,6 +222,8 @@ def _open_ros2_folder(path: Path, stack: ExitStack) -> Bag:
     notes: list[str] = []
     source = readable_folder(path, stack, notes)  # the folder, or its WAL-merged view
     files = sorted(p for p in source.iterdir() if p.suffix in ROS2_STORAGE_SUFFIXES)
+    from rosbags.rosbag2 import Reader as Reader2  # lazily: see TYPE_CHECKING above
+
     reader = Reader2(source)
     try:
         reader.open()
@@ -245,6 +254,8 @@ def _open_ros2_folder(path: Path, stack: ExitStack) -> Bag:
 def _metadata_counts(metadata: Path) -> dict[str, tuple[str, int]]:
     """Per-topic (type, message count) from metadata.yaml; empty if it cannot be read."""
     try:
+        from ruamel.yaml import YAML  # lazily: see TYPE_CHECKING above
+
         document = YAML(typ="safe").load(metadata.read_text(encoding="utf-8"))
         entries = document["rosbag2_bagfile_information"]["topics_with_message_count"]
         counts = {}
@@ -286,6 +297,8 @@ def _open_ros2_files(path: Path, files: list[Path], stack: ExitStack, notes: lis
         merged = [merged_copy(f, scratch) if wal_file(f) else (f, None) for f in files]
         files = [file for file, _ in merged]
         notes = [*notes, *(note for _, note in merged if note)]
+    from rosbags.rosbag2 import Reader as Reader2  # lazily: see TYPE_CHECKING above
+
     for file in files:
         reader = Reader2(file)
         _open_reader(reader, file, stack)
@@ -298,7 +311,7 @@ def _ros2_bag(path: Path, readers: list[Reader2], notes: list[str]) -> Bag:
     fallback = Stores.LATEST
     if distro and f"ros2_{distro}" in {s.value for s in Stores}:
         fallback = Stores(f"ros2_{distro}")
-    cache: dict[tuple[str, str, str], tuple[Typestore | None, str]] = {}
+    cache: _StoreCache = {}
     streams = [
         _stream(c, is2=True, fallback=fallback, cache=cache) for r in readers for c in r.connections
     ]
@@ -343,7 +356,7 @@ def _stream(
     *,
     is2: bool,
     fallback: Stores,
-    cache: dict[tuple[str, str, str], tuple[Typestore | None, str]],
+    cache: _StoreCache,
 ) -> Stream:
     msgtype = normalize_msgtype(conn.msgtype)
     topic = conn.topic  # as stored: `rel` and `/rel` are two topics (docs/processor.md, Names)
@@ -351,15 +364,14 @@ def _stream(
     skip_reason: str | None = None
     if key not in cache:
         try:
-            cache[key] = _typestore(conn, msgtype, is2=is2, fallback=fallback)
+            store, found = _typestore(conn, msgtype, is2=is2, fallback=fallback)
+            decoder = _cdr_decoder(store, msgtype) if is2 else _ros1_decoder(store, msgtype)
+            cache[key] = (store, found, decoder)
         except DefinitionError as err:
-            cache[key] = (None, str(err))
-    typestore, source = cache[key]
-    decode: Decoder | None = None
+            cache[key] = (None, str(err), None)
+    typestore, source, decode = cache[key]
     if typestore is None:
         skip_reason, source = source, "none"
-    else:
-        decode = _cdr_decoder(typestore, msgtype) if is2 else _ros1_decoder(typestore, msgtype)
     return Stream(
         conn, topic, msgtype, conn.msgcount, decode, typestore, skip_reason, source, cdr=is2
     )

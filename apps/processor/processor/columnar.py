@@ -129,6 +129,32 @@ class ColumnarDecoder:
             arrays.append(array)
         return arrays
 
+    def same_shape(self, data: bytes | bytearray, count: int, length: int) -> Any:
+        """Which of `count` messages of `length` bytes (joined in `data`) have the first
+        one's shape: its sequence counts and string lengths at its offsets (then, by
+        induction, every field at its offset). A numpy mask, or None if the first message
+        does not have the size its fields say."""
+        places = self._offsets(bytes(data[:length]))
+        if places is None:
+            return None
+        prefixes: list[int] = []
+        for item, place in zip(self._items, places, strict=True):
+            if isinstance(item, _Sequence):
+                assert isinstance(place, tuple)
+                counted, offsets = place
+                prefixes.append(counted)
+                strings = [i for i, leaf in enumerate(item.leaves) if leaf.dtype is None]
+                prefixes.extend(element[i] for element in offsets for i in strings)
+            elif item.dtype is None:
+                assert isinstance(place, int)
+                prefixes.append(place)
+        if not prefixes:
+            return np.ones(count, dtype=bool)
+        block = np.frombuffer(data, np.uint8, count * length).reshape(count, length)
+        at = np.asarray(prefixes, dtype=np.intp)[:, None] + np.arange(4)
+        values = np.ascontiguousarray(block[:, at]).view("<u4").reshape(count, len(prefixes))
+        return np.all(values == values[0], axis=1)
+
     def _offsets(self, first: bytes) -> list[_Place] | None:
         """Where each item starts in `first` (a string: its length prefix), or None if
         the message does not have the size its fields say."""
@@ -251,7 +277,9 @@ class ColumnarDecoder:
                 return None
             columns.append(texts)
         if as_json:
-            return _json_lists(item, columns, len(offsets))
+            from processor.jsontext import json_lists  # CSV only: Parquet runs need none of it
+
+            return json_lists(item.paths, columns, len(block))
         flat = iter([values.reshape(-1) for values in columns])
         elements = _assemble(arrow_type.value_type, flat)
         bounds = np.arange(len(block) + 1, dtype=np.int32) * len(offsets)
@@ -265,54 +293,6 @@ def _assemble(arrow_type: pa.DataType, leaves: Iterator[np.ndarray[Any, Any]]) -
     fields = list(arrow_type)
     children = [_assemble(field.type, leaves) for field in fields]
     return pa.StructArray.from_arrays(children, fields=fields)
-
-
-_JSON_ROWS = 1024  # rows formatted at a time: their Python floats and texts stay small
-
-
-def _json_lists(item: _Sequence, columns: list[np.ndarray[Any, Any]], elements: int) -> pa.Array:
-    """Each message's list as processor.plain's JSON text (keys, spacing and numbers alike)."""
-    formats = []
-    for leaf in item.leaves:
-        base = leaf.base
-        formats.append("%s" if leaf.dtype is None or base == "bool" else "%d")
-        if base.startswith("float"):
-            formats[-1] = "%r"  # json.dumps writes floats as their repr
-    element = _element_template(item.paths, formats)
-    template = "[" + ",".join([element] * elements) + "]"
-    rows = len(columns[0])
-    chunks = []
-    for first in range(0, rows, _JSON_ROWS):
-        ordered = []
-        for index in range(elements):
-            for leaf, values in zip(item.leaves, columns, strict=True):
-                column = values[first : first + _JSON_ROWS, index]
-                if leaf.base == "bool":
-                    column = np.where(column, "true", "false")
-                ordered.append(column.tolist())
-        if ordered:
-            texts = [template % values for values in zip(*ordered, strict=True)]
-        else:  # every list empty
-            texts = [template] * len(columns[0][first : first + _JSON_ROWS])
-        chunks.append(pa.array(texts, type=pa.string()))
-    return pa.concat_arrays(chunks) if chunks else pa.array([], type=pa.string())
-
-
-def _element_template(paths: Sequence[str], formats: Sequence[str]) -> str:
-    """One element's JSON with a %-format per leaf, as json.dumps lays the element out."""
-    if paths == ("",):
-        return formats[0]
-    tree: dict[str, Any] = {}
-    for index, path in enumerate(paths):
-        *parents, key = path.split(".")
-        node = tree
-        for parent in parents:
-            node = node.setdefault(parent, {})
-        node[key] = f"\0{index}\0"
-    text = json.dumps(tree, separators=(",", ":")).replace("%", "%%")
-    for index, fmt in enumerate(formats):
-        text = text.replace(f'"\\u0000{index}\\u0000"', fmt, 1)
-    return text
 
 
 def columnar_decoder(

@@ -19,7 +19,6 @@ from rosbags.typesys.store import Typestore
 
 from processor.background import BackgroundWriter
 from processor.budget import Budget
-from processor.csvtext import CsvWriter
 from processor.flatten import TIME_COLUMNS, Column, FieldDesc, Layout
 from processor.options import FORMATS
 from processor.ros1 import ros1_desc
@@ -57,7 +56,10 @@ class TableWriter:
         self._widths = layout.widths
         self._row_types = row_types(self.schema.types)
         self._writer: Any
-        if fmt == "csv":
+        self._csv = fmt == "csv"
+        if self._csv:
+            from processor.csvtext import CsvWriter  # only here: Parquet runs need none of it
+
             self._writer = CsvWriter(path, self.schema)
         else:
             import pyarrow.parquet as pq  # only here: it adds to every CSV run's start-up
@@ -89,10 +91,15 @@ class TableWriter:
         self._rows.extend(rows)
         self._flush()
 
-    def write_columns(self, times: list[int], columns: list[pa.Array]) -> None:
-        """Write a batch given as its log times and message columns, after any buffered rows."""
+    def write_columns(self, times: Any, columns: list[pa.Array]) -> None:
+        """Write a batch given as its log times (a list or an int64 numpy array) and message
+        columns, after any buffered rows."""
         self._flush()
         self._submit([pa.array(times, type=pa.int64()), *columns])
+
+    def row_columns(self, rows: list[tuple[Any, ...]]) -> list[pa.Array]:
+        """The columns of `rows` (the log time first), as `write_rows` would write them."""
+        return rows_to_arrays(rows, self._widths, self._row_types)
 
     def _flush(self) -> None:
         if self._rows:
@@ -107,7 +114,7 @@ class TableWriter:
         times, *fields = arrays
         stamps = times.view(_TIMESTAMP)
         table = pa.Table.from_arrays([times, stamps, *fields], schema=self.schema)
-        if isinstance(self._writer, CsvWriter):  # its Python part here: see CsvWriter
+        if self._csv:  # its Python part here: see processor.csvtext.CsvWriter
             self._background.submit(
                 self._writer.write_plans, self._writer.plan(table), size=table.nbytes
             )

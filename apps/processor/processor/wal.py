@@ -11,7 +11,6 @@ scratch folder under $TMPDIR, the copy is checkpointed there, and the copy is re
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import tempfile
 from contextlib import ExitStack, closing
 from pathlib import Path
@@ -30,6 +29,8 @@ def has_wal(paths: list[Path]) -> bool:
 
 
 def _messages(database: Path, *, immutable: bool) -> int:
+    import sqlite3  # here: ROS 1 and MCAP runs need none of it (start-up)
+
     uri = f"{database.resolve().as_uri()}?{'immutable=1' if immutable else 'mode=rw'}"
     with closing(sqlite3.connect(uri, uri=True)) as db:
         return int(db.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
@@ -37,6 +38,8 @@ def _messages(database: Path, *, immutable: bool) -> int:
 
 def merged_copy(db3: Path, scratch: Path) -> tuple[Path, str]:
     """A copy of `db3` in `scratch` with its WAL checkpointed in, and a note for the manifest."""
+    import sqlite3  # here: ROS 1 and MCAP runs need none of it (start-up)
+
     wal = wal_file(db3)
     assert wal is not None
     copy = scratch / db3.name
