@@ -15,19 +15,45 @@ from azure.core.exceptions import AzureError
 
 from ops import config_reference, query
 from ops.azure_errors import CredentialSetupError, Scope, explain
+from ops.run_state import Parameters
 from ops.stack_outputs import STACK_OUTPUTS_ENV, StackOutputsError, load_stack_outputs
+from orchestrator import passthrough
 
 ARM_ENDPOINT_ENV = "AZURE_RESOURCE_MANAGER_ENDPOINT"
 # The pipeline's `format` values (docs/contracts.md §2; tests/test_contracts.py holds it equal to
 # the processor's, the orchestrator's and infra/components/adf_pipeline.py OUTPUT_FORMATS).
 FORMATS = ("csv", "parquet")
+# The extract-bags pipeline's parameters (tests/test_contracts.py holds them equal to
+# infra/components/adf_pipeline.py's): the paths, the format, the lake's folder, the one bag a
+# storage event names and the quarantine folder, and the processor options the orchestrator
+# passes through (orchestrator/passthrough.py), whose switches are booleans.
+PIPELINE_PARAMETERS = (
+    "inputPath",
+    "outputPath",
+    "format",
+    "lakePath",
+    "bagPath",
+    "quarantinePath",
+    *passthrough.parameters(),
+)
+BOOLEAN_PARAMETERS = tuple(
+    row.parameter for row in passthrough.TABLE if row.kind is passthrough.Kind.SWITCH
+)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
-def _pipeline_parameter(text: str) -> tuple[str, str]:
+def _pipeline_parameter(text: str) -> tuple[str, str | bool]:
     key, sep, value = text.partition("=")
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE (e.g. format=parquet)")
+    if key not in PIPELINE_PARAMETERS:
+        raise argparse.ArgumentTypeError(
+            f"{key!r} is not a parameter of the pipeline: it takes {', '.join(PIPELINE_PARAMETERS)}"
+        )
+    if key in BOOLEAN_PARAMETERS:
+        if value.strip().lower() not in ("true", "false"):
+            raise argparse.ArgumentTypeError(f"{key} {value!r} is not true or false")
+        return key, value.strip().lower() == "true"
     return key, value
 
 
@@ -94,7 +120,8 @@ def _add_run(commands: Any) -> argparse.ArgumentParser:  # commands: add_subpars
         type=_pipeline_parameter,
         default=[],
         metavar="KEY=VALUE",
-        help="any other pipeline parameter (repeatable)",
+        help="any other pipeline parameter (repeatable): sliceStart, syncReference, video=true... "
+        '(docs/data-factory.md "Processor options")',
     )
     return run
 
@@ -174,6 +201,10 @@ def main(
     if args.command == "query":
         return query.run(args, out)
 
+    problem = _options_problem(dict(args.parameter))
+    if problem:
+        print(f"ops run: {problem}", file=err)
+        return EXIT_USAGE
     try:
         outputs = load_stack_outputs(args.stack_outputs, stdin=stdin)
     except StackOutputsError as error:
@@ -182,7 +213,7 @@ def main(
 
     from ops.run_command import RunRequest, run_pipeline  # Azure SDK clients: imported on use
 
-    parameters = {
+    parameters: Parameters = {
         "inputPath": args.input_path or outputs.raw_path,
         "outputPath": args.output_path or outputs.extracted_path,
         **({"format": args.format} if args.format else {}),
@@ -211,6 +242,21 @@ def main(
     except KeyboardInterrupt:
         return 130  # the conventional status after Ctrl-C; the run id was printed above
     return EXIT_FAILED
+
+
+def _options_problem(parameters: dict[str, str | bool]) -> str:
+    """The orchestrator's own check of the processor options (orchestrator/passthrough.py),
+    made before the run starts rather than minutes later on the orchestrator node."""
+    given = {
+        key: str(value)
+        for key, value in parameters.items()
+        if key in passthrough.BY_PARAMETER and value is not False
+    }
+    try:
+        passthrough.settle(None, given)
+    except passthrough.OptionsError as error:
+        return str(error)
+    return ""
 
 
 def _quiet_azure_logging(*, verbose: bool) -> None:

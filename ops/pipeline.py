@@ -29,6 +29,7 @@ from ops.run_state import (
     PIPELINE_TERMINAL,
     ActivityError,
     ActivityState,
+    Parameters,
     RunResult,
     Snapshot,
     TaskCounts,
@@ -66,7 +67,7 @@ class PipelineRunner:
     _batch_refusal: TasksUnknown | None = field(default=None, init=False)
     _notes: list[str] = field(default_factory=list, init=False)
 
-    def start(self, parameters: dict[str, str]) -> str:
+    def start(self, parameters: Parameters) -> str:
         response = self.factory.pipelines.create_run(
             self.outputs.resource_group_name,
             self.outputs.data_factory_name,
@@ -77,7 +78,7 @@ class PipelineRunner:
             raise RuntimeError("Data Factory accepted the run but returned no run id")
         return response.run_id
 
-    def follow(self, run_id: str, parameters: dict[str, str], options: FollowOptions) -> RunResult:
+    def follow(self, run_id: str, parameters: Parameters, options: FollowOptions) -> RunResult:
         """Poll until the run ends or the timeout passes. Transient HTTP failures are retried by
         the SDK clients' own retry policy (exponential back-off on 408/429/5xx and resets)."""
         started = self.clock()

@@ -15,14 +15,14 @@ from ops.azure_errors import CredentialSetupError
 from ops.cloud import cloud_endpoints
 from ops.pipeline import FollowOptions, PipelineRunner
 from ops.progress import ProgressPrinter
-from ops.run_state import Verdict
+from ops.run_state import Parameters, Verdict
 from ops.stack_outputs import StackOutputs
 from ops.summary import extracted_bags, render_summary, summary_json
 
 
 @dataclass(frozen=True)
 class RunRequest:
-    parameters: dict[str, str]
+    parameters: Parameters
     timeout_seconds: float
     poll_seconds: float
     cancel_on_timeout: bool

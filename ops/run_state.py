@@ -8,6 +8,8 @@ from typing import Any
 
 # Pipeline run statuses: learn.microsoft.com/rest/api/datafactory/pipeline-runs/get
 PIPELINE_TERMINAL = frozenset({"Succeeded", "Failed", "Cancelled"})
+# A pipeline run's parameters: strings, and booleans for the processor's switches (`video`).
+Parameters = dict[str, str | bool]
 
 
 class Verdict(StrEnum):
@@ -94,7 +96,7 @@ class RunResult:
     pipeline_status: str
     message: str
     duration_seconds: float
-    parameters: dict[str, str]
+    parameters: Parameters
     job_id: str
     activities: tuple[ActivityState, ...] = ()
     tasks: TaskCounts | None = None

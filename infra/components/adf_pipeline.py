@@ -33,6 +33,21 @@ EVENT_PARAMETERS = ("bagPath", "quarantinePath")
 # The processor's --format choices (docs/contracts.md §2; tests/test_contracts.py keeps the
 # copies in the processor, the orchestrator and ops equal to this one).
 OUTPUT_FORMATS = ("csv", "parquet")
+# The processor options the orchestrator passes to every task (issue 13, docs/data-factory.md
+# "Processor options"), each with the default that means "not given" (the processor's own
+# default). The orchestrator's copy is apps/orchestrator/orchestrator/passthrough.py TABLE;
+# tests/test_contracts.py holds the two equal. syncWith is comma-separated topics.
+PASS_THROUGH_PARAMETERS: dict[str, str | bool] = {
+    "sliceStart": "",
+    "sliceEnd": "",
+    "syncReference": "",
+    "syncWith": "",
+    "syncTolerance": "",
+    "syncMethod": "",
+    "syncClock": "",
+    "pointClouds": "parquet",
+    "video": False,
+}
 
 
 def default_parameters(args: DataFactoryArgs) -> dict[str, str]:
@@ -60,16 +75,38 @@ def declare_pipeline(
         pipeline_name=PIPELINE_NAME,
         description="Extract every ROS bag under inputPath into tables under outputPath.",
         parameters={
-            key: adf.ParameterSpecificationArgs(
-                type=adf.ParameterType.STRING, default_value=default
-            )
-            for key, default in {**default_parameters(args), **event_parameters(args)}.items()
+            **{
+                key: adf.ParameterSpecificationArgs(
+                    type=adf.ParameterType.STRING, default_value=default
+                )
+                for key, default in {**default_parameters(args), **event_parameters(args)}.items()
+            },
+            **pass_through_parameters(),
         },
         activities=[orchestrator_activity(args, batch_linked_service), verdict_activity()],
         opts=pulumi.ResourceOptions(parent=parent),
         resource_group_name=args.resource_group_name,
         factory_name=factory_name,
     )
+
+
+def pass_through_parameters() -> dict[str, adf.ParameterSpecificationArgs]:
+    """The processor options' parameters: a boolean for a switch, else a string."""
+    return {
+        key: adf.ParameterSpecificationArgs(
+            type=adf.ParameterType.BOOL if isinstance(default, bool) else adf.ParameterType.STRING,
+            default_value=default,
+        )
+        for key, default in PASS_THROUGH_PARAMETERS.items()
+    }
+
+
+def _pass_through_value(key: str) -> adf.ExpressionArgs:
+    # The orchestrator reads plain strings only (orchestrator/adf.py read_activity): a boolean
+    # goes through string(), which gives 'True' or 'False'.
+    if isinstance(PASS_THROUGH_PARAMETERS[key], bool):
+        return _expression(f"@string(pipeline().parameters.{key})")
+    return _expression(f"@pipeline().parameters.{key}")
 
 
 def _expression(value: str) -> adf.ExpressionArgs:
@@ -160,6 +197,7 @@ def extended_properties(args: DataFactoryArgs) -> dict[str, object]:
             key: _expression(f"@pipeline().parameters.{key}")
             for key in (*PIPELINE_PARAMETERS, *EVENT_PARAMETERS)
         },
+        **{key: _pass_through_value(key) for key in PASS_THROUGH_PARAMETERS},
         "runId": _expression("@pipeline().RunId"),
         "batchAccountEndpoint": args.batch_account_endpoint,
         "executionPoolId": args.execution_pool_id,

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from offline import Recording, run_stack, stack_names
+from orchestrator import passthrough
 from orchestrator.adf import ActivityError, extended_property_keys, read_activity
 from tests.ops.adf_pipeline import evaluated_custom_activity
 
@@ -34,7 +35,10 @@ def declared_activity(recording: Recording) -> dict[str, Any]:
 
 
 def activity_json(
-    recording: Recording, tmp_path: Path, activity: dict[str, Any] | None = None, **parameters: str
+    recording: Recording,
+    tmp_path: Path,
+    activity: dict[str, Any] | None = None,
+    **parameters: str | bool,
 ) -> Path:
     """activity.json as ADF writes it for a run of the declared pipeline with `parameters`."""
     pipeline = recording.one(PIPELINE, "datafactory-pipeline").inputs
@@ -82,3 +86,63 @@ def test_a_renamed_key_is_caught(recording: Recording, tmp_path: Path) -> None:
         read_activity(
             activity_json(recording, tmp_path, {**activity, "extendedProperties": properties})
         )
+
+
+def test_a_run_with_the_pipelines_defaults_passes_no_processor_option(
+    recording: Recording, tmp_path: Path
+) -> None:
+    settings = read_activity(activity_json(recording, tmp_path))
+    options = passthrough.settle(None, dict(settings.processor_options))
+    assert options.processor_args() == ()
+
+
+def test_processor_options_set_on_the_pipeline_reach_the_processor(
+    recording: Recording, tmp_path: Path
+) -> None:
+    """What `ops run --parameter` (or ADF Studio) sets, ADF evaluates into activity.json, and
+    the orchestrator turns into every task's processor flags (issue 13)."""
+    path = activity_json(
+        recording,
+        tmp_path,
+        sliceStart="+10",
+        sliceEnd="+20.5",
+        syncReference="/camera/image_raw",
+        syncWith="/imu/data, /gps/fix",
+        syncTolerance="0.05",
+        syncMethod="last-before",
+        syncClock="header",
+        pointClouds="pcd",
+        video=True,  # a boolean parameter, as createRun sends it
+    )
+    settings = read_activity(path)
+    options = passthrough.settle(None, dict(settings.processor_options))
+
+    assert options.processor_args() == (
+        "--start=+10",
+        "--end=+20.5",
+        "--sync=/camera/image_raw",
+        "--with",
+        "/imu/data",
+        "/gps/fix",
+        "--sync-tolerance=0.05",
+        "--sync-method=last-before",
+        "--sync-clock=header",
+        "--point-clouds=pcd",
+        "--video",
+    )
+
+
+def test_a_pipeline_without_the_processor_options_still_runs(
+    recording: Recording, tmp_path: Path
+) -> None:
+    """A factory deployed before issue 13 passes none of them: the orchestrator runs without."""
+    activity = declared_activity(recording)
+    properties = {
+        key: value
+        for key, value in activity["extendedProperties"].items()
+        if key not in passthrough.parameters()
+    }
+    path = activity_json(recording, tmp_path, {**activity, "extendedProperties": properties})
+    settings = read_activity(path)
+    assert settings.processor_options == ()
+    assert passthrough.settle(None, dict(settings.processor_options)).processor_args() == ()

@@ -268,8 +268,29 @@ def test_pipeline_parameters_and_defaults(recording: Recording) -> None:
         # Set by the event triggers (the blob) and quarantineBags; empty by default.
         "bagPath": {"type": "String", "defaultValue": ""},
         "quarantinePath": {"type": "String", "defaultValue": ""},
+        # The processor options (issue 13): each default means "not given".
+        "sliceStart": {"type": "String", "defaultValue": ""},
+        "sliceEnd": {"type": "String", "defaultValue": ""},
+        "syncReference": {"type": "String", "defaultValue": ""},
+        "syncWith": {"type": "String", "defaultValue": ""},
+        "syncTolerance": {"type": "String", "defaultValue": ""},
+        "syncMethod": {"type": "String", "defaultValue": ""},
+        "syncClock": {"type": "String", "defaultValue": ""},
+        "pointClouds": {"type": "String", "defaultValue": "parquet"},
+        "video": {"type": "Bool", "defaultValue": False},
     }
     assert recording.outputs["pipelineName"].value == "extract-bags"
+
+
+def test_the_processor_options_reach_the_activity_as_strings(recording: Recording) -> None:
+    properties = custom_activity(recording)["extendedProperties"]
+    expression = {"type": "Expression"}
+    for key in ("sliceStart", "sliceEnd", "syncReference", "syncWith", "syncTolerance"):
+        assert properties[key] == {**expression, "value": f"@pipeline().parameters.{key}"}
+    for key in ("syncMethod", "syncClock", "pointClouds"):
+        assert properties[key] == {**expression, "value": f"@pipeline().parameters.{key}"}
+    # The orchestrator reads plain strings only: the boolean goes through string().
+    assert properties["video"] == {**expression, "value": "@string(pipeline().parameters.video)"}
 
 
 def test_custom_activity_runs_on_batch_without_shipping_files(recording: Recording) -> None:

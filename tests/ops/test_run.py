@@ -211,6 +211,68 @@ def test_starts_the_pipeline_with_the_stack_paths_and_given_parameters(
 
 
 @pytest.mark.parametrize("fake", [SUCCESS], indirect=True)
+def test_processor_options_are_sent_as_the_pipeline_types_them(
+    fake: FakeAzure, credential: RecordingCredential, tmp_path: Path
+) -> None:
+    code, _, err = run_ops(
+        fake,
+        credential,
+        tmp_path,
+        "--parameter",
+        "sliceStart=+10",
+        "--parameter",
+        "syncReference=/camera",
+        "--parameter",
+        "syncWith=/imu,/gps",
+        "--parameter",
+        "video=TRUE",
+    )
+
+    assert code == 0, err
+    [create] = [r for r in fake.requests if r.path.endswith("/createRun")]
+    assert create.body == {
+        "inputPath": "raw/",
+        "outputPath": "extracted/",
+        "sliceStart": "+10",
+        "syncReference": "/camera",
+        "syncWith": "/imu,/gps",
+        "video": True,  # a Bool parameter takes a JSON boolean
+    }
+
+
+def test_processor_options_that_cannot_work_are_refused_before_the_run(tmp_path: Path) -> None:
+    stderr = io.StringIO()
+    code = main(
+        ["run", "--parameter", "syncWith=/imu", "--parameter", "sliceStart=10s"], stderr=stderr
+    )
+    assert code == 2
+    [line] = stderr.getvalue().splitlines()
+    assert line.startswith("ops run: syncWith needs syncReference; sliceStart '10s' is not a time")
+
+
+@pytest.mark.parametrize(
+    ("parameter", "message"),
+    [
+        (
+            "slice_start=+10",
+            "argument --parameter: 'slice_start' is not a parameter of the pipeline: it takes "
+            "inputPath, outputPath, format, lakePath, bagPath, quarantinePath, sliceStart, "
+            "sliceEnd, syncReference, syncWith, syncTolerance, syncMethod, syncClock, "
+            "pointClouds, video",
+        ),
+        ("video=yes", "argument --parameter: video 'yes' is not true or false"),
+    ],
+)
+def test_an_unknown_parameter_is_refused_before_anything_starts(
+    parameter: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--parameter", parameter])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(message)
+
+
+@pytest.mark.parametrize("fake", [SUCCESS], indirect=True)
 def test_authenticates_every_call_with_a_bearer_token_for_the_right_audience(
     fake: FakeAzure, credential: RecordingCredential, tmp_path: Path
 ) -> None:

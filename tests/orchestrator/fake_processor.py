@@ -4,17 +4,21 @@ Used where the real processor's work is beside the point (thousands of tasks,
 injected failures). The bag's file name says what to do: `bad` exits 2 with a
 one-line reason, `partial` exits 3, `crash` exits 1, `flaky` exits 1 on its first
 attempt only (a transient failure; per shard, not in merge), `slow` sleeps 30 s first, `pause` 1 s.
-Anything else writes `<OUTDIR>/<bag name>/` with a manifest and `_SUCCESS`.
+Anything else writes `<OUTDIR>/<bag name>/` with a manifest and `_SUCCESS`, the manifest's
+options recording the processor options it was given (orchestrator/passthrough.py), and
+`argv.json`: the arguments it was given, for tests of the command line.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import shutil
 import sys
 import time
 from pathlib import Path
 
+from orchestrator import passthrough
 from orchestrator.freshness import PROCESSOR_VERSION
 
 
@@ -31,10 +35,15 @@ def _options(args: list[str]) -> dict[str, object]:
             if value.startswith("--"):
                 break
             topics.append(value if value.startswith("/") else f"/{value}")
+    # The processor options (issue 13) as the processor takes them: `--start=T`, `--with A B`.
+    parser = argparse.ArgumentParser(add_help=False)
+    passthrough.add_arguments(parser)
+    given, _ = parser.parse_known_args(args)
     return {
         "format": fmt,
         "topics": sorted(set(topics)) or None,
         "column_names": "dotted",
+        **passthrough.settle(given).record(),
         "processor_version": PROCESSOR_VERSION,
     }
 
@@ -113,6 +122,7 @@ def main(argv: list[str]) -> int:
         return 0
     source_url = rest[rest.index("--source-url") + 1] if "--source-url" in rest else None
     _write(out / name, 3, _options(rest), partial="partial" in name, source_url=source_url)
+    (out / name / "argv.json").write_text(json.dumps(argv), encoding="utf-8")
     return 3 if "partial" in name else 0
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, Field, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from orchestrator import passthrough
 from orchestrator.outcome import BagResult, BagStatus
 from orchestrator.report import SKIPPED_SHOWN, skipped_summary
 
@@ -53,6 +54,9 @@ class ActivitySettings:
     # The lake's folder in that container (`lake/`): after the run its rows are committed
     # there (docs/lakehouse.md, "On Azure"); empty: no lake commit.
     lake_path: str = ""
+    # The processor options (passthrough.TABLE), by pipeline parameter name, as ADF evaluated
+    # them: '' (the pipeline's default) means the option is not given.
+    processor_options: tuple[tuple[str, str], ...] = ()
 
     @property
     def timeout_seconds(self) -> float:
@@ -73,9 +77,13 @@ def _camel(name: str) -> str:
     return head + "".join(part.capitalize() for part in rest)
 
 
+def _setting_fields() -> list[Field[Any]]:
+    return [field for field in fields(ActivitySettings) if field.name != "processor_options"]
+
+
 def extended_property_keys() -> set[str]:
     """The `extendedProperties` keys the orchestrator reads (docs/contracts.md §3)."""
-    return {_camel(field.name) for field in fields(ActivitySettings)}
+    return {_camel(field.name) for field in _setting_fields()} | set(passthrough.parameters())
 
 
 def read_activity(path: Path) -> ActivitySettings:
@@ -97,7 +105,7 @@ def read_activity(path: Path) -> ActivitySettings:
     values: dict[str, str] = {}
     missing: list[str] = []
     unevaluated: list[str] = []
-    for field in fields(ActivitySettings):
+    for field in _setting_fields():
         key = _camel(field.name)
         value = props.get(key)
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -108,6 +116,7 @@ def read_activity(path: Path) -> ActivitySettings:
             unevaluated.append(f"{key}={value!r}")
             continue
         values[field.name] = value.strip()
+    options = _processor_options(props, unevaluated)
     if unevaluated:
         # ADF writes expression objects or '@...' text when a pipeline passes an expression it
         # did not evaluate; using them as paths would extract the wrong thing, silently.
@@ -120,7 +129,23 @@ def read_activity(path: Path) -> ActivitySettings:
             f"{path}: extendedProperties lacks {', '.join(missing)}: redeploy the pipeline "
             "(`pulumi up`) so the Custom activity passes every setting in docs/contracts.md §3"
         )
-    return ActivitySettings(**values)
+    return ActivitySettings(**values, processor_options=options)
+
+
+def _processor_options(
+    props: dict[str, Any], unevaluated: list[str]
+) -> tuple[tuple[str, str], ...]:
+    """The pass-through options' values (passthrough.py), checked later with the command line's."""
+    options: list[tuple[str, str]] = []
+    for key in passthrough.parameters():
+        value = props.get(key)
+        if value is None:  # a pipeline deployed before the option existed: not given
+            continue
+        if not isinstance(value, str) or value.lstrip().startswith("@"):
+            unevaluated.append(f"{key}={value!r}")
+            continue
+        options.append((key, value))
+    return tuple(options)
 
 
 def _bag_entry(result: BagResult) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shlex
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -12,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from orchestrator import adf, intake, telemetry
+from orchestrator import adf, intake, passthrough, telemetry
 from orchestrator.claims import CLAIMS_DIR, Claims
 from orchestrator.discovery import InputError, find_bags
 from orchestrator.executors import (
@@ -133,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
         "(docs/lakehouse.md)",
     )
     extract.add_argument("--verbose", action="store_true", help="debug logs, SDK requests included")
+    passthrough.add_arguments(extract)
     commands.add_parser(
         "self-check", help="check this node can run the orchestrator (pool start task)"
     )
@@ -288,6 +290,8 @@ def extract(
             source_ids=taken.source_ids,
         )
         _print_plan(plan)
+        if passed := run.options.processor.processor_args():
+            print(f"every task's processor gets: {shlex.join(passed)}", flush=True)
         executor = _executor(args, run, batch_client_options or {})
         with telemetry.span(
             "extract", job_id=plan.job_id, bags=len(plan.bags), tasks=len(plan.tasks)
@@ -336,6 +340,9 @@ def _settle(
         topics=tuple(args.topics),
         column_names=args.column_names,
         source_root_url=settings.data_lake_url if settings and executor_kind == "batch" else "",
+        processor=passthrough.settle(
+            args, dict(settings.processor_options) if settings else None, args.topics
+        ),
     )
     timeout_seconds = _timeout_seconds(args.timeout, settings)
 
@@ -645,7 +652,13 @@ def main(
                 batch_client_options=batch_client_options,
                 lake_storage_options=lake_storage_options,
             )
-    except (UsageError, InputError, adf.ActivityError, PlanError) as error:
+    except (
+        UsageError,
+        InputError,
+        adf.ActivityError,
+        PlanError,
+        passthrough.OptionsError,
+    ) as error:
         return _failed(record, error, EXIT_USAGE)
     except ExecutorError as error:
         return _failed(record, error, EXIT_FAILED)

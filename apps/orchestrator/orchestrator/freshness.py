@@ -2,7 +2,8 @@
 these options".
 
 The processor records in manifest.json `options`: the format, the topic selection, the column
-naming and its own version (docs/processor.md "manifest.json"). A complete output whose record
+naming, the pass-through options (passthrough.py: slice, sync, point clouds, video) and its own
+version (docs/processor.md "manifest.json"). A complete output whose record
 differs from what this run asks for is another run's output: its bag is extracted again, and the
 processor replaces the folder whole (processor/output.py `staged_folder`).
 """
@@ -14,7 +15,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from orchestrator import passthrough
 from orchestrator.manifest import MANIFEST
+from orchestrator.passthrough import ProcessorOptions
 
 # The processor this orchestrator is released with: both come from one checkout, the image and
 # the orchestrator package are built together (infra/components/artifacts.py).
@@ -22,27 +25,43 @@ from orchestrator.manifest import MANIFEST
 PROCESSOR_VERSION = "0.3.0"
 
 
+# What a manifest without a pass-through option's key means: written before the option existed,
+# so made as without it (the processor's default).
+_ABSENT = passthrough.absent_record()
+
+
 def wanted_options(
-    output_format: str, topics: Sequence[str], column_names: str = "dotted"
+    output_format: str,
+    topics: Sequence[str],
+    column_names: str = "dotted",
+    processor: ProcessorOptions | None = None,
 ) -> dict[str, Any]:
     """The `options` record the processor writes for this run's tasks (processor/manifest.py
-    `options_record`): topics with a leading slash, sorted, unique; None for every topic."""
+    `options_record`): topics with a leading slash, sorted, unique; None for every topic; and
+    the pass-through options (passthrough.py), each as the processor records it."""
     selected = sorted({topic if topic.startswith("/") else f"/{topic}" for topic in topics})
     return {
         "format": output_format,
         "topics": selected or None,
         "column_names": column_names,
+        **(processor or ProcessorOptions()).record(),
         "processor_version": PROCESSOR_VERSION,
     }
 
 
 def describe(options: dict[str, Any]) -> str:
-    """`format csv, all topics, dotted column names, processor 0.3.0`."""
+    """`format csv, all topics, dotted column names, processor 0.3.0` (and `--video`...)."""
     topics = options.get("topics")
+    given = [
+        f"{_LABELS[key]} {_shown(key, value)}"
+        for key, value in options.items()
+        if key in _ABSENT and value != _ABSENT[key]
+    ]
     return (
         f"format {options.get('format')}, "
         + (f"topics {' '.join(map(str, topics))}" if topics else "all topics")
         + f", {options.get('column_names')} column names"
+        + "".join(f", {text}" for text in given)
         + f", processor {options.get('processor_version')}"
     )
 
@@ -52,12 +71,23 @@ _LABELS = {
     "topics": "topics",
     "column_names": "column names",
     "processor_version": "processor",
+    # A group (`sync`) is named by its first option's flag.
+    **{row.group or row.key: row.flag for row in reversed(passthrough.TABLE)},
 }
 
 
 def _shown(key: str, value: Any) -> str:
     if key == "topics":
         return " ".join(map(str, value)) if isinstance(value, list) and value else "all"
+    if key in _ABSENT:
+        if value is None or value is False:
+            return "absent"
+        if value is True:
+            return "on"
+        if isinstance(value, list):
+            return " ".join(map(str, value))
+        if isinstance(value, dict):
+            return " ".join(f"{k}={_shown(key, v)}" for k, v in value.items())
     return str(value)
 
 
@@ -72,8 +102,17 @@ def mismatch(result_dir: Path, wanted: dict[str, Any]) -> str:
     if not isinstance(recorded, dict):
         return "it records no options (made by a processor before 0.2.0)"
     differences = [
-        f"{_LABELS[key]} {_shown(key, recorded.get(key))} (this run: {_shown(key, value)})"
+        _difference(key, recorded.get(key, _ABSENT.get(key)), value)
         for key, value in wanted.items()
-        if recorded.get(key) != value
+        if recorded.get(key, _ABSENT.get(key)) != value
     ]
     return ("it was made with " + ", ".join(differences)) if differences else ""
+
+
+def _difference(key: str, made: Any, wanted: Any) -> str:
+    """`--start absent (this run: +5)`; of a group (`sync`), only the members that differ."""
+    if isinstance(made, dict) and isinstance(wanted, dict):
+        members = [k for k in wanted if made.get(k) != wanted[k]]
+        made = {k: made.get(k) for k in members}
+        wanted = {k: wanted[k] for k in members}
+    return f"{_LABELS[key]} {_shown(key, made)} (this run: {_shown(key, wanted)})"

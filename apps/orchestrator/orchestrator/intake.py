@@ -137,7 +137,9 @@ def take_bags(
     claims: Claims,
     job_id: str,
 ) -> Intake:
-    wanted = freshness.wanted_options(options.output_format, options.topics, options.column_names)
+    wanted = freshness.wanted_options(
+        options.output_format, options.topics, options.column_names, options.processor
+    )
     intake = Intake()
     for bag in bags:
         if bag.waiting:
@@ -177,7 +179,7 @@ def show(intake: Intake, bags: Sequence[Bag], options: PlanOptions, printer: Pri
     done = len(intake.completed)
     if done and not options.force:
         wanted = freshness.wanted_options(
-            options.output_format, options.topics, options.column_names
+            options.output_format, options.topics, options.column_names, options.processor
         )
         every = "all " if done == len(bags) else ""
         noun = "bag" if done == 1 else "bags"

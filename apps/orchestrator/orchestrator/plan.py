@@ -17,6 +17,7 @@ from urllib.parse import quote
 from orchestrator.discovery import Bag
 from orchestrator.ids import task_id
 from orchestrator.outcome import BagStatus
+from orchestrator.passthrough import ProcessorOptions
 
 # The processor's --column-names (processor/options.py COLUMN_NAMES): `header.stamp.sec`, or
 # `header_stamp_sec` that Spark SQL reads unquoted.
@@ -109,6 +110,8 @@ class PlanOptions:
     # The data root's URL (adf.ActivitySettings.data_lake_url): each bag's URL is this plus its
     # path, passed to the processor as --source-url for manifest.json. '' passes none.
     source_root_url: str = ""
+    # --start, --sync, --video...: passed as given to every extract task (passthrough.py).
+    processor: ProcessorOptions = field(default_factory=ProcessorOptions)
 
     def __post_init__(self) -> None:
         if self.output_format not in FORMATS:
@@ -201,6 +204,7 @@ def _tasks_for_bag(
         # A fleet's bags differ: each extracts the listed topics it has, and the report names
         # the bags with none of them and the topics in no bag (report.py topic_notes).
         extract_args += ("--topics", *options.topics, "--missing-topics", "skip")
+    extract_args += options.processor.processor_args()
     key = str(bag.path)
     if shards == 1:
         return [

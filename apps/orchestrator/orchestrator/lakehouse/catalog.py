@@ -8,6 +8,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from orchestrator import passthrough
 from orchestrator.lakehouse.outputs import BagOutput
 from orchestrator.lakehouse.stats import GpsTrack, TopicStats, finite
 
@@ -30,6 +31,16 @@ _SKIPPED = pa.struct(
         ("reason", pa.string()),
     ]
 )
+# The processor options a bag was extracted with (orchestrator/passthrough.py), as its
+# manifest records them; null where it records none (made before the option existed).
+_OPTION_TYPES = {
+    passthrough.Kind.TEXT: pa.string(),
+    passthrough.Kind.CHOICE: pa.string(),
+    passthrough.Kind.NUMBER: pa.int64(),  # recorded in whole nanoseconds (sync_tolerance_ns)
+    passthrough.Kind.LIST: pa.list_(pa.string()),
+    passthrough.Kind.SWITCH: pa.bool_(),
+}
+OPTION_COLUMNS = [(row.column, _OPTION_TYPES[row.kind]) for row in passthrough.TABLE]
 BAGS_SCHEMA = pa.schema(
     [
         ("bag_id", pa.string()),
@@ -54,6 +65,7 @@ BAGS_SCHEMA = pa.schema(
         ("processor_version", pa.string()),
         ("run_id", pa.string()),
         ("committed_at", _UTC),
+        *OPTION_COLUMNS,  # last and nullable: a lake made before them gains them (schema merge)
     ]
 )
 TOPICS_SCHEMA = pa.schema(
@@ -108,6 +120,29 @@ def _skipped(manifest: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _option(row: passthrough.PassThrough, recorded: Any) -> Any:
+    """A recorded option as its column's type; None when absent or of another shape."""
+    if recorded is None:
+        return None
+    if row.kind is passthrough.Kind.SWITCH:
+        return recorded if isinstance(recorded, bool) else None
+    if row.kind is passthrough.Kind.NUMBER:
+        return recorded if isinstance(recorded, int) and not isinstance(recorded, bool) else None
+    if row.kind is passthrough.Kind.LIST:
+        return [str(item) for item in recorded] if isinstance(recorded, list) else None
+    return str(recorded)
+
+
+def option_values(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The bags columns of the processor options the manifest records."""
+    recorded = manifest.get("options")
+    options = recorded if isinstance(recorded, dict) else {}
+    return {
+        row.column: _option(row, passthrough.recorded_value(options, row))
+        for row in passthrough.TABLE
+    }
+
+
 def bag_row(entry: BagEntry, run_id: str, now: datetime.datetime) -> dict[str, Any]:
     info, manifest, gps = entry.output.info, entry.output.manifest, entry.gps
     start, end = info.get("start_ns"), info.get("end_ns")
@@ -143,6 +178,7 @@ def bag_row(entry: BagEntry, run_id: str, now: datetime.datetime) -> dict[str, A
         "processor_version": manifest.get("processor_version"),
         "run_id": run_id,
         "committed_at": now,
+        **option_values(manifest),
     }
 
 
