@@ -22,7 +22,7 @@ from orchestrator.passthrough import ProcessorOptions
 # The processor this orchestrator is released with: both come from one checkout, the image and
 # the orchestrator package are built together (infra/components/artifacts.py).
 # tests/orchestrator/test_freshness.py fails when it drifts from processor.__version__.
-PROCESSOR_VERSION = "0.3.0"
+PROCESSOR_VERSION = "0.4.0"
 
 
 # What a manifest without a pass-through option's key means: written before the option existed,
@@ -50,7 +50,7 @@ def wanted_options(
 
 
 def describe(options: dict[str, Any]) -> str:
-    """`format csv, all topics, dotted column names, processor 0.3.0` (and `--video`...)."""
+    """`format csv, all topics, dotted column names, processor 0.4.0` (and `--video`...)."""
     topics = options.get("topics")
     given = [
         f"{_LABELS[key]} {_shown(key, value)}"

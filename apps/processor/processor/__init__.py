@@ -4,4 +4,4 @@ The command line (``python -m processor``) is the contract with the orchestrator
 see docs/contracts.md §2 and docs/processor.md.
 """
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
