@@ -53,9 +53,11 @@ def test_the_catalog_carries_the_ledgers_source_ids_and_quarantines(tmp_path: Pa
 
     second = _catalog(lake)
     changed = second["raw/gps.bag"]
-    assert changed["source_id"] == _ledger(out, "gps")["source_id"] != first["raw/gps.bag"][
-        "source_id"
-    ]
+    assert (
+        changed["source_id"]
+        == _ledger(out, "gps")["source_id"]
+        != first["raw/gps.bag"]["source_id"]
+    )
     assert changed["content_id"] != first["raw/gps.bag"]["content_id"]
     assert changed["run_id"] != first["raw/gps.bag"]["run_id"]
     assert second["raw/mag.bag"] == first["raw/mag.bag"]  # unchanged: its row as it was
