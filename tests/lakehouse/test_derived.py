@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
+from collections import Counter
+from pathlib import Path, PurePosixPath
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 
 from orchestrator.cli import main as orchestrator
+from orchestrator.lakehouse import commit_run
 from orchestrator.lakehouse.delta import Target, commit_count
 from orchestrator.lakehouse.names import TF_TABLE, VIDEO_TABLE, sync_table_name, table_name
+from orchestrator.lakehouse.outputs import read_output
+from scripts.bench_lake_commit import START_NS, result_for, write_bag_output
 from tests.lakehouse.delta_log import read_table
 
 BAGS = Path(__file__).parents[1] / "data" / "bags"
@@ -44,7 +49,7 @@ def _bag_rows(lake: Path, table: str, bag_id: str) -> pa.Table:
     rows = read_table(lake / "tables" / table)  # the log's files, not deltalake's reading
     if rows.num_rows == 0:  # no live file: no columns either
         return rows
-    return rows.filter(pa.compute.equal(rows.column("bag_id"), bag_id))
+    return rows.filter(pc.field("bag_id") == bag_id)
 
 
 def _sorted(rows: pa.Table) -> list[tuple]:
@@ -83,8 +88,7 @@ def test_the_tf_table_holds_the_bags_transforms(runs: dict) -> None:
         at, "log_time", transforms.column(at).cast(pa.timestamp("us", tz="UTC"), safe=False)
     )
     assert _sorted(mine) == _sorted(theirs)
-    topics = dict(zip(*pa.compute.value_counts(rows.column("topic")).flatten(), strict=True))
-    assert {str(k): v.as_py() for k, v in topics.items()} == {"/tf": 2688, "/tf_static": 1}
+    assert Counter(rows.column("topic").to_pylist()) == {"/tf": 2688, "/tf_static": 1}
 
 
 def test_running_twice_gives_identical_counts_and_one_commit_per_table_per_run(runs: dict) -> None:
@@ -107,10 +111,7 @@ def test_the_video_frame_index_lands_with_bag_and_topic(runs: dict) -> None:
     videos = {t["topic"]: t["video"]["frames"] for t in manifest["topics"] if t.get("video")}
     assert videos  # the camera topics were encoded
     rows = _bag_rows(runs["lake"], VIDEO_TABLE, "cams/camera-drive.bag")
-    per_topic: dict[str, int] = {}
-    for topic in rows.column("topic").to_pylist():
-        per_topic[topic] = per_topic.get(topic, 0) + 1
-    assert per_topic == videos
+    assert Counter(rows.column("topic").to_pylist()) == videos
 
 
 def test_a_bag_that_now_fails_loses_its_derived_rows(runs: dict) -> None:
@@ -139,3 +140,52 @@ def test_sync_names_are_safe_and_tell_topics_apart() -> None:
     assert sync_table_name("/r", ["/b", "/c"]) == sync_table_name("/r", ["/c", "/b"])
     assert sync_table_name("/r", ["/b"]) != sync_table_name("/r", ["/b", "/c"])
     assert sync_table_name("///", []).startswith("derived__sync__topic__")
+
+
+def _with_transforms(root: Path, folder: PurePosixPath, child: pa.Array) -> None:
+    """Give a synthetic output a tf/transforms.parquet and the manifest's `tf` key."""
+    times = pa.array([START_NS + i for i in range(len(child))], pa.int64())
+    transforms = pa.table(
+        {
+            "log_time_ns": times,
+            "log_time": times.cast(pa.timestamp("ns", tz="UTC")),
+            "parent_frame": pa.array(["map"] * len(child)),
+            "child_frame": child,
+            "static": pa.array([False] * len(child)),
+        }
+    )
+    (root / folder / "tf").mkdir()
+    pq.write_table(transforms, root / folder / "tf" / "transforms.parquet")
+    manifest_path = root / folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["tf"] = {"files": ["tf/transforms.parquet", "tf/tree.json"], "transforms": len(child)}
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def test_a_type_conflict_in_a_derived_table_rejects_the_bag_from_every_table(
+    tmp_path: Path,
+) -> None:
+    lake = Target(str(tmp_path / "lake"))
+    first = write_bag_output(tmp_path / "out", "first", 3)
+    _with_transforms(tmp_path, first, pa.array(["base_link"] * 2))
+    commit_run([result_for("first", first)], tmp_path, lake, "run-1")
+    clash = write_bag_output(tmp_path / "out", "clash", 3)
+    _with_transforms(tmp_path, clash, pa.array([7, 8]))
+    result = commit_run([result_for("clash", clash)], tmp_path, lake, "run-2")
+    assert (
+        f"table {TF_TABLE}: column 'child_frame' is string in the lake but int64"
+        in (result.conflicts["raw/clash.bag"])
+    )
+    for table in (TF_TABLE, table_name("sensor_msgs/msg/Imu")):
+        assert _bag_rows(tmp_path / "lake", table, "raw/clash.bag").num_rows == 0, table
+
+
+def test_a_manifest_path_outside_the_bags_folder_is_not_read(tmp_path: Path) -> None:
+    folder = write_bag_output(tmp_path / "out", "sly", 2)
+    (tmp_path / "out" / "secret.parquet").write_bytes(b"not ours")
+    manifest_path = tmp_path / folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest["tf"] = {"files": ["../secret.parquet", "/etc/passwd.csv"], "transforms": 1}
+    manifest["topics"][0]["video"] = {"index": "../secret.parquet", "frames": 1}
+    manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
+    assert read_output(PurePosixPath("raw/sly.bag"), tmp_path / folder).derived == []
