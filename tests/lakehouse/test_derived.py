@@ -189,3 +189,24 @@ def test_a_manifest_path_outside_the_bags_folder_is_not_read(tmp_path: Path) -> 
     manifest["topics"][0]["video"] = {"index": "../secret.parquet", "frames": 1}
     manifest_path.write_text(json.dumps(manifest), encoding="utf-8")
     assert read_output(PurePosixPath("raw/sly.bag"), tmp_path / folder).derived == []
+
+
+def test_a_csv_column_with_no_values_does_not_fix_its_type(tmp_path: Path) -> None:
+    """A joined topic with no match (tolerance 0) gives empty CSV columns: no type. A bag that
+    has values there later must land, not be rejected as a type conflict with `null`."""
+    lake = tmp_path / "lake"
+    for folder, tolerance in (("none", "0"), ("all", "0.1")):
+        (tmp_path / folder).mkdir()
+        shutil.copy(BAGS / "turtlesim.bag", tmp_path / folder / "turtlesim.bag")
+        argv = ["extract", "--executor", "local", "--format", "csv", "--lake", str(lake)]
+        argv += ["--input", str(tmp_path / folder), "--output", str(tmp_path / f"out-{folder}")]
+        argv += ["--sync", "/turtle1/pose", "--with", "/turtle1/cmd_vel"]
+        assert orchestrator([*argv, "--sync-tolerance", tolerance]) == 0
+    name = sync_table_name("/turtle1/pose", ["/turtle1/cmd_vel"])
+    table = DeltaTable(str(lake / "tables" / name)).to_pyarrow_table()
+    offsets = pc.field("bag_id") == "all/turtlesim.bag"
+    matched = table.filter(offsets).column("/turtle1/cmd_vel.sync_offset_ns")
+    assert pa.types.is_integer(matched.type) and matched.null_count < len(matched)
+    unmatched = table.filter(pc.field("bag_id") == "none/turtlesim.bag")
+    assert unmatched.num_rows == 1344
+    assert unmatched.column("/turtle1/cmd_vel.sync_offset_ns").null_count == 1344

@@ -113,6 +113,13 @@ def lake_batch(bag_id: str, topic: str | pa.Array, batch: pa.RecordBatch) -> pa.
         f.with_name(n).with_type(delta_type(f.type))
         for f, n in zip(batch.schema, names, strict=True)
     ]
+    # A CSV column empty in every row has no type (pyarrow infers null), and a null column in
+    # the lake would reject the next bag that has values there as a type conflict: it is left
+    # out (reads null), and the first bag with values gives the column its type. A joined
+    # topic with no match within the tolerance gives such columns (docs/processor.md Synchronized).
+    typed = [i for i, f in enumerate(fields) if not pa.types.is_null(f.type)]
+    names = [names[i] for i in typed]
+    columns, fields = [columns[i] for i in typed], [fields[i] for i in typed]
     rows = batch.num_rows
     times = columns[names.index(LOG_TIME)].cast(_TIMESTAMP)
     days = pc.strftime(times, format="%Y-%m-%d")  # pyright: ignore[reportAttributeAccessIssue]
