@@ -28,7 +28,7 @@ class TopicTable:
     path: Path
     messages: int
     # The fleet table it lands in: "" for a topic's table (its message type's, names.py);
-    # set for the processor's derived tables (tf, sync, video frame indexes: derived_tables).
+    # set for the processor's derived tables (tf, sync, video frame indexes: _derived).
     fleet: str = ""
 
 
