@@ -88,7 +88,7 @@ demo: $(VENV)/.apps
 	    --lake $(DEMO_DIR)/lake
 	@echo "Camera frames to open: $(DEMO_DIR)/extracted/camera-drive/camera.image_raw.compressed.files/*.jpg and camera.image_raw.files/*.png"
 	$(PY) -m ops query --lake $(DEMO_DIR)/lake \
-	    "SELECT path, status, messages, round(duration_s, 1) AS seconds, len(topics) AS topics FROM bags ORDER BY path"
+	    "SELECT path, status, messages, round(duration_s, 1) AS recorded_s, len(topics) AS topics FROM bags ORDER BY path"
 	@echo "Fleet report to open: $(DEMO_DIR)/lake/reports/index.html"
 
 lint: setup

@@ -79,6 +79,11 @@ def connect(
         uris |= {n: f"{base}/{CATALOG_DIR}/{n}" for n in ("bags", "topics")}
     else:
         uris = _table_uris(lake)
+        if not uris:
+            raise ValueError(
+                f"no lake at {lake}: it holds no Delta table under {TABLES_DIR}/ or "
+                f"{CATALOG_DIR}/; give --lake the folder `orchestrator extract --lake DIR` wrote"
+            )
     connection = duckdb.connect()
     for name, uri in uris.items():
         dataset = DeltaTable(uri, storage_options=options or None).to_pyarrow_dataset()

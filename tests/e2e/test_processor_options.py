@@ -15,6 +15,7 @@ import pytest
 from deltalake import DeltaTable
 from rosbags.highlevel import AnyReader
 
+from orchestrator.lakehouse.names import sync_table_name
 from processor import cli as processor_cli
 from tests.orchestrator.helpers import BAGS, REPO, copy_bags
 
@@ -123,3 +124,8 @@ def test_a_slice_and_sync_run_lands_in_the_lake_with_its_options(tmp_path: Path)
         "nearest",
         "log",
     )
+    # The synchronized table lands in its fleet table (docs/lakehouse.md "Derived tables").
+    fleet = DeltaTable(str(lake / "tables" / sync_table_name(IMU, [ODOM]))).to_pyarrow_table()
+    assert fleet.num_rows == table.num_rows
+    assert set(fleet.column("bag_id").to_pylist()) == {row["bag_id"]}
+    assert set(table.column_names) <= set(fleet.column_names)

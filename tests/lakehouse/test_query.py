@@ -41,3 +41,10 @@ def test_query_prints_rows(tmp_path: Path) -> None:
     assert main(["--lake", str(tmp_path / "lake"), sql], stdout=out) == 0
     assert out.getvalue().splitlines() == ["n\tbags", "12\t3"]
     assert main(["--lake", str(tmp_path / "lake"), "SELECT * FROM nowhere"]) == 1
+
+
+def test_a_folder_with_no_lake_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # A typo in --lake used to give DuckDB's "Table with name bags does not exist" (review C).
+    assert main(["--lake", str(tmp_path / "demo-outptu" / "lake"), "SELECT * FROM bags"]) == 1
+    err = capsys.readouterr().err
+    assert f"no lake at {tmp_path / 'demo-outptu' / 'lake'}" in err and "--lake" in err

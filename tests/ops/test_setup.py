@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import importlib.util
 import re
+import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
@@ -213,3 +214,16 @@ def test_each_lock_pins_with_hashes_what_its_requirements_ask_for(wanted: str, l
         if not version or not requirement.specifier.contains(version, prereleases=True):
             stale.append(f"{requirement} (locked: {version or 'missing'})")
     assert stale == [], f"{lock} is older than {wanted}: run `make lock` ({stale})"
+
+
+def test_ops_run_without_the_azure_sdks_says_to_run_make_setup() -> None:
+    # `make demo`'s venv has the apps alone; `ops run` there used to end in a traceback (review C).
+    blocked = (
+        "import runpy, sys; sys.modules['azure'] = None; sys.argv = ['ops', 'run', '--help']; "
+        "runpy.run_module('ops', run_name='__main__')"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", blocked], capture_output=True, text=True, cwd=REPO_ROOT
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "run `make setup`" in done.stderr

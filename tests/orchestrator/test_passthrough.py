@@ -204,6 +204,21 @@ def test_batch_command_lines_quote_user_values(tmp_path: Path) -> None:
     assert words[-4:] == [f"--sync={hostile}", "--with", "$HOME", "/a b"]
 
 
+def test_a_fleet_synchronizes_the_bags_that_have_the_topics(tmp_path: Path) -> None:
+    # A bag without the sync topics is not unreadable: it gets no sync table (processor
+    # --missing-topics skip), it is not quarantined (newcomer review C, finding 1).
+    options = PlanOptions(processor=cli("--sync", "/imu", "--with", "/odom"))
+    touch_bags(tmp_path / "raw", ["a.bag"])
+    bags = find_bags(tmp_path, PurePosixPath("raw"))
+    [task] = build_plan("job", PurePosixPath("raw"), PurePosixPath("out"), bags, options).tasks
+    args = task.processor_args("/data")
+    assert args[args.index("--missing-topics") + 1] == "skip"
+    [plain] = build_plan(
+        "job", PurePosixPath("raw"), PurePosixPath("out"), bags, PlanOptions()
+    ).tasks
+    assert "--missing-topics" not in plain.processor_args("/data")
+
+
 # --- freshness ---------------------------------------------------------------------------
 
 
@@ -308,7 +323,8 @@ def test_activity_options_reach_every_batch_task(fake_batch: FakeBatchService, n
     assert len(lines) == 2
     for line in lines:
         assert line.endswith(
-            "--format csv --start=2026-12-02T10:00:00Z '--sync=/camera/image raw' "
+            "--format csv --missing-topics skip --start=2026-12-02T10:00:00Z "
+            "'--sync=/camera/image raw' "
             "--with /imu /gps --video"
         )
     for name in ("a", "b"):

@@ -200,11 +200,16 @@ def _tasks_for_bag(
     if options.source_root_url:
         url = f"{options.source_root_url.rstrip('/')}/{quote(str(bag.path))}"
         extract_args += ("--source-url", url)
+    passed = options.processor.processor_args()
     if options.topics:
         # A fleet's bags differ: each extracts the listed topics it has, and the report names
         # the bags with none of them and the topics in no bag (report.py topic_notes).
         extract_args += ("--topics", *options.topics, "--missing-topics", "skip")
-    extract_args += options.processor.processor_args()
+    elif any(arg.startswith("--sync") for arg in passed):
+        # Likewise a bag without the sync topics gets no sync table, and is not failed (a failed
+        # bag would be quarantined as unreadable; docs/processor.md "Synchronized tables").
+        extract_args += ("--missing-topics", "skip")
+    extract_args += passed
     key = str(bag.path)
     if shards == 1:
         return [

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
@@ -208,6 +209,13 @@ def commit_count(target: Target, name: str) -> int:
 def table_version(target: Target, name: str) -> int:
     table = DeltaTable(target.uri(name), storage_options=dict(target.storage_options or {}))
     return table.version()
+
+
+def has_rows(target: Target, name: str, bag_ids: Iterable[str]) -> bool:
+    """Whether the table holds a row of these bags (reads the bag_id column until one)."""
+    table = DeltaTable(target.uri(name), storage_options=dict(target.storage_options or {}))
+    wanted = pc.field(BAG_ID).isin(sorted(set(bag_ids)))
+    return table.to_pyarrow_dataset().scanner(columns=[BAG_ID], filter=wanted).head(1).num_rows > 0
 
 
 def read_rows(target: Target, name: str, columns: list[str] | None = None) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from orchestrator.lakehouse.names import TF_TABLE, VIDEO_TABLE, sync_table_name
 from orchestrator.manifest import MANIFEST
 
 INFO = "info.json"
@@ -26,6 +27,9 @@ class TopicTable:
     msgtype: str
     path: Path
     messages: int
+    # The fleet table it lands in: "" for a topic's table (its message type's, names.py);
+    # set for the processor's derived tables (tf, sync, video frame indexes: _derived).
+    fleet: str = ""
 
 
 @dataclass
@@ -38,6 +42,7 @@ class BagOutput:
     manifest: dict[str, Any] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     tables: list[TopicTable] = field(default_factory=list)
+    derived: list[TopicTable] = field(default_factory=list)  # tf, sync, video frame indexes
 
 
 def bag_id_for(bag_path: PurePosixPath) -> str:
@@ -73,6 +78,48 @@ def _tables(result_dir: Path, manifest: dict[str, Any]) -> list[TopicTable]:
     return found
 
 
+def _inside(result_dir: Path, name: object) -> Path | None:
+    """A table file the manifest names below the bag's folder (`tf/transforms.csv`): a relative
+    path with no `..`, a table suffix; anything else is not ours to read (the manifest is the
+    processor's, but its folder may have been copied from anywhere)."""
+    if not isinstance(name, str) or not name.endswith(TABLE_SUFFIXES):
+        return None
+    relative = PurePosixPath(name)
+    if relative.is_absolute() or ".." in relative.parts or "\\" in name:
+        return None
+    path = result_dir.joinpath(*relative.parts)
+    return path if path.is_file() else None
+
+
+def _derived(result_dir: Path, manifest: dict[str, Any]) -> list[TopicTable]:
+    """The processor's tables beside the topics' (docs/processor.md TF, Synchronized tables,
+    Video), each with its fleet table (names.py). Point files stay per bag: one per message."""
+    found: list[TopicTable] = []
+    tf = manifest.get("tf")
+    if isinstance(tf, dict):
+        for name in tf.get("files") or []:
+            path = _inside(result_dir, name)
+            if path is not None and path.stem == "transforms":
+                found.append(TopicTable("", "", path, int(tf.get("transforms") or 0), TF_TABLE))
+    sync = manifest.get("sync")
+    if isinstance(sync, dict) and isinstance(sync.get("reference"), str):
+        others = [t for t in sync.get("with") or [] if isinstance(t, str)]
+        fleet = sync_table_name(sync["reference"], others)
+        for name in sync.get("files") or []:
+            path = _inside(result_dir, name)
+            if path is not None:
+                rows = int(sync.get("rows") or 0)
+                found.append(TopicTable(sync["reference"], "", path, rows, fleet))
+    for topic in manifest.get("topics") or []:
+        video = topic.get("video") if isinstance(topic, dict) else None
+        if isinstance(video, dict):
+            path = _inside(result_dir, video.get("index"))
+            if path is not None:
+                frames = int(video.get("frames") or 0)
+                found.append(TopicTable(str(topic.get("topic", "")), "", path, frames, VIDEO_TABLE))
+    return found
+
+
 def read_output(bag_path: PurePosixPath, result_dir: Path) -> BagOutput:
     """The bag's output folder as written by the processor (an empty one if unreadable)."""
     manifest = _json(result_dir / MANIFEST)
@@ -83,6 +130,7 @@ def read_output(bag_path: PurePosixPath, result_dir: Path) -> BagOutput:
         manifest,
         _json(result_dir / INFO),
         _tables(result_dir, manifest),
+        _derived(result_dir, manifest),
     )
 
 

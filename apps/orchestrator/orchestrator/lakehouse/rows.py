@@ -9,6 +9,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from orchestrator.lakehouse.names import TF_TABLE
 from orchestrator.lakehouse.outputs import TopicTable
 
 BAG_ID, TOPIC, DATE = "bag_id", "topic", "date"
@@ -86,8 +87,21 @@ def _file_schema(table: TopicTable) -> pa.Schema:
     return read_table_file(table).schema
 
 
-def lake_batch(bag_id: str, topic: str, batch: pa.RecordBatch) -> pa.RecordBatch:
-    """One batch of a topic's rows with the lake's key columns first, typed for Delta."""
+# tf/transforms holds both TF topics' rows, told apart by `static` (docs/processor.md TF).
+TF_STATIC, TF_TOPICS = "static", ("/tf_static", "/tf")
+
+
+def _topic_column(table: TopicTable, batch: pa.RecordBatch) -> pa.Array | str:
+    """The rows' `topic`: the table's, or for the TF transforms each row's TF topic."""
+    if table.fleet != TF_TABLE or TF_STATIC not in batch.schema.names:
+        return table.topic
+    static = batch.column(TF_STATIC).cast(pa.bool_()).fill_null(False)
+    return pc.if_else(static, *TF_TOPICS)  # pyright: ignore[reportAttributeAccessIssue]
+
+
+def lake_batch(bag_id: str, topic: str | pa.Array, batch: pa.RecordBatch) -> pa.RecordBatch:
+    """One batch of a topic's rows with the lake's key columns first, typed for Delta; `topic`
+    is one name for every row, or one per row."""
     # A message field may be named like a key column: it keeps its data under another name.
     names = [f"{n}__msg" if n in (BAG_ID, TOPIC, DATE) else n for n in batch.schema.names]
     # Times lose their nanoseconds to Delta's microseconds on purpose; every other cast is exact.
@@ -99,12 +113,19 @@ def lake_batch(bag_id: str, topic: str, batch: pa.RecordBatch) -> pa.RecordBatch
         f.with_name(n).with_type(delta_type(f.type))
         for f, n in zip(batch.schema, names, strict=True)
     ]
+    # A CSV column empty in every row has no type (pyarrow infers null), and a null column in
+    # the lake would reject the next bag that has values there as a type conflict: it is left
+    # out (reads null), and the first bag with values gives the column its type. A joined
+    # topic with no match within the tolerance gives such columns (docs/processor.md Synchronized).
+    typed = [i for i, f in enumerate(fields) if not pa.types.is_null(f.type)]
+    names = [names[i] for i in typed]
+    columns, fields = [columns[i] for i in typed], [fields[i] for i in typed]
     rows = batch.num_rows
     times = columns[names.index(LOG_TIME)].cast(_TIMESTAMP)
     days = pc.strftime(times, format="%Y-%m-%d")  # pyright: ignore[reportAttributeAccessIssue]
     keys = [
         pa.array([bag_id] * rows, pa.string()),
-        pa.array([topic] * rows, pa.string()),
+        pa.array([topic] * rows, pa.string()) if isinstance(topic, str) else topic,
         days.cast(pa.string()),
     ]
     keyed = [
@@ -119,13 +140,13 @@ def lake_batch(bag_id: str, topic: str, batch: pa.RecordBatch) -> pa.RecordBatch
 def lake_schema(bag_id: str, table: TopicTable) -> pa.Schema:
     """The schema the topic's rows get in the lake, from the file's schema alone (Parquet)."""
     empty = pa.RecordBatch.from_pylist([], schema=_file_schema(table))
-    return lake_batch(bag_id, table.topic, empty).schema
+    return lake_batch(bag_id, _topic_column(table, empty), empty).schema
 
 
 def lake_batches(bag_id: str, table: TopicTable) -> Iterator[pa.RecordBatch]:
     """The topic's rows as lake rows, a batch at a time."""
     for batch in _file_batches(table):
-        yield lake_batch(bag_id, table.topic, batch)
+        yield lake_batch(bag_id, _topic_column(table, batch), batch)
 
 
 def lake_rows(bag_id: str, table: TopicTable) -> pa.Table:

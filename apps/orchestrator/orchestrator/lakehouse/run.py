@@ -20,7 +20,7 @@ from orchestrator.lakehouse.catalog import (
     topics_table,
 )
 from orchestrator.lakehouse.delta import Target
-from orchestrator.lakehouse.names import table_name
+from orchestrator.lakehouse.names import TF_TABLE, VIDEO_TABLE, sync_table_name, table_name
 from orchestrator.lakehouse.outputs import TopicTable, bag_id_for, content_id, read_output
 from orchestrator.lakehouse.rows import (
     BAG_ID,
@@ -90,11 +90,11 @@ def _entry(result: BagResult, data_root: Path, ledgered: Ledgered) -> BagEntry:
     source = data_root / result.bag
     sid = ledgered.source_ids.get(result.bag, "")
     if result.bag in ledgered.quarantined:  # the run's exit 2: the ledger holds it back
-        output.tables = []
+        output.tables, output.derived = [], []
         why = ledgered.quarantined[result.bag]
         return BagEntry(output, QUARANTINED, why, content_id(source), source_id=sid)
     if not result.ok:
-        output.tables = []
+        output.tables, output.derived = [], []
         reason = _failure_reason(result)
         return BagEntry(output, str(result.status), reason, content_id(source), source_id=sid)
     entry = BagEntry(output, str(result.status), content_id=content_id(source), source_id=sid)
@@ -107,16 +107,25 @@ def _entry(result: BagResult, data_root: Path, ledgered: Ledgered) -> BagEntry:
     return entry
 
 
+def fleet_table(table: TopicTable) -> str:
+    """The fleet table a bag's table file lands in: its type's, or a derived table's."""
+    return table.fleet or table_name(table.msgtype)
+
+
+def _files(entry: BagEntry) -> list[TopicTable]:
+    return [*entry.output.tables, *entry.output.derived]
+
+
 def _schemas(entry: BagEntry) -> dict[str, list[pa.Schema]]:
     found: dict[str, list[pa.Schema]] = defaultdict(list)
-    for table in entry.output.tables:
-        found[table_name(table.msgtype)].append(lake_schema(entry.output.bag_id, table))
+    for table in _files(entry):
+        found[fleet_table(table)].append(lake_schema(entry.output.bag_id, table))
     return found
 
 
 def _accept(target: Target, entries: list[BagEntry]) -> tuple[dict[str, pa.Schema], dict[str, str]]:
     """Each table's merged schema over the bags without a type conflict, and the conflicts."""
-    per_bag = {e.output.bag_id: _schemas(e) for e in entries if e.output.tables}
+    per_bag = {e.output.bag_id: _schemas(e) for e in entries if _files(e)}
     existing: dict[str, pa.Schema | None] = {}
     conflicts: dict[str, str] = {}
     while True:  # a bag rejected by one table leaves every table: merge again without it
@@ -149,16 +158,35 @@ def _previous_tables(target: Target, bag_ids: set[str]) -> set[str]:
     return {r["table"] for r in rows if r["bag_id"] in bag_ids}
 
 
+def _previous_derived(target: Target, bag_ids: set[str], written: set[str]) -> set[str]:
+    """The derived tables (tf, video, sync) these bags have rows in and this run does not
+    write. The catalog's topics rows do not name them, so the candidates are the two fixed
+    tables and the sync tables the bags' catalog rows' options name; each is asked."""
+    if not bag_ids:
+        return set()
+    candidates = {TF_TABLE, VIDEO_TABLE}
+    catalog = delta.existing_schema(target, f"{CATALOG_DIR}/{BAGS}")
+    columns = [BAG_ID, "sync_reference", "sync_with"]
+    if catalog is not None and all(c in catalog.names for c in columns):
+        candidates |= {
+            sync_table_name(r["sync_reference"], list(r["sync_with"] or []))
+            for r in delta.read_rows(target, f"{CATALOG_DIR}/{BAGS}", columns)
+            if r[BAG_ID] in bag_ids and r["sync_reference"]
+        }
+    return {
+        name
+        for name in candidates - written
+        if delta.existing_schema(target, f"{TABLES_DIR}/{name}") is not None
+        and delta.has_rows(target, f"{TABLES_DIR}/{name}", bag_ids)
+    }
+
+
 def _sources(entries: list[BagEntry], name: str) -> list[delta.RowSource]:
     def reader(bag_id: str, table: TopicTable) -> delta.RowSource:
         return lambda: lake_batches(bag_id, table)
 
-    return [
-        reader(e.output.bag_id, t)
-        for e in entries
-        for t in e.output.tables
-        if table_name(t.msgtype) == name
-    ]
+    files = [(e.output.bag_id, t) for e in entries for t in _files(e)]
+    return [reader(bag_id, t) for bag_id, t in files if fleet_table(t) == name]
 
 
 def commit_run(
@@ -184,10 +212,12 @@ def commit_run(
     for entry in entries:
         if entry.output.bag_id in conflicts:
             entry.status, entry.reason = LAKE_FAILED, conflicts[entry.output.bag_id]
-            entry.output.tables, entry.topics, entry.gps = [], [], None
+            entry.output.tables, entry.output.derived = [], []
+            entry.topics, entry.gps = [], None
     replaced = {e.output.bag_id for e in entries if e.output.bag_id not in conflicts}
     result = LakeResult(target.root, conflicts=conflicts)
     previous = _previous_tables(target, replaced)
+    previous |= _previous_derived(target, replaced, set(schemas))
     for name in sorted(schemas):
         uri = f"{TABLES_DIR}/{name}"
         delta.replace_bags(
