@@ -91,6 +91,8 @@ _DEDICATED_BOUNDS = re.compile(
     r"\$TargetDedicatedNodes\s*=\s*max\(\s*(\d+)\s*,\s*min\(\s*(\d+)\s*,", re.IGNORECASE
 )
 _DEDICATED_LINE = re.compile(r"\$TargetDedicatedNodes\s*=[^;\n]*", re.IGNORECASE)
+# `$spot = max(LOW, min(HIGH, $wanted))`: the Spot share of infra/components/batch.py's formula.
+_SPOT_BOUNDS = re.compile(r"\$spot\s*=\s*max\(\s*(\d+)\s*,\s*min\(\s*(\d+)\s*,", re.IGNORECASE)
 
 
 def scale_text(pool_inputs: Mapping[str, Any]) -> str | None:
@@ -103,8 +105,10 @@ def scale_text(pool_inputs: Mapping[str, Any]) -> str | None:
         return None
     every = lookup(pool_inputs, "scaleSettings.autoScale.evaluationInterval") or "PT15M"
     bounds = _DEDICATED_BOUNDS.search(formula)
+    spot = _SPOT_BOUNDS.search(formula)
+    also = f" + {spot[1]}..{spot[2]} Spot nodes" if spot else ""
     if bounds:
-        return f"{bounds[1]}..{bounds[2]} dedicated nodes, every {every}"
+        return f"{bounds[1]}..{bounds[2]} dedicated nodes{also}, every {every}"
     line = _DEDICATED_LINE.search(formula)  # a formula of another shape: show its own words
     return f"{line[0] if line else 'see the formula in --json'}, every {every}"
 

@@ -82,7 +82,9 @@ def test_the_failing_bag_has_no_rows_and_its_catalog_row_says_why(lake_run: dict
     bags = DeltaTable(str(lake / "catalog" / "bags")).to_pyarrow_table().to_pylist()
     broken = [b for b in bags if b["bag_id"] == "raw/broken.bag"]
     assert len(broken) == 1
-    assert broken[0]["status"] == "failed"
+    # Unreadable (exit 2): the ledger quarantines it, and the catalog says so (docs/lakehouse.md
+    # "The catalog and the ledger").
+    assert broken[0]["status"] == "quarantined"
     assert broken[0]["reason"]  # the processor's one line
 
 

@@ -86,8 +86,12 @@ def test_the_tree_shows_what_drives_cost_autoscale_maximum_and_schedule(
     for pool in ("orchestrator", "execution"):
         vm_size = config_value(recording, f"{pool}VmSize")
         most = config_value(recording, f"{pool}MaxNodes")
-        assert f"  pool {pool}: {vm_size} x 0..{most} dedicated nodes (autoscale every PT5M)" in (
-            lines
+        spot = recording.config.get(f"{recording.project}:executionMaxSpotNodes", "0")
+        # The execution pool's Spot range beside its dedicated one (infra/config.py).
+        also = f" + 0..{spot} Spot nodes" if pool == "execution" and int(spot) > 0 else ""
+        assert (
+            f"  pool {pool}: {vm_size} x 0..{most} dedicated nodes{also} (autoscale every PT5M)"
+            in lines
         )
     frequency = config_value(recording, "scheduleFrequency")
     [schedule] = [line for line in lines if line.startswith("  schedule: ")]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from orchestrator import adf, intake, passthrough, telemetry
+from orchestrator import adf, intake, ledger, passthrough, telemetry
 from orchestrator.claims import CLAIMS_DIR, Claims
 from orchestrator.discovery import InputError, find_bags
 from orchestrator.executors import (
@@ -555,12 +555,12 @@ def _report(
     if execution.previously_completed:
         print(f"job {plan.job_id} had already finished: reporting its results", flush=True)
     results = bag_results(plan, execution, counts_under(request.data_root))
-    intake.settle(plan, results, request.data_root, request.quarantine_path, _say)
+    written = intake.settle(plan, results, request.data_root, request.quarantine_path, _say)
     telemetry.record_bags(plan, results, execution.outcomes)
     print(summary_table(results, seconds), flush=True)
     notes = failure_notes(results)
     committed, lake_error = (
-        _commit_lake(results, request, lake, plan.job_id) if lake else (None, "")
+        _commit_lake(results, request, lake, plan, written) if lake else (None, "")
     )
     if committed:
         notes.extend(
@@ -610,16 +610,29 @@ def _lake_outputs(
 
 
 def _commit_lake(
-    results: Sequence[BagResult], request: Request, lake: Target, run_id: str
+    results: Sequence[BagResult],
+    request: Request,
+    lake: Target,
+    plan: Plan,
+    written: Mapping[PurePosixPath, ledger.Record],
 ) -> tuple[LakeResult | None, str]:
     """All of the run's tasks have finished: one Delta commit per table (docs/lakehouse.md).
 
     A commit that fails (storage refused, conflicts past the retries) is reported, not raised:
-    the bags' outputs stand, and rerunning the run commits them."""
-    from orchestrator.lakehouse import commit_run
+    the bags' outputs stand, and rerunning the run commits them. The catalog's rows carry the
+    ledger's source ids and quarantines (docs/lakehouse.md "The catalog and the ledger")."""
+    from orchestrator.lakehouse import Ledgered, commit_run
 
+    ledgered = Ledgered(
+        source_ids={bag.bag.path: bag.source_id for bag in plan.bags if bag.source_id},
+        quarantined={
+            bag: record.reason + (f" (moved to {record.moved_to})" if record.moved_to else "")
+            for bag, record in written.items()
+            if record.status == ledger.QUARANTINED
+        },
+    )
     try:
-        committed = commit_run(results, request.data_root, lake, run_id)
+        committed = commit_run(results, request.data_root, lake, plan.job_id, ledgered)
     except Exception as error:  # deltalake and object store errors name the table and cause
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         return None, f"lake {lake.root}: nothing committed: {first[:800]}; rerun to commit it"

@@ -212,8 +212,10 @@ def settle(
     data_root: Path,
     quarantine: PurePosixPath | None,
     printer: Printer,
-) -> None:
-    """Record what this run made of each bag it ran: extracted, or quarantined (exit 2)."""
+) -> dict[PurePosixPath, ledger.Record]:
+    """Record what this run made of each bag it ran: extracted, or quarantined (exit 2).
+    Returns the records written, by bag (the lake's catalog repeats them)."""
+    written: dict[PurePosixPath, ledger.Record] = {}
     planned = {bag.bag.path: bag for bag in plan.bags}
     for result in results:
         bag = planned.get(result.bag)
@@ -221,34 +223,33 @@ def settle(
             continue
         output_dir, key = data_root / plan.output_path, bag.bag.output_key
         if result.status in (BagStatus.SUCCEEDED, BagStatus.PARTIAL):
-            ledger.write(
-                output_dir,
-                key,
-                ledger.Record(str(result.bag), bag.source_id, ledger.EXTRACTED, job_id=plan.job_id),
+            extracted = ledger.Record(
+                str(result.bag), bag.source_id, ledger.EXTRACTED, job_id=plan.job_id
             )
+            ledger.write(output_dir, key, extracted)
+            written[result.bag] = extracted
         elif (
             result.status is BagStatus.FAILED
             and result.failed_task is not None
             and result.failed_task.exit_code == EXIT_BAD_INPUT
         ):
             moved = _move(result.bag, data_root, quarantine, printer) if quarantine else ""
-            ledger.write(
-                output_dir,
-                key,
-                ledger.Record(
-                    str(result.bag),
-                    bag.source_id,
-                    ledger.QUARANTINED,
-                    reason=_reason(result),
-                    job_id=plan.job_id,
-                    moved_to=moved,
-                ),
+            quarantined = ledger.Record(
+                str(result.bag),
+                bag.source_id,
+                ledger.QUARANTINED,
+                reason=_reason(result),
+                job_id=plan.job_id,
+                moved_to=moved,
             )
+            ledger.write(output_dir, key, quarantined)
+            written[result.bag] = quarantined
             where = f", moved to {moved}" if moved else ""
             printer(
                 f"quarantined {result.bag}{where}: not retried until it changes "
                 "(--force retries it now)"
             )
+    return written
 
 
 def _move(bag: PurePosixPath, data_root: Path, quarantine: PurePosixPath, printer: Printer) -> str:

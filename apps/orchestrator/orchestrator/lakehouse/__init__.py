@@ -4,6 +4,6 @@ After all of a run's tasks have finished, `commit_run` reads each extracted bag'
 makes one Delta commit per table (docs/lakehouse.md): readers never see half a run.
 """
 
-from orchestrator.lakehouse.run import LakeResult, commit_run
+from orchestrator.lakehouse.run import LakeResult, Ledgered, commit_run
 
-__all__ = ["LakeResult", "commit_run"]
+__all__ = ["LakeResult", "Ledgered", "commit_run"]

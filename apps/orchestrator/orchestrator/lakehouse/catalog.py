@@ -13,6 +13,7 @@ from orchestrator.lakehouse.outputs import BagOutput
 from orchestrator.lakehouse.stats import GpsTrack, TopicStats, finite
 
 BAGS, TOPICS = "bags", "topics"
+SOURCE_ID = "source_id"
 _UTC = pa.timestamp("us", tz="UTC")
 _TOPIC = pa.struct(
     [
@@ -66,6 +67,10 @@ BAGS_SCHEMA = pa.schema(
         ("run_id", pa.string()),
         ("committed_at", _UTC),
         *OPTION_COLUMNS,  # last and nullable: a lake made before them gains them (schema merge)
+        # The source id (orchestrator/source.py) of the content this row's status is about: the
+        # one the ledger records (docs/orchestrator.md "Exactly once"). Null in rows committed
+        # before it existed; appended last, like the options, so older catalogs gain it.
+        (SOURCE_ID, pa.string()),
     ]
 )
 TOPICS_SCHEMA = pa.schema(
@@ -94,6 +99,7 @@ class BagEntry:
     size_bytes: int | None = None
     topics: list[TopicStats] = field(default_factory=list)
     gps: GpsTrack | None = None
+    source_id: str = ""
 
 
 def _time(ns: Any) -> datetime.datetime | None:
@@ -179,6 +185,7 @@ def bag_row(entry: BagEntry, run_id: str, now: datetime.datetime) -> dict[str, A
         "run_id": run_id,
         "committed_at": now,
         **option_values(manifest),
+        SOURCE_ID: entry.source_id or None,
     }
 
 

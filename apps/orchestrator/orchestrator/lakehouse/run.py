@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pyarrow as pa
 
 from orchestrator.lakehouse import delta, reports
-from orchestrator.lakehouse.catalog import BAGS, TOPICS, BagEntry, bags_table, topics_table
+from orchestrator.lakehouse.catalog import (
+    BAGS,
+    SOURCE_ID,
+    TOPICS,
+    BagEntry,
+    bags_table,
+    topics_table,
+)
 from orchestrator.lakehouse.delta import Target
 from orchestrator.lakehouse.names import TF_TABLE, VIDEO_TABLE, sync_table_name, table_name
 from orchestrator.lakehouse.outputs import TopicTable, bag_id_for, content_id, read_output
@@ -28,6 +35,7 @@ from orchestrator.outcome import BagResult, BagStatus
 
 TABLES_DIR, CATALOG_DIR = "tables", "catalog"
 LAKE_FAILED = "lake-failed"
+QUARANTINED = str(BagStatus.QUARANTINED)
 # Bags this run did not touch: their lake rows stay as the run that made them committed them.
 # Held bags too (docs/orchestrator.md "Exactly once"): a quarantined or waiting bag has nothing
 # new, and a busy one's rows are the other run's to replace.
@@ -69,13 +77,27 @@ def _failure_reason(result: BagResult) -> str:
     return task.reason or (tail[-1] if tail else f"exit code {task.exit_code}")
 
 
-def _entry(result: BagResult, data_root: Path) -> BagEntry:
+@dataclass(frozen=True)
+class Ledgered:
+    """What the ledger says of the run's bags (orchestrator/ledger.py), for their catalog rows."""
+
+    source_ids: Mapping[PurePosixPath, str] = field(default_factory=dict)  # as planned
+    quarantined: Mapping[PurePosixPath, str] = field(default_factory=dict)  # bag -> why
+
+
+def _entry(result: BagResult, data_root: Path, ledgered: Ledgered) -> BagEntry:
     output = read_output(result.bag, data_root / result.output)
     source = data_root / result.bag
+    sid = ledgered.source_ids.get(result.bag, "")
+    if result.bag in ledgered.quarantined:  # the run's exit 2: the ledger holds it back
+        output.tables, output.derived = [], []
+        why = ledgered.quarantined[result.bag]
+        return BagEntry(output, QUARANTINED, why, content_id(source), source_id=sid)
     if not result.ok:
         output.tables, output.derived = [], []
-        return BagEntry(output, str(result.status), _failure_reason(result), content_id(source))
-    entry = BagEntry(output, str(result.status), content_id=content_id(source))
+        reason = _failure_reason(result)
+        return BagEntry(output, str(result.status), reason, content_id(source), source_id=sid)
+    entry = BagEntry(output, str(result.status), content_id=content_id(source), source_id=sid)
     for table in output.tables:  # only the columns the figures need
         times = log_times(read_columns(table, [LOG_TIME_NS]))
         name = table_name(table.msgtype)
@@ -168,14 +190,21 @@ def _sources(entries: list[BagEntry], name: str) -> list[delta.RowSource]:
 
 
 def commit_run(
-    results: Sequence[BagResult], data_root: Path, target: Target, run_id: str
+    results: Sequence[BagResult],
+    data_root: Path,
+    target: Target,
+    run_id: str,
+    ledgered: Ledgered | None = None,
 ) -> LakeResult:
     """One commit per table for the whole run, then the catalog's, then the reports.
 
     Only the bags this run extracted or failed are committed: a bag left as it was (fresh, or
     not started before the run ended) keeps its rows and catalog row untouched, unless the
-    catalog has never had it (its output predates the lake: it is committed once)."""
-    entries = [_entry(r, data_root) for r in _to_commit(results, target)]
+    catalog has never had it (its output predates the lake: it is committed once) or has it
+    from other content than the ledger's (a commit that failed after the bag changed)."""
+    ledgered = ledgered or Ledgered()
+    chosen = _to_commit(results, target, ledgered.source_ids)
+    entries = [_entry(r, data_root, ledgered) for r in chosen]
     if not entries:  # nothing new: no commit at all, the lake and its reports stay as they are
         index = Path(target.reports) / "index.html" if target.reports else None
         return LakeResult(target.root, report=str(index) if index and index.is_file() else "")
@@ -207,18 +236,30 @@ def commit_run(
     return result
 
 
-def _to_commit(results: Sequence[BagResult], target: Target) -> list[BagResult]:
+def _to_commit(
+    results: Sequence[BagResult], target: Target, source_ids: Mapping[PurePosixPath, str]
+) -> list[BagResult]:
     ran = [r for r in results if r.status not in _LEFT_AS_THEY_WERE]
     fresh = [r for r in results if r.status is BagStatus.UNCHANGED]
     if not fresh:
         return ran
     catalog = f"{CATALOG_DIR}/{BAGS}"
-    known = (
-        {row[BAG_ID] for row in delta.read_rows(target, catalog, [BAG_ID])}
-        if delta.existing_schema(target, catalog) is not None
-        else set()
-    )
-    return ran + [r for r in fresh if bag_id_for(r.bag) not in known]
+    schema = delta.existing_schema(target, catalog)
+    if schema is None:
+        return ran + fresh
+    columns = [BAG_ID, SOURCE_ID] if SOURCE_ID in schema.names else [BAG_ID]
+    known = {row[BAG_ID]: row.get(SOURCE_ID) for row in delta.read_rows(target, catalog, columns)}
+
+    def stale(result: BagResult) -> bool:
+        bag_id = bag_id_for(result.bag)
+        if bag_id not in known:
+            return True
+        # A row from before source ids (null) is left as it is: backfilling it would commit
+        # every bag of an older lake again.
+        recorded, current = known[bag_id], source_ids.get(result.bag, "")
+        return bool(recorded and current and recorded != current)
+
+    return ran + [r for r in fresh if stale(r)]
 
 
 def _commit_catalog(target: Target, entries: list[BagEntry], ids: set[str], run_id: str) -> None:
