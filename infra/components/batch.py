@@ -83,8 +83,8 @@ def autoscale_formula(max_nodes: int, task_slots_per_node: int, max_spot_nodes: 
     when their tasks complete (taskcompletion) once the Spot nodes are there.
     `$CurrentLowPriorityNodes` counts the pool's Spot nodes including preempted ones, and
     `$PreemptedNodeCount` the preempted ones (learn.microsoft.com/azure/batch/
-    batch-automatic-scaling, "Variables" and the "Preempted nodes" sample). Without Spot the formula is the dedicated-only one,
-    unchanged.
+    batch-automatic-scaling, "Variables" and the "Preempted nodes" sample). Without Spot the
+    formula is the dedicated-only one, unchanged.
     """
     lines = [
         "$samples = $PendingTasks.GetSamplePercent(TimeInterval_Minute * 5);",
