@@ -202,7 +202,23 @@ class StackConfig:
                     problems.append(error)
         config = StackConfig(**values)
         raise_all([*problems, *config.problems()])
+        for warning in config.warnings():
+            pulumi.log.warn(warning)
         return config
+
+    def warnings(self) -> list[str]:
+        """Valid but likely unintended settings (shown by `pulumi preview`, not refused)."""
+        if self.event_trigger and not self.schedule_frequency:
+            # docs/azure-behaviour.md "Storage events": NFS writes raise no event, an HNS rename
+            # raises BlobRenamed, a CopyBlob raises BlobCreated when it starts.
+            return [
+                "eventTrigger is on and no schedule is set (scheduleFrequency): NFS writes, "
+                "renames and completed CopyBlobs raise no event, so a bag arriving that way, or "
+                "one that was still arriving when its event came, is never swept; set "
+                "scheduleFrequency: Day and scheduleStartTime for a daily sweep "
+                "(docs/operations.md)"
+            ]
+        return []
 
     def validate(self) -> None:
         """Raise every problem at once (ConfigErrors when more than one): a user fixing a stack

@@ -75,12 +75,16 @@ def autoscale_formula(max_nodes: int, task_slots_per_node: int, max_spot_nodes: 
     more than needed, never one fewer).
 
     With Spot nodes (`max_spot_nodes` > 0) the work goes to Spot first, up to that many; the
-    rest, and as many as are preempted now, go to dedicated nodes, up to `max_nodes`: a
-    preempted node's tasks are requeued (docs/azure-behaviour.md) and a dedicated node takes
-    them while Spot capacity is away. `$PreemptedNodeCount` is Batch's read-only count of the
-    pool's preempted nodes (learn.microsoft.com/azure/batch/batch-automatic-scaling, "Variables"
-    and the "Preempted nodes" sample). Without Spot the formula is the dedicated-only one,
-    unchanged.
+    rest, and as many Spot nodes as are wanted but not there and running (never allocated:
+    Spot quota 0, no Spot capacity; not yet allocated; preempted), go to dedicated nodes, up to
+    `max_nodes`. So a pool whose Spot nodes never arrive still gets dedicated nodes, and a
+    preempted node's requeued tasks (docs/azure-behaviour.md) find a dedicated node. The cost: a
+    scale-up may start dedicated nodes while Spot ones are still being allocated; they leave
+    when their tasks complete (taskcompletion) once the Spot nodes are there.
+    `$CurrentLowPriorityNodes` counts the pool's Spot nodes including preempted ones, and
+    `$PreemptedNodeCount` the preempted ones (learn.microsoft.com/azure/batch/
+    batch-automatic-scaling, "Variables" and the "Preempted nodes" sample). Without Spot the
+    formula is the dedicated-only one, unchanged.
     """
     lines = [
         "$samples = $PendingTasks.GetSamplePercent(TimeInterval_Minute * 5);",
@@ -97,9 +101,10 @@ def autoscale_formula(max_nodes: int, task_slots_per_node: int, max_spot_nodes: 
         lines += [
             f"$spot = max(0, min({max_spot_nodes}, $wanted));",
             "$preempted = max(0, $PreemptedNodeCount.GetSample(1));",
+            "$present = max(0, $CurrentLowPriorityNodes - $preempted);",
             "$TargetLowPriorityNodes = $spot;",
             f"$TargetDedicatedNodes = max(0, min({max_nodes}, "
-            "$wanted - $spot + min($spot, $preempted)));",
+            "$wanted - $spot + max(0, $spot - $present)));",
         ]
     return "\n".join([*lines, "$NodeDeallocationOption = taskcompletion;"])
 

@@ -4,14 +4,17 @@ folders and concurrent runs, through the real orchestrator CLI and processor."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from orchestrator.intake import SETTLE_SECONDS
 from tests.e2e.test_local_pipeline import manifest_messages, orchestrator, snapshot
 from tests.orchestrator.helpers import BAGS, REPO, copy_bags
 
@@ -70,9 +73,39 @@ def test_a_modified_bag_is_extracted_again_and_replaces_its_output(tmp_path: Pat
     assert record(out, "gps-navsatfix")["source_id"] != first_id
 
 
+def settled(path: Path) -> None:
+    """Written longer ago than the settle window: not a bag still being written."""
+    old = time.time() - SETTLE_SECONDS - 60
+    os.utime(path, (old, old))
+
+
+def test_an_unreadable_bag_written_moments_ago_waits_and_is_not_moved(tmp_path: Path) -> None:
+    # A CopyBlob on HNS raises BlobCreated when the copy starts; NFS writes raise no event at
+    # all (docs/azure-behaviour.md "Storage events"): the bag may still be arriving.
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "arriving.bag").write_bytes((BAGS / "turtlesim.bag").read_bytes()[:100])
+    out = tmp_path / "extracted"
+
+    first = orchestrator("--input", raw, "--output", out, "--quarantine-to", raw / "quarantine")
+
+    assert "waiting raw/arriving.bag" in first.stdout
+    assert "quarantined raw/arriving.bag" not in first.stdout
+    assert (raw / "arriving.bag").is_file()
+    assert not (raw / "quarantine").exists()
+    assert not (out / "_ledger" / "arriving.json").exists()
+
+    settled(raw / "arriving.bag")  # still unreadable long after: quarantined and moved
+    second = orchestrator("--input", raw, "--output", out, "--quarantine-to", raw / "quarantine")
+    assert tasks_run(second.stdout) == 1
+    assert "quarantined raw/arriving.bag, moved to" in second.stdout
+    assert (raw / "quarantine" / "arriving.bag").is_file()
+
+
 def test_a_corrupt_bag_is_quarantined_once_and_moved_when_asked(tmp_path: Path) -> None:
     raw = copy_bags(tmp_path / "raw", ["gps-navsatfix.bag"])
     (raw / "cut-short.bag").write_bytes((BAGS / "turtlesim.bag").read_bytes()[:100])
+    settled(raw / "cut-short.bag")
     out = tmp_path / "extracted"
 
     first = orchestrator("--input", raw, "--output", out)
@@ -91,6 +124,7 @@ def test_a_corrupt_bag_is_quarantined_once_and_moved_when_asked(tmp_path: Path) 
 
     # Changed, it is tried again; with --quarantine-to it leaves raw/ for raw/quarantine/.
     (raw / "cut-short.bag").write_bytes((BAGS / "turtlesim.bag").read_bytes()[:200])
+    settled(raw / "cut-short.bag")
     third = orchestrator("--input", raw, "--output", out, "--quarantine-to", raw / "quarantine")
     assert tasks_run(third.stdout) == 1
     assert (raw / "quarantine" / "cut-short.bag").is_file()

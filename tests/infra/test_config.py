@@ -179,3 +179,29 @@ def test_a_stack_file_with_several_mistakes_gets_them_all_at_once(tmp_path: Path
     assert text.startswith("5 problems in the stack configuration:")
     assert "config rosbag-batch:executionMaxNodes: 0 is not allowed; expected at least 1" in text
     assert "config rosbag-batch:executonVmSize: is not a known key" in text
+
+
+def test_events_without_a_schedule_warn_that_nothing_sweeps(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pulumi
+
+    warned: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *_a, **_k: warned.append(message))
+
+    StackConfig.from_values("westeurope", {"eventTrigger": "true"})
+    assert len(warned) == 1
+    assert "NFS writes, renames and completed CopyBlobs raise no event" in warned[0]
+    assert "scheduleFrequency" in warned[0]
+
+    warned.clear()
+    StackConfig.from_values(
+        "westeurope",
+        {
+            "eventTrigger": "true",
+            "scheduleFrequency": "Day",
+            "scheduleStartTime": "2026-01-01T02:00:00Z",
+        },
+    )
+    StackConfig.from_values("westeurope", {"eventTrigger": "false"})
+    assert warned == []

@@ -15,15 +15,25 @@ from offline import Recording
 POOL = "azure-native:batch:Pool"
 
 
-def evaluate(formula: str, pending: float, preempted: float = 0.0) -> dict[str, object]:
+def evaluate(
+    formula: str, pending: float, preempted: float = 0.0, spot_present: float | None = None
+) -> dict[str, object]:
     """Batch's service variables replaced by samples; `a ? b : c` by Python's conditional."""
     values: dict[str, object] = {"taskcompletion": "taskcompletion"}
+    # $CurrentLowPriorityNodes counts preempted nodes too; by default every Spot node wanted is
+    # there (the formula's previous target), `spot_present` of them not preempted otherwise.
+    present = spot_present
+    current = "$CurrentLowPriorityNodes"
     for statement in filter(None, (s.strip() for s in formula.split(";"))):
         target, expression = (part.strip() for part in statement.split("=", 1))
         expression = re.sub(r"\$PendingTasks\.GetSamplePercent\([^)]*\)", "100", expression)
         expression = re.sub(r"avg\(\$PendingTasks\.GetSample\([^)]*\)\)", str(pending), expression)
         expression = re.sub(r"\$PendingTasks\.GetSample\(1\)", str(pending), expression)
         expression = re.sub(r"\$PreemptedNodeCount\.GetSample\(1\)", str(preempted), expression)
+        if current in expression:
+            spot = float(values["$spot"])  # type: ignore[arg-type]
+            there = (spot - preempted) if present is None else present
+            expression = expression.replace(current, str(there + preempted))
         conditional = re.fullmatch(r"(.+?) \? (.+?) : (.+)", expression)
         if conditional:
             expression = f"({conditional[2]}) if ({conditional[1]}) else ({conditional[3]})"
@@ -66,6 +76,23 @@ def test_spot_first_then_dedicated_and_a_preempted_node_is_replaced(
     result = evaluate(formula, pending=pending, preempted=preempted)
     assert (result["spot"], result["dedicated"]) == (spot, dedicated)
     assert result["deallocation"] == "taskcompletion"
+
+
+@pytest.mark.parametrize(
+    ("pending", "spot_present", "dedicated"),
+    [
+        (8, 0, 2),  # no Spot node ever arrives (quota 0): dedicated nodes do the work
+        (20, 0, 4),  # ... within executionMaxNodes
+        (8, 1, 1),  # one of two arrived: a dedicated node for the other
+        (8, 2, 0),  # both there: none
+    ],
+)
+def test_dedicated_nodes_cover_the_spot_nodes_that_are_not_there(
+    pending: int, spot_present: int, dedicated: int
+) -> None:
+    formula = autoscale_formula(4, 4, max_spot_nodes=2)
+    result = evaluate(formula, pending=pending, spot_present=spot_present)
+    assert (result["spot"], result["dedicated"]) == (2, dedicated)
 
 
 def test_dev_uses_spot_by_default_and_prod_does_not(recordings: dict[str, Recording]) -> None:

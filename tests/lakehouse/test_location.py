@@ -106,3 +106,37 @@ def test_a_lake_commit_that_fails_is_reported_and_fails_the_run(
     assert document["message"] == document["lake"]["error"]
     assert (tmp_path / "out" / "gps" / "_SUCCESS").is_file()
     assert "rerun to commit it" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("outside", ["lakehouse/", "raw/lake", "extracted"])
+def test_a_lake_path_outside_lake_is_a_usage_error_naming_the_fix(
+    outside: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The orchestrator identity's write role on the lake is ABAC-limited to names.LAKE_PATH
+    # (): anywhere else its commit would fail with 403.
+    (tmp_path / "fsmounts" / "data" / "raw").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AZ_BATCH_NODE_MOUNTS_DIR", str(tmp_path / "fsmounts"))
+    write_activity(tmp_path, lakePath=outside, dataLakeUrl="https://a.blob.core.windows.net/data")
+
+    assert main(["extract"]) == EXIT_USAGE
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1
+    assert f"{outside.rstrip('/')!r} is not inside lake/" in error and "lakePath" in error
+
+
+def test_the_lake_folder_the_orchestrator_allows_is_the_one_infra_grants() -> None:
+    from infra import names
+    from orchestrator.lakehouse.location import LAKE_FOLDER
+
+    assert f"{LAKE_FOLDER}/" == names.LAKE_PATH
+
+
+def test_a_lake_path_below_lake_is_allowed(tmp_path: Path) -> None:
+    target = azure_lake(
+        "https://acct.blob.core.windows.net/data", PurePosixPath("lake/team"), "cid", tmp_path
+    )
+    assert target.root == "abfss://data@acct.dfs.core.windows.net/lake/team"

@@ -69,8 +69,8 @@ def test_release_removes_only_this_runs_claim(tmp_path: Path) -> None:
 def test_a_takeover_in_progress_is_left_alone(tmp_path: Path) -> None:
     assert claims(tmp_path, "job-a", now=1000.0).take("raw/a.bag") == ""
     late = claims(tmp_path, "job-c", now=5000.0)
-    lock = late.path("raw/a.bag").with_name(late.path("raw/a.bag").name + ".takeover")
-    lock.touch()  # job-b is breaking the stale claim right now (its lock is fresh)
+    lock = late.takeover_lock("raw/a.bag")
+    lock.mkdir()  # job-b is breaking the stale claim right now (its lock is fresh)
     os.utime(lock, (5000.0, 5000.0))
 
     assert late.take("raw/a.bag") != ""
@@ -97,3 +97,40 @@ def test_a_bag_another_run_holds_is_reported_busy_and_not_extracted(
     assert "busy raw/gps-navsatfix.bag: being extracted by manual-other-run" in shown
     assert not (out / "gps-navsatfix").exists()
     assert other.path("raw/gps-navsatfix.bag").exists()  # still the other run's
+
+
+def test_claims_work_where_the_server_refuses_an_exclusive_create(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # RFC 1813 §3.3.8 lets an NFS server answer an EXCLUSIVE create with NFS3ERR_NOTSUPP, which
+    # the Linux client returns as errno 524 (ENOTSUPP). A directory create (MKDIR, §3.3.9)
+    # refuses an existing name on every server, so claims must not depend on O_EXCL.
+    real_open = os.open
+
+    def no_exclusive_create(path: object, flags: int, *args: object, **kwargs: object) -> int:
+        if flags & os.O_EXCL:
+            raise OSError(524, "Unknown error 524", str(path))
+        return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", no_exclusive_create)
+    first, second = claims(tmp_path, "job-a"), claims(tmp_path, "job-b")
+
+    assert first.take("raw/a.bag") == ""
+    assert "being extracted by job-a" in second.take("raw/a.bag")
+    assert claims(tmp_path, "job-a").take("raw/a.bag") == ""  # a retried activity
+    assert claims(tmp_path, "job-c", now=5000.0).take("raw/a.bag") == ""  # expired: taken over
+    assert json.loads(first.path("raw/a.bag").read_text())["owner"] == "job-c"
+
+
+def test_a_claim_whose_record_is_not_written_yet_is_fresh_and_someone_elses(
+    tmp_path: Path,
+) -> None:
+    first = claims(tmp_path, "job-a", now=1000.0)
+    assert first.take("raw/a.bag") == ""
+    first.path("raw/a.bag").unlink()  # as between job-a's create and its record
+    claim = first.path("raw/a.bag").parent
+    os.utime(claim, (1000.0, 1000.0))
+
+    assert "another run" in claims(tmp_path, "job-b", now=1030.0).take("raw/a.bag")
+    # Left so by a crash: once older than the claim's lifetime, it is taken over.
+    assert claims(tmp_path, "job-b", now=1061.0).take("raw/a.bag") == ""

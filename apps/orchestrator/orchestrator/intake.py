@@ -17,6 +17,7 @@ After the run, `settle` writes each bag's record and releases the claims.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -32,6 +33,11 @@ from orchestrator.source import Incomplete, ros2_files, source_id
 
 Printer = Callable[[str], None]
 STALE_LINES_SHOWN = 10  # bags to extract again, named one a line; the rest counted
+# An unreadable bag (exit 2) whose newest file changed less than this long ago may still be
+# arriving: on HNS a CopyBlob raises BlobCreated when the copy starts, and NFS writes and renames
+# raise no event at all (docs/azure-behaviour.md "Storage events"). It is held as waiting, not
+# quarantined nor moved, so a later event or sweep takes it. Compared with this node's clock.
+SETTLE_SECONDS = 600.0
 
 
 @dataclass
@@ -233,6 +239,13 @@ def settle(
             and result.failed_task is not None
             and result.failed_task.exit_code == EXIT_BAD_INPUT
         ):
+            age = _age_seconds(data_root / result.bag)
+            if age is not None and age < SETTLE_SECONDS:
+                printer(
+                    f"waiting {result.bag}: unreadable, but written {age:.0f} s ago, so it may "
+                    "still be arriving: not quarantined; a later event or sweep takes it"
+                )
+                continue
             moved = _move(result.bag, data_root, quarantine, printer) if quarantine else ""
             quarantined = ledger.Record(
                 str(result.bag),
@@ -250,6 +263,14 @@ def settle(
                 "(--force retries it now)"
             )
     return written
+
+
+def _age_seconds(path: Path) -> float | None:
+    """Seconds since the bag's newest file changed; None when it cannot be read (gone)."""
+    try:
+        return max(0.0, time.time() - _newest_mtime(path) / 1e9)
+    except OSError:
+        return None
 
 
 def _move(bag: PurePosixPath, data_root: Path, quarantine: PurePosixPath, printer: Printer) -> str:

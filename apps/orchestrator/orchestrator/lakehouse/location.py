@@ -19,6 +19,10 @@ from urllib.parse import urlsplit
 from orchestrator.lakehouse.delta import Target
 
 REPORTS_DIR = "reports"
+# The only folder of the data lake the orchestrator identity may write: its role assignment's
+# ABAC condition names infra/names.py LAKE_PATH (pinned equal by tests/lakehouse/
+# test_location.py), so a lake elsewhere would fail its first commit with 403.
+LAKE_FOLDER = "lake"
 
 
 class LakeLocationError(ValueError):
@@ -59,6 +63,12 @@ def azure_lake(
     """The data lake's `lake_path` folder: Delta over abfss://, reports through the mount."""
     if not lake_path.parts:
         raise LakeLocationError("lakePath is empty: give the lake's folder, such as lake/")
+    if lake_path.parts[0] != LAKE_FOLDER:
+        raise LakeLocationError(
+            f"lakePath {lake_path.as_posix()!r} is not inside {LAKE_FOLDER}/: the orchestrator "
+            f"may write only there (its role is limited to {LAKE_FOLDER}/, elsewhere a commit "
+            f"gets 403); use lakePath (or --lake) {LAKE_FOLDER}/ or a folder below it"
+        )
     options = {**managed_identity_options(client_id), **(extra_options or {})}
     return Target(
         abfss_url(data_lake_url, lake_path),
