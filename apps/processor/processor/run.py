@@ -115,7 +115,7 @@ def extract(
             f"python -m processor merge {bag_path} {outdir} --shards {count}"
         )
     else:
-        _say(*report.outcome(label, document, folder_target), *_sync_lines(label, document))
+        _summarize(label, document, folder_target)
     return _status(document)
 
 
@@ -168,7 +168,7 @@ def merge(bag_path: Path, outdir: Path, *, count: int) -> int:
             finish(folder, document)
         shutil.rmtree(shards_folder(outdir, bag.name), ignore_errors=True)
     label = f"processor {bag.name}: merged {count} shards"
-    _say(*report.outcome(label, document, target), *_sync_lines(label, document))
+    _summarize(label, document, target)
     return _status(document)
 
 
@@ -305,6 +305,20 @@ def _synchronize(
     first = reference.first_ns if reference and reference.first_ns is not None else 0
     last = reference.last_ns if reference and reference.last_ns is not None else first
     return sync.write(folder, plan, options, Progress(f"{label} sync", first, last))
+
+
+def _summarize(label: str, document: dict[str, Any], target: Path) -> None:
+    """The stderr summary of a finished output. The output is marked complete already, so
+    nothing here may turn it into a failure: a summary that cannot be made is a warning,
+    and the exit status is the manifest's."""
+    try:
+        lines = [*report.outcome(label, document, target), *_sync_lines(label, document)]
+    except Exception as err:
+        lines = [
+            f"{label}: warning: output complete in {target} (its manifest.json says how), but "
+            f"its summary could not be printed ({reason(err)})"
+        ]
+    _say(*lines)
 
 
 def _sync_lines(label: str, document: dict[str, Any]) -> list[str]:
