@@ -329,6 +329,8 @@ def test_absolute_times_select_like_relative_ones(
         ("2023-11-14T22:13:20Z", START, False),
         ("2023-11-14T22:13:20.000000001Z", START + 1, False),
         ("2023-11-14T23:13:20,5+01:00", START + S // 2, False),
+        ("2023-11-14 22:13:20.25Z", START + S // 4, False),
+        ("20231114T221320.5Z", START + S // 2, False),  # ISO 8601's basic format
         ("+10", 10 * S, True),
         ("+2.5", 2 * S + S // 2, True),
         ("+.25", S // 4, True),
@@ -354,6 +356,19 @@ def test_time_spellings(text: str, ns: int, relative: bool) -> None:
         (["--end", "10"], "--end 10 lies outside the bag"),  # ns since the epoch, not seconds
         (["--start", "1970-01-01T00:00:00Z", "--end", "1970-01-02T00:00:00Z"], "outside the bag"),
         (["--end", "1969-12-31T23:59:59Z"], "is before 1970"),
+        # ISO 8601 allows a fraction of the hour or minute (22:13.5 is 22:13:30); read as a
+        # fraction of a second it would be another instant, so only seconds may have one.
+        *(
+            (["--start", text], f"--start {text!r}: only the seconds may have a fraction")
+            for text in (
+                "2023-11-14T22:13.5Z",
+                "2023-11-14T22.5Z",
+                "2023-11-14T22:13:20Z.5",
+                "2023-11-14T22:13:20+01:00.25",
+                "2023-11-14T22:13:20.5+01:00:00.25",
+                "2023-11-14.5T22:13:20Z",
+            )
+        ),
     ],
 )
 def test_bad_slices_are_one_line_exit_2(

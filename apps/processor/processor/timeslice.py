@@ -19,7 +19,12 @@ from processor.errors import BagError
 _NS = 10**9
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _RELATIVE = re.compile(r"\+(?P<whole>\d*)(?:\.(?P<fraction>\d*))?", re.ASCII)
-_FRACTION = re.compile(r"[.,](\d+)", re.ASCII)
+# A fraction right after the seconds (extended HH:MM:SS or basic HHMMSS, after the date's
+# T or space). ISO 8601 also allows one on the hour or minute (22:13.5 is 22:13:30), which
+# fromisoformat does not read: any other `.` or `,` is refused rather than misread.
+_SECONDS_FRACTION = re.compile(
+    r"(?P<head>[^T ]*[T ]\d\d:?\d\d:?\d\d)[.,](?P<digits>\d+)(?P<tail>.*)", re.ASCII
+)
 _SPELLINGS = (
     "give integer nanoseconds since the epoch (1700000000000000000), ISO 8601 with a zone "
     "(2023-11-14T22:13:20Z) or +SECONDS from the bag's start (+10.5)"
@@ -73,8 +78,13 @@ def parse_time(flag: str, text: str) -> TimePoint:
 
 def _iso_ns(flag: str, text: str, value: str) -> int:
     fraction = ""
-    if match := _FRACTION.search(value):  # fromisoformat keeps microseconds only
-        fraction, value = match[1], value[: match.start()] + value[match.end() :]
+    if match := _SECONDS_FRACTION.fullmatch(value):  # fromisoformat keeps microseconds only
+        fraction, value = match["digits"], match["head"] + match["tail"]
+    if value[:4].isdigit() and ("." in value or "," in value):  # a date, then a fraction
+        raise BagError(
+            f"{flag} {text!r}: only the seconds may have a fraction (2023-11-14T22:13:20.5Z), "
+            f"not the hour, minute, date or zone: {_SPELLINGS}"
+        )
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
