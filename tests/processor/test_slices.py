@@ -538,3 +538,23 @@ def test_unreadable_latched_state_is_a_bad_bag(
         f"processor: error: {latched_bag}: the bag is damaged and its latched state before "
         "--start cannot be read (chunk CRC mismatch)"
     ]
+
+
+@pytest.mark.parametrize(
+    "end", ["99999999999999999999", "+99999999999.5", "9999-12-31T23:59:59.999999999Z"]
+)
+@pytest.mark.parametrize("bag", ["ros2-sqlite3-custom", "ros2-mcap-basic", "gps-navsatfix.bag"])
+def test_an_end_beyond_int64_nanoseconds_covers_the_rest_of_the_bag(
+    bag: str, end: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No log time is beyond int64 nanoseconds: such an end is the bag's end, whatever the
+    storage (sqlite3 compares log times as int64)."""
+    path = BAGS / bag
+    status, _, err = run_cli(capsys, "extract", path, tmp_path / "whole")
+    assert status == 0, err
+    status, _, err = run_cli(capsys, "extract", path, tmp_path / "sliced", "--end", end)
+    assert status == 0, err
+    name = path.name.removesuffix(".bag")
+    whole, sliced = manifest(tmp_path / "whole" / name), manifest(tmp_path / "sliced" / name)
+    assert sliced["messages"] == whole["messages"] > 0
+    assert sliced["slice"]["end_ns"] == 2**63 - 1

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from processor.errors import BagError
 
 _NS = 10**9
+MAX_NS = 2**63 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _RELATIVE = re.compile(r"\+(?P<whole>\d*)(?:\.(?P<fraction>\d*))?", re.ASCII)
 # A fraction right after the seconds (extended HH:MM:SS or basic HHMMSS, after the date's
@@ -140,4 +141,6 @@ def resolve(
             f"{bag_end_ns} ns ({duration:.3f} s); give times within it, e.g. relative ones "
             f"from +0 to +{duration:g}"
         )
-    return Window(start_ns, end_ns)
+    # No log time is beyond int64 nanoseconds (what the tables and sqlite3 bags hold): a
+    # later end is the bag's end, and is recorded as the largest one so it stays an int64.
+    return Window(start_ns, None if end_ns is None else min(end_ns, MAX_NS))
