@@ -558,3 +558,24 @@ def test_an_end_beyond_int64_nanoseconds_covers_the_rest_of_the_bag(
     whole, sliced = manifest(tmp_path / "whole" / name), manifest(tmp_path / "sliced" / name)
     assert sliced["messages"] == whole["messages"] > 0
     assert sliced["slice"]["end_ns"] == 2**63 - 1
+
+
+def test_an_empty_slice_with_latched_state_says_only_that_state_is_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """turtlesim.bag's /tf_static is latched: a 1 ns slice between two messages holds no
+    message of its own, but the state from before the start is written, and the warning
+    must not say the tables are empty."""
+    bag = BAGS / "turtlesim.bag"
+    with AnyReader([bag]) as reader:
+        times = sorted(t for _, t, _ in reader.messages())
+    gap = next(a for a, b in pairwise(times) if b - a > 2 and a > times[0] + S)
+    flags = ["--start", str(gap + 1), "--end", str(gap + 2)]
+    status, _, err = run_cli(capsys, "extract", bag, tmp_path, *flags)
+    assert status == 0, err
+    document = manifest(tmp_path / "turtlesim")
+    latched = sum(t.get("before_start", 0) for t in document["topics"])
+    assert latched > 0 and document["messages"] == latched
+    [note] = [n for n in document["notes"] if "lies in the slice" in n]
+    assert "empty" not in note and "only the latched state from before the start" in note
+    assert f"warning: {note}" in err

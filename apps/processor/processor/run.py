@@ -225,7 +225,13 @@ def _note_empty_slice(document: dict[str, Any]) -> None:
     )
     within_slice += sum(t["messages"] for t in document["skipped"])
     if within_slice == 0:
-        note = "no message of the selected topics lies in the slice: its tables are empty"
+        latched = sum(t.get("before_start", 0) for t in document["topics"])
+        note = "no message of the selected topics lies in the slice: " + (
+            f"its tables hold only the latched state from before the start "
+            f"({report.plural(latched, 'message')})"
+            if latched
+            else "its tables are empty"
+        )
         document["notes"].append(note)
         _say(f"processor {document['bag']}: warning: {note}")
 
@@ -290,6 +296,7 @@ def _write_info(
         stats,
         streams,
         problems=report.problems(document),
+        notes=report.notes(document),
         selected=document["options"]["topics"],
         time_slice=document.get("slice"),
     )
