@@ -222,6 +222,15 @@ def test_a_malformed_raw_frame_is_kept_exactly_and_noted(
     paths = [row["data"] for row in read_csv(outcome.folder / "camera.csv")]
     assert [Path(p).suffix for p in paths] == [".png", ".bin", ".png"]
     assert (outcome.folder / paths[1]).read_bytes() == bad_bytes
+    # stderr agrees with the manifest (complete, exit 0): the note is a note, not PARTIAL.
+    assert outcome.manifest["status"] == "complete"
+    assert "PARTIAL" not in outcome.err and "problem" not in outcome.err
+    assert ": complete: 2 tables in " in outcome.err
+    note = f"/camera: 1 message: frames kept as .bin, exactly their bytes: {problem}"
+    assert f"note: {note}" in outcome.err
+    info = json.loads((outcome.folder / "info.json").read_text())
+    assert info["problems"] == [] and note in info["notes"]
+    assert f"note:        {note}" in (outcome.folder / "info.txt").read_text()
 
 
 def _crashed_sqlite_bag(tmp_path: Path, *, with_metadata: bool) -> tuple[Path, int]:

@@ -510,6 +510,26 @@ def test_point_cloud_points_and_channels_become_one_table(
     }
 
 
+def test_a_mismatched_point_cloud_with_non_finite_points_is_kept_as_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # NaN marks an invalid point (common in lidar drivers); infinities too. The JSON side
+    # file spells them as the CSV list cells do ("NaN", "Infinity", "-Infinity").
+    nan, inf = float("nan"), float("inf")
+    cloud = _point_cloud([(nan, 1.0, inf), (-inf, 2.0, 3.0)], {"intensity": [nan]})
+    bag = tmp_path / "nan.bag"
+    write_bag(bag, "ros1", {"/legacy": [cloud]}, ROS1)
+    outcome = extract_hostile(capsys, bag, tmp_path, expected_messages=1, statuses=(0,))
+    [kept] = (row["points"] for row in read_csv(outcome.folder / "legacy.csv"))
+    assert kept.endswith("10.points.json")
+    assert json.loads((outcome.folder / kept).read_text()) == {
+        "points": [["NaN", 1.0, "Infinity"], ["-Infinity", 2.0, 3.0]],
+        "channels": [{"name": "intensity", "values": ["NaN"]}],
+    }
+    [note] = manifest(outcome.folder)["topics"][0]["notes"]
+    assert note["messages"] == 1
+
+
 def test_a_channel_named_like_an_axis_gets_its_own_column(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -329,6 +329,8 @@ def test_absolute_times_select_like_relative_ones(
         ("2023-11-14T22:13:20Z", START, False),
         ("2023-11-14T22:13:20.000000001Z", START + 1, False),
         ("2023-11-14T23:13:20,5+01:00", START + S // 2, False),
+        ("2023-11-14 22:13:20.25Z", START + S // 4, False),
+        ("20231114T221320.5Z", START + S // 2, False),  # ISO 8601's basic format
         ("+10", 10 * S, True),
         ("+2.5", 2 * S + S // 2, True),
         ("+.25", S // 4, True),
@@ -354,6 +356,19 @@ def test_time_spellings(text: str, ns: int, relative: bool) -> None:
         (["--end", "10"], "--end 10 lies outside the bag"),  # ns since the epoch, not seconds
         (["--start", "1970-01-01T00:00:00Z", "--end", "1970-01-02T00:00:00Z"], "outside the bag"),
         (["--end", "1969-12-31T23:59:59Z"], "is before 1970"),
+        # ISO 8601 allows a fraction of the hour or minute (22:13.5 is 22:13:30); read as a
+        # fraction of a second it would be another instant, so only seconds may have one.
+        *(
+            (["--start", text], f"--start {text!r}: only the seconds may have a fraction")
+            for text in (
+                "2023-11-14T22:13.5Z",
+                "2023-11-14T22.5Z",
+                "2023-11-14T22:13:20Z.5",
+                "2023-11-14T22:13:20+01:00.25",
+                "2023-11-14T22:13:20.5+01:00:00.25",
+                "2023-11-14.5T22:13:20Z",
+            )
+        ),
     ],
 )
 def test_bad_slices_are_one_line_exit_2(
@@ -523,3 +538,44 @@ def test_unreadable_latched_state_is_a_bad_bag(
         f"processor: error: {latched_bag}: the bag is damaged and its latched state before "
         "--start cannot be read (chunk CRC mismatch)"
     ]
+
+
+@pytest.mark.parametrize(
+    "end", ["99999999999999999999", "+99999999999.5", "9999-12-31T23:59:59.999999999Z"]
+)
+@pytest.mark.parametrize("bag", ["ros2-sqlite3-custom", "ros2-mcap-basic", "gps-navsatfix.bag"])
+def test_an_end_beyond_int64_nanoseconds_covers_the_rest_of_the_bag(
+    bag: str, end: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No log time is beyond int64 nanoseconds: such an end is the bag's end, whatever the
+    storage (sqlite3 compares log times as int64)."""
+    path = BAGS / bag
+    status, _, err = run_cli(capsys, "extract", path, tmp_path / "whole")
+    assert status == 0, err
+    status, _, err = run_cli(capsys, "extract", path, tmp_path / "sliced", "--end", end)
+    assert status == 0, err
+    name = path.name.removesuffix(".bag")
+    whole, sliced = manifest(tmp_path / "whole" / name), manifest(tmp_path / "sliced" / name)
+    assert sliced["messages"] == whole["messages"] > 0
+    assert sliced["slice"]["end_ns"] == 2**63 - 1
+
+
+def test_an_empty_slice_with_latched_state_says_only_that_state_is_there(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """turtlesim.bag's /tf_static is latched: a 1 ns slice between two messages holds no
+    message of its own, but the state from before the start is written, and the warning
+    must not say the tables are empty."""
+    bag = BAGS / "turtlesim.bag"
+    with AnyReader([bag]) as reader:
+        times = sorted(t for _, t, _ in reader.messages())
+    gap = next(a for a, b in pairwise(times) if b - a > 2 and a > times[0] + S)
+    flags = ["--start", str(gap + 1), "--end", str(gap + 2)]
+    status, _, err = run_cli(capsys, "extract", bag, tmp_path, *flags)
+    assert status == 0, err
+    document = manifest(tmp_path / "turtlesim")
+    latched = sum(t.get("before_start", 0) for t in document["topics"])
+    assert latched > 0 and document["messages"] == latched
+    [note] = [n for n in document["notes"] if "lies in the slice" in n]
+    assert "empty" not in note and "only the latched state from before the start" in note
+    assert f"warning: {note}" in err

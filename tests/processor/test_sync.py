@@ -19,7 +19,7 @@ from rosbags.typesys import Stores, get_typestore
 
 from processor.options import tolerance_ns
 from processor.sync import match, prefix
-from tests.processor.helpers import BAGS, direct_messages, run_cli
+from tests.processor.helpers import BAGS, direct_messages, manifest, run_cli
 
 NOETIC = get_typestore(Stores.ROS1_NOETIC)
 HUMBLE = get_typestore(Stores.ROS2_HUMBLE)
@@ -403,6 +403,9 @@ def test_shards_then_merge_give_the_unsharded_table(
         assert documents[0]["sync"] == documents[1]["sync"]
 
 
+MAX_SECONDS = "9223372036.854775807"  # int64 nanoseconds
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -412,6 +415,11 @@ def test_shards_then_merge_give_the_unsharded_table(
         (["--sync", "/ref", "--with", "ref"], "that is the --sync topic itself"),
         (["--sync", "/ref", "--with", "/other", "--sync-tolerance", "-1"], "non-negative"),
         (["--sync", "/ref", "--with", "/other", "--sync-tolerance", "nan"], "non-negative"),
+        # Beyond int64 nanoseconds, however spelled, and digits other than ASCII's.
+        *(
+            (["--sync", "/ref", "--with", "/other", "--sync-tolerance", big], MAX_SECONDS)
+            for big in ("1e400", "1e30", "1e99999999", "9223372037", "\u0661", "0.\u0665")
+        ),
         (["--sync", "/ref", "--with", "/other", "--topics", "/ref"], "not among --topics"),
     ],
 )
@@ -421,8 +429,35 @@ def test_bad_sync_command_lines_exit_2(
     with pytest.raises(SystemExit) as stop:
         run_cli(capsys, "extract", known, tmp_path, *args)
     assert stop.value.code == 2
-    assert message in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
     assert not tmp_path.joinpath("known").exists()
+
+
+def test_the_largest_tolerance_is_accepted_and_a_finished_output_exits_by_its_manifest(
+    capsys: pytest.CaptureFixture[str],
+    known: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    status, err, folder = sync_run(
+        capsys, known, tmp_path, "--sync", "/ref", "--with", "/other",
+        "--sync-tolerance", "9223372036.854775807",
+    )  # fmt: skip
+    assert status == 0, err
+    assert manifest(folder)["sync"]["tolerance_ns"] == 2**63 - 1
+
+    # Whatever fails once the output is marked complete, the run's status is its manifest's.
+    def broken(*_: Any) -> list[str]:
+        raise OverflowError("summary")
+
+    monkeypatch.setattr("processor.report.outcome", broken)
+    status, err, folder = sync_run(
+        capsys, known, tmp_path / "again", "--sync", "/ref", "--with", "/other"
+    )
+    assert status == 0, err
+    assert (folder / "_SUCCESS").exists()
+    assert "warning" in err and "summary" in err and "nothing was marked complete" not in err
 
 
 def test_bad_sync_input_is_one_line_exit_2_before_extracting(

@@ -66,11 +66,13 @@ def info_document(
     streams: Sequence[Stream],
     *,
     problems: Sequence[str] = (),
+    notes: Sequence[str] = (),
     selected: Sequence[str] | None = None,
     time_slice: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """info.json: the bag's metadata, per-topic counts and rates of `streams` (the topics
-    extracted), what went wrong with them (`problems`, one line each), and the `--topics`
+    extracted), what went wrong with them (`problems`, one line each; `notes`: what was
+    kept otherwise, after the bag's own notes), and the `--topics`
     asked for (`selected`, None for all): counts then cover those topics only; likewise
     `time_slice` (the manifest's `slice`), present only when `--start`/`--end` was given."""
     duration_ns = max(bag.end_ns - bag.start_ns, 0)
@@ -104,7 +106,7 @@ def info_document(
             for s in stats
         ],
         "problems": list(problems),
-        "notes": list(bag.notes),
+        "notes": [*bag.notes, *notes],
     }
     if time_slice is not None:
         document["slice"] = time_slice

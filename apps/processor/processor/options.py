@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, localcontext
 from typing import Any
 
 FORMATS = ("csv", "parquet")
@@ -29,17 +30,26 @@ def normalized_topics(topics: Sequence[str] | None) -> tuple[str, ...] | None:
     return tuple(sorted({slashed(t) for t in topics}))
 
 
+MAX_TOLERANCE = Decimal(2**63 - 1).scaleb(-9)
+"""Seconds: int64 nanoseconds, what the manifest and the tables' time columns hold."""
+_DECIMAL = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+
+
 def tolerance_ns(seconds: str) -> int:
     """`0.05` -> 50_000_000: whole nanoseconds, exactly (a decimal, never a float), so the
     boundary `--sync-tolerance 0.1` is 100 000 000 ns and not a rounding of it. ValueError
-    for anything but a finite, non-negative number."""
-    try:
-        value = Decimal(seconds.strip())
-    except InvalidOperation:
-        raise ValueError(f"{seconds!r} is not a number of seconds") from None
-    if not value.is_finite() or value < 0:
-        raise ValueError(f"{seconds!r} is not a finite, non-negative number of seconds")
-    return int(value * 1_000_000_000)
+    for anything but a non-negative number in ASCII digits (`Decimal` also reads other
+    scripts' digits) up to int64 nanoseconds, compared before scaling (`1e99999999`
+    overflows Decimal's context)."""
+    text = seconds.strip()
+    if not _DECIMAL.fullmatch(text) or (value := Decimal(text)) > MAX_TOLERANCE:
+        raise ValueError(
+            f"{seconds!r} is not a non-negative number of seconds in ASCII digits from 0 to "
+            f"{MAX_TOLERANCE} (int64 nanoseconds), e.g. 0.05"
+        )
+    with localcontext() as context:
+        context.prec = len(text) + 20  # exact: the context's 28 digits would round 0.00799...9
+        return int(value.scaleb(9))
 
 
 @dataclass(frozen=True)

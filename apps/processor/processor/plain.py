@@ -59,17 +59,19 @@ class Plain:
         data = self(value)
         text = json.dumps(data, separators=(",", ":"), allow_nan=True)
         if "NaN" in text or "Infinity" in text:  # rare: only then look at every float
-            text = json.dumps(_finite(data), separators=(",", ":"), allow_nan=False)
+            text = json.dumps(json_safe(data), separators=(",", ":"), allow_nan=False)
         return text
 
 
-def _finite(data: Any) -> Any:
+def json_safe(data: Any) -> Any:
+    """`data` with its non-finite floats as the strings `"NaN"`, `"Infinity"` and
+    `"-Infinity"`: what every JSON output of the processor writes for them."""
     if isinstance(data, float) and not math.isfinite(data):
         return "NaN" if math.isnan(data) else ("Infinity" if data > 0 else "-Infinity")
     if isinstance(data, list):
-        return [_finite(item) for item in data]
+        return [json_safe(item) for item in data]
     if isinstance(data, dict):
-        return {key: _finite(item) for key, item in data.items()}
+        return {key: json_safe(item) for key, item in data.items()}
     return data
 
 

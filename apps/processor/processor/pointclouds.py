@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from processor.flatten import MAX_COLUMNS, Column, unique_names
 from processor.names import point_field_name
+from processor.plain import json_safe
 
 SUFFIX = {"parquet": ".parquet", "pcd": ".pcd"}
 KEPT_AS_BIN = "point clouds kept as .bin, exactly their bytes: "
@@ -214,7 +215,8 @@ class CloudReader:
 
 def cloud_as_json(message: Any) -> bytes:
     """A PointCloud whose channels do not match its points, exactly as recorded (float32
-    values are exact as JSON doubles)."""
+    values are exact as JSON doubles; NaN, which marks an invalid point, and infinities
+    spelled as in list cells: processor.plain.json_safe)."""
     document = {
         "points": [[float(p.x), float(p.y), float(p.z)] for p in message.points],
         "channels": [
@@ -222,7 +224,7 @@ def cloud_as_json(message: Any) -> bytes:
             for channel in message.channels
         ],
     }
-    return json.dumps(document, allow_nan=False, default=str).encode("utf-8")
+    return json.dumps(json_safe(document), allow_nan=False, default=str).encode("utf-8")
 
 
 def points_table(points: Points) -> pa.Table:

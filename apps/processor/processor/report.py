@@ -12,7 +12,8 @@ def plural(count: int, word: str) -> str:
 
 
 def problems(manifest: dict[str, Any]) -> list[str]:
-    """One line per skipped topic and per topic with bad messages or notes."""
+    """One line per skipped topic and per topic with bad messages: what makes an output
+    partial (exit 3, docs/processor.md "Faithful or loud")."""
     lines = [
         f"skipped {entry['topic']} ({plural(entry['messages'], 'message')}): {entry['reason']}"
         for entry in manifest["skipped"]
@@ -21,21 +22,29 @@ def problems(manifest: dict[str, Any]) -> list[str]:
         if bad := topic.get("bad_messages", 0):
             first = topic["bad_examples"][0]["reason"]
             lines.append(f"{topic['topic']}: {plural(bad, 'bad message')} not written ({first})")
-        lines.extend(
-            f"{topic['topic']}: {plural(note['messages'], 'message')}: {note['note']}"
-            for note in topic.get("notes", [])
-        )
     return lines
+
+
+def notes(manifest: dict[str, Any]) -> list[str]:
+    """One line per topic note (messages kept as their bytes or as JSON): every message is
+    in the output, so a note leaves it complete."""
+    return [
+        f"{topic['topic']}: {plural(note['messages'], 'message')}: {note['note']}"
+        for topic in manifest["topics"]
+        for note in topic.get("notes", [])
+    ]
 
 
 def outcome(label: str, manifest: dict[str, Any], folder: Path) -> list[str]:
     """The lines for a finished extract or merge."""
     tables = plural(len(manifest["topics"]), "table")
     found = problems(manifest)
+    noted = [f"{label}:   note: {line}" for line in notes(manifest)]
     if not found:
-        return [f"{label}: complete: {tables} in {folder}"]
+        return [f"{label}: complete: {tables} in {folder}", *noted]
     return [
         f"{label}: PARTIAL: {tables} in {folder}; {plural(len(found), 'problem')} "
         "(listed in its manifest.json and info.txt):",
         *(f"{label}:   {line}" for line in found),
+        *noted,
     ]

@@ -115,7 +115,7 @@ def extract(
             f"python -m processor merge {bag_path} {outdir} --shards {count}"
         )
     else:
-        _say(*report.outcome(label, document, folder_target), *_sync_lines(label, document))
+        _summarize(label, document, folder_target)
     return _status(document)
 
 
@@ -168,7 +168,7 @@ def merge(bag_path: Path, outdir: Path, *, count: int) -> int:
             finish(folder, document)
         shutil.rmtree(shards_folder(outdir, bag.name), ignore_errors=True)
     label = f"processor {bag.name}: merged {count} shards"
-    _say(*report.outcome(label, document, target), *_sync_lines(label, document))
+    _summarize(label, document, target)
     return _status(document)
 
 
@@ -225,7 +225,13 @@ def _note_empty_slice(document: dict[str, Any]) -> None:
     )
     within_slice += sum(t["messages"] for t in document["skipped"])
     if within_slice == 0:
-        note = "no message of the selected topics lies in the slice: its tables are empty"
+        latched = sum(t.get("before_start", 0) for t in document["topics"])
+        note = "no message of the selected topics lies in the slice: " + (
+            f"its tables hold only the latched state from before the start "
+            f"({report.plural(latched, 'message')})"
+            if latched
+            else "its tables are empty"
+        )
         document["notes"].append(note)
         _say(f"processor {document['bag']}: warning: {note}")
 
@@ -290,6 +296,7 @@ def _write_info(
         stats,
         streams,
         problems=report.problems(document),
+        notes=report.notes(document),
         selected=document["options"]["topics"],
         time_slice=document.get("slice"),
     )
@@ -305,6 +312,20 @@ def _synchronize(
     first = reference.first_ns if reference and reference.first_ns is not None else 0
     last = reference.last_ns if reference and reference.last_ns is not None else first
     return sync.write(folder, plan, options, Progress(f"{label} sync", first, last))
+
+
+def _summarize(label: str, document: dict[str, Any], target: Path) -> None:
+    """The stderr summary of a finished output. The output is marked complete already, so
+    nothing here may turn it into a failure: a summary that cannot be made is a warning,
+    and the exit status is the manifest's."""
+    try:
+        lines = [*report.outcome(label, document, target), *_sync_lines(label, document)]
+    except Exception as err:
+        lines = [
+            f"{label}: warning: output complete in {target} (its manifest.json says how), but "
+            f"its summary could not be printed ({reason(err)})"
+        ]
+    _say(*lines)
 
 
 def _sync_lines(label: str, document: dict[str, Any]) -> list[str]:

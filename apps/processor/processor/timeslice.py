@@ -17,9 +17,15 @@ from datetime import UTC, datetime, timedelta
 from processor.errors import BagError
 
 _NS = 10**9
+MAX_NS = 2**63 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _RELATIVE = re.compile(r"\+(?P<whole>\d*)(?:\.(?P<fraction>\d*))?", re.ASCII)
-_FRACTION = re.compile(r"[.,](\d+)", re.ASCII)
+# A fraction right after the seconds (extended HH:MM:SS or basic HHMMSS, after the date's
+# T or space). ISO 8601 also allows one on the hour or minute (22:13.5 is 22:13:30), which
+# fromisoformat does not read: any other `.` or `,` is refused rather than misread.
+_SECONDS_FRACTION = re.compile(
+    r"(?P<head>[^T ]*[T ]\d\d:?\d\d:?\d\d)[.,](?P<digits>\d+)(?P<tail>.*)", re.ASCII
+)
 _SPELLINGS = (
     "give integer nanoseconds since the epoch (1700000000000000000), ISO 8601 with a zone "
     "(2023-11-14T22:13:20Z) or +SECONDS from the bag's start (+10.5)"
@@ -73,8 +79,13 @@ def parse_time(flag: str, text: str) -> TimePoint:
 
 def _iso_ns(flag: str, text: str, value: str) -> int:
     fraction = ""
-    if match := _FRACTION.search(value):  # fromisoformat keeps microseconds only
-        fraction, value = match[1], value[: match.start()] + value[match.end() :]
+    if match := _SECONDS_FRACTION.fullmatch(value):  # fromisoformat keeps microseconds only
+        fraction, value = match["digits"], match["head"] + match["tail"]
+    if value[:4].isdigit() and ("." in value or "," in value):  # a date, then a fraction
+        raise BagError(
+            f"{flag} {text!r}: only the seconds may have a fraction (2023-11-14T22:13:20.5Z), "
+            f"not the hour, minute, date or zone: {_SPELLINGS}"
+        )
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -130,4 +141,6 @@ def resolve(
             f"{bag_end_ns} ns ({duration:.3f} s); give times within it, e.g. relative ones "
             f"from +0 to +{duration:g}"
         )
-    return Window(start_ns, end_ns)
+    # No log time is beyond int64 nanoseconds (what the tables and sqlite3 bags hold): a
+    # later end is the bag's end, and is recorded as the largest one so it stays an int64.
+    return Window(start_ns, None if end_ns is None else min(end_ns, MAX_NS))
