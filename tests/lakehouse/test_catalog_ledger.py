@@ -5,7 +5,9 @@ on real bags through the orchestrator CLI and the processor."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +15,16 @@ import pytest
 from deltalake import DeltaTable
 
 from orchestrator.cli import main as orchestrator
+from orchestrator.intake import SETTLE_SECONDS
 
 BAGS = Path(__file__).parents[1] / "data" / "bags"
 pytestmark = pytest.mark.slow
+
+
+def settled(path: Path) -> None:
+    """An unreadable bag is quarantined only once it has been still for SETTLE_SECONDS."""
+    old = time.time() - SETTLE_SECONDS - 60
+    os.utime(path, (old, old))
 
 
 def _catalog(lake: Path) -> dict[str, dict[str, Any]]:
@@ -34,6 +43,7 @@ def test_the_catalog_carries_the_ledgers_source_ids_and_quarantines(tmp_path: Pa
     shutil.copy(BAGS / "gps-navsatfix.bag", raw / "gps.bag")
     shutil.copy(BAGS / "magnetic-temperature.bag", raw / "mag.bag")
     (raw / "cut-short.bag").write_bytes((BAGS / "turtlesim.bag").read_bytes()[:100])
+    settled(raw / "cut-short.bag")  # written long enough ago to be quarantined, not waited for
     argv = ["extract", "--input", str(raw), "--output", str(out), "--lake", str(lake)]
 
     assert orchestrator(argv) == 1  # the corrupt bag fails this once

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import shutil
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -13,12 +15,19 @@ from deltalake import DeltaTable
 
 from ops.query import query
 from orchestrator.cli import main as orchestrator
+from orchestrator.intake import SETTLE_SECONDS
 from tests.lakehouse.browser import render
 from tests.lakehouse.delta_log import commits, read_table
 from tests.orchestrator.helpers import write_activity
 
 BAGS = Path(__file__).parents[1] / "data" / "bags"
 pytestmark = pytest.mark.slow
+
+
+def settled(path: Path) -> None:
+    """An unreadable bag is quarantined only once it has been still for SETTLE_SECONDS."""
+    old = time.time() - SETTLE_SECONDS - 60
+    os.utime(path, (old, old))
 
 
 @pytest.fixture(scope="module")
@@ -33,6 +42,7 @@ def lake_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     shutil.copy(BAGS / "jackal-imu-odom.bag", raw / "drive-a.bag")
     shutil.copy(BAGS / "jackal-imu-odom.bag", raw / "drive-b.bag")
     (raw / "broken.bag").write_bytes(b"#ROSBAG V2.0\n" + b"\x00garbage" * 64)
+    settled(raw / "broken.bag")  # written long enough ago to be quarantined, not waited for
     lake = root / "lake"
     argv = ["extract", "--executor", "local", "--input", str(raw), "--output", str(root / "out")]
     argv += ["--format", "parquet", "--lake", str(lake), "--workers", "2"]
