@@ -17,7 +17,12 @@ from orchestrator.executors.batch_tasks import command_line
 from orchestrator.passthrough import OptionsError, ProcessorOptions, settle
 from orchestrator.plan import PlanOptions, TaskKind, build_plan
 from tests.orchestrator.fake_batch import FakeBatchService, FakeCredential
-from tests.orchestrator.helpers import fake_processor_environment, touch_bags, write_activity
+from tests.orchestrator.helpers import (
+    copy_bags,
+    fake_processor_environment,
+    touch_bags,
+    write_activity,
+)
 from tests.orchestrator.test_batch_executor import FAST, client_options, outputs
 
 
@@ -217,6 +222,25 @@ def test_a_fleet_synchronizes_the_bags_that_have_the_topics(tmp_path: Path) -> N
         "job", PurePosixPath("raw"), PurePosixPath("out"), bags, PlanOptions()
     ).tasks
     assert "--missing-topics" not in plain.processor_args("/data")
+
+
+def test_a_fleet_slice_past_a_short_bags_end_quarantines_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Newcomer review C, finding 2: the real processor used to exit 2 for a slice wholly
+    # outside a bag, so `--start +20` quarantined (moved) every bag shorter than 20 s.
+    names = ["gps-navsatfix.bag", "turtlesim.bag"]
+    raw = copy_bags(tmp_path / "raw", names)
+    out = tmp_path / "out"
+    argv = ["extract", "--input", str(raw), "--output", str(out), "--start", "+100000"]
+    code = main([*argv, "--quarantine-to", str(tmp_path / "raw" / "quarantine")])
+    shown = capsys.readouterr().out
+    assert code == 0, shown
+    assert sorted(p.name for p in raw.iterdir() if p.is_file()) == sorted(names)
+    assert not (tmp_path / "raw" / "quarantine").exists()
+    for name in names:
+        document = json.loads((out / Path(name).stem / "manifest.json").read_text())
+        assert any("lies wholly after the bag" in n for n in document["notes"])
 
 
 # --- freshness ---------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from processor.names import VIDEO_FOLDER_SUFFIX, hidden_sibling, output_name_pro
 from processor.options import Options
 from processor.output import MANIFEST, finish, is_complete, staged_folder, within, write_json
 from processor.progress import Progress
-from processor.timeslice import TimePoint, Window, parse_window, resolve
+from processor.timeslice import TimePoint, Window, outside_note, parse_window, resolve
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_PARTIAL = 0, 1, 2, 3
 UNSLICED = Window()
@@ -106,7 +106,7 @@ def extract(
                     "stop_ns": stop,
                 }
             else:
-                _note_empty_slice(document)
+                _note_empty_slice(document, bag)
                 _write_info(folder, bag, results, streams, document)
             finish(folder, document)
     if shard:
@@ -158,7 +158,7 @@ def merge(bag_path: Path, outdir: Path, *, count: int) -> int:
             )
             _record_tf(document, folder, options.format)
             document["shards"] = count
-            _note_empty_slice(document)
+            _note_empty_slice(document, bag)
             # The parts were extracted already: a topic they skipped is skipped here too.
             streams = select_streams(bag, options.topics, strict=False)
             if (synchronized := sync.plan(bag, streams, options, strict=False)) is not None:
@@ -206,8 +206,8 @@ def _state(bag: Bag, streams: Sequence[Stream], window: Window) -> list[Message]
     """The latched messages from before the window's start (none without a start)."""
     if window.start_ns is None or window.start_ns <= bag.start_ns:
         return []
-    try:
-        return state_before(bag, streams, window.start_ns)
+    try:  # a start past the bag's end: its state is the bag's last (read back from its end)
+        return state_before(bag, streams, min(window.start_ns, bag.end_ns + 1))
     except Exception as err:  # rosbags raises many kinds for damaged files
         raise BagError(
             f"{bag.path}: the bag is damaged and its latched state before --start cannot be "
@@ -215,11 +215,16 @@ def _state(bag: Bag, streams: Sequence[Stream], window: Window) -> list[Message]
         ) from None
 
 
-def _note_empty_slice(document: dict[str, Any]) -> None:
-    """A slice inside the bag that holds no message is not an error (a gap in the
-    recording): the tables are empty, and the manifest's notes and stderr say why."""
+def _note_empty_slice(document: dict[str, Any], bag: Bag) -> None:
+    """A slice that holds no message is not an error (a gap in the recording, or a fleet's
+    `--start +20` past a short bag's end): the tables are empty, and the manifest's notes
+    and stderr say why."""
     if "slice" not in document:
         return
+    window = Window(document["slice"]["start_ns"], document["slice"]["end_ns"])
+    if (outside := outside_note(window, bag.start_ns, bag.end_ns)) is not None:
+        document["notes"].append(outside)
+        _say(f"processor {document['bag']}: warning: {outside}")
     within_slice = sum(
         t["messages"] + t["bad_messages"] - t.get("before_start", 0) for t in document["topics"]
     )

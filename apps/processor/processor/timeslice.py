@@ -117,10 +117,12 @@ def _shown(point: TimePoint, ns: int) -> str:
 def resolve(
     start: TimePoint | None, end: TimePoint | None, bag_start_ns: int, bag_end_ns: int
 ) -> Window:
-    """The window in the bag's log time; BagError when it is empty or misses the bag.
+    """The window in the bag's log time; BagError when it is empty (start not before end).
 
-    A window that overlaps the bag only in part is kept (it covers what the bag has there);
-    one that lies wholly before or after the bag is refused, naming the bag's range.
+    A window that misses the bag, in part or wholly, is kept: it covers what the bag has
+    there, which may be nothing. Over a fleet, `--start +20` is past the end of every bag
+    shorter than 20 s, and such a bag is healthy, not unreadable (`outside_note` says why
+    its tables are empty).
     """
     start_ns = None if start is None else start.at(bag_start_ns)
     end_ns = None if end is None else end.at(bag_start_ns)
@@ -129,18 +131,22 @@ def resolve(
             f"--start {_shown(start, start_ns)} is not before --end {_shown(end, end_ns)}: "
             "the slice [start, end) would be empty; give a start earlier than the end"
         )
-    after_bag = start_ns is not None and start_ns > bag_end_ns
-    before_bag = end_ns is not None and end_ns <= bag_start_ns
-    if after_bag or before_bag:
-        given = " ".join(
-            f"{flag} {point.text}" for flag, point in (("--start", start), ("--end", end)) if point
-        )
-        duration = (bag_end_ns - bag_start_ns) / _NS
-        raise BagError(
-            f"{given} lies outside the bag, whose log time runs from {bag_start_ns} to "
-            f"{bag_end_ns} ns ({duration:.3f} s); give times within it, e.g. relative ones "
-            f"from +0 to +{duration:g}"
-        )
     # No log time is beyond int64 nanoseconds (what the tables and sqlite3 bags hold): a
     # later end is the bag's end, and is recorded as the largest one so it stays an int64.
     return Window(start_ns, None if end_ns is None else min(end_ns, MAX_NS))
+
+
+def outside_note(window: Window, bag_start_ns: int, bag_end_ns: int) -> str | None:
+    """Why a window that lies wholly before or after the bag's log time holds nothing,
+    naming the bag's range and the spellings; None for a window that overlaps the bag."""
+    after = window.start_ns is not None and window.start_ns > bag_end_ns
+    before = window.end_ns is not None and window.end_ns <= bag_start_ns
+    if not (after or before):
+        return None
+    duration = (bag_end_ns - bag_start_ns) / _NS
+    return (
+        f"the slice lies wholly {'after' if after else 'before'} the bag, whose log time runs "
+        f"from {bag_start_ns} to {bag_end_ns} ns ({duration:.3f} s), so no message of it is "
+        "in the slice; a bare number is nanoseconds since the epoch (--end 10 is 10 ns after "
+        f"1970), and +SECONDS is relative to the bag's start (+0 to +{duration:g} here)"
+    )
