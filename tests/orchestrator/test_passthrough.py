@@ -112,6 +112,11 @@ def test_every_problem_is_named_in_one_line() -> None:
         (["--sync", "/camera", "--with=-imu"], "--with -imu: a topic does not begin with '-'"),
         (["--sync", "/c", "--with", "/i", "--sync-tolerance", "-1"], "must be a number of 0"),
         (["--sync", "/c", "--with", "/i", "--sync-tolerance", "inf"], "must be a number of 0"),
+        # The processor refuses these with exit 2 (processor/options.py tolerance_ns): the
+        # orchestrator must refuse them before any task, not quarantine every bag for them.
+        (["--sync", "/c", "--with", "/i", "--sync-tolerance", "\u0661"], "in ASCII digits"),
+        (["--sync", "/c", "--with", "/i", "--sync-tolerance", "1e99999999"], "int64 nanoseconds"),
+        (["--sync", "/c", "--with", "/i", "--sync-tolerance", "9223372037"], "int64 nanoseconds"),
         (["--start", " "], "--start is empty"),
         (["--start", "10s"], "--start '10s' is not a time: give ns since the epoch"),
         (["--end", "2026-12-02T10:00:00"], "--end '2026-12-02T10:00:00' is not a time"),

@@ -26,6 +26,8 @@ from typing import Any
 
 Value = str | tuple[str, ...] | bool
 NS = 10**9
+MAX_SECONDS = Decimal(2**63 - 1).scaleb(-9)
+_ASCII_DECIMAL = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 
 
 class Kind(StrEnum):
@@ -348,6 +350,12 @@ def _problem(row: PassThrough, value: Value) -> str:
             return f"{value!r} is not a number"
         if not number.is_finite() or number < 0:
             return f"{value!r} must be a number of 0 or more"
+        # The processor's own rule (processor/options.py tolerance_ns): Decimal also reads
+        # other scripts' digits, and seconds must fit int64 nanoseconds.
+        if not _ASCII_DECIMAL.fullmatch(str(value).strip()):
+            return f"{value!r} must be written in ASCII digits, e.g. 0.05"
+        if number > MAX_SECONDS:
+            return f"{value!r} is beyond int64 nanoseconds: at most {MAX_SECONDS} seconds"
     if row.kind is Kind.LIST and isinstance(value, tuple):
         flagged = [item for item in value if item.startswith("-")]
         if flagged:
